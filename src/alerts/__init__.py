@@ -1,0 +1,1 @@
+"""Alerts: detectors over scored posts, incidents, routing and delivery channels."""

@@ -1,0 +1,62 @@
+"""Read-only query helpers for the API and console. Parameters are bound, never interpolated."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from analytics.client import AnalyticsClient
+from analytics.exceptions import UnsafeQuery
+from analytics.schema import EVENTS_TABLE
+
+
+def sentiment_over_time(
+    client: AnalyticsClient, *, since: datetime, bucket_minutes: int = 60, brand: str | None = None
+) -> list[dict[str, Any]]:
+    """Counts by sentiment label per time bucket (event time) since ``since``."""
+    sql = (
+        f"SELECT toStartOfInterval(occurred_at, toIntervalMinute({{bucket:UInt32}})) AS bucket, "
+        f"sentiment_label, count() AS n FROM {client.database}.{EVENTS_TABLE} FINAL "
+        "WHERE occurred_at >= {since:DateTime64(3)} AND ({brand:String} = '' OR brand = {brand:String}) "
+        "GROUP BY bucket, sentiment_label ORDER BY bucket"
+    )
+    _, rows = client.query(sql, {"bucket": bucket_minutes, "since": since, "brand": brand or ""})
+    return [{"bucket": bucket, "sentiment": label, "count": n} for bucket, label, n in rows]
+
+
+def breakdown(client: AnalyticsClient, *, by: str, since: datetime) -> list[dict[str, Any]]:
+    """Event counts and mean sentiment grouped by ``platform``, ``brand``, ``kind`` or ``language``."""
+    if by not in {"platform", "brand", "kind", "language"}:
+        raise ValueError(f"cannot break down by {by!r}")
+    sql = (
+        f"SELECT {by} AS key, count() AS n, avg(sentiment_score) AS mean_sentiment, "
+        "countIf(sentiment_label = 'negative') AS negative "
+        f"FROM {client.database}.{EVENTS_TABLE} FINAL WHERE occurred_at >= {{since:DateTime64(3)}} "
+        "GROUP BY key ORDER BY n DESC"
+    )
+    _, rows = client.query(sql, {"since": since})
+    return [
+        {"key": key, "count": n, "mean_sentiment": round(float(mean), 4), "negative": neg}
+        for key, n, mean, neg in rows
+    ]
+
+
+def count_events(client: AnalyticsClient) -> int:
+    """Distinct events stored."""
+    _, rows = client.query(f"SELECT count() FROM {client.database}.{EVENTS_TABLE} FINAL")
+    return int(rows[0][0])
+
+
+_READ_ONLY = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
+
+
+def run_analyst_query(client: AnalyticsClient, sql: str, *, max_rows: int = 10_000) -> dict[str, Any]:
+    """Run one read-only analyst statement with ClickHouse's ``readonly=1`` setting, so the server itself
+    refuses writes, DDL and setting changes. Raises ``UnsafeQuery`` for anything but one SELECT/WITH."""
+    statement = sql.strip().rstrip(";")
+    if ";" in statement or not _READ_ONLY.match(statement):
+        raise UnsafeQuery("only a single SELECT (or WITH ... SELECT) statement is allowed")
+    guarded = f"{statement} SETTINGS readonly = 1, max_result_rows = {int(max_rows)}, result_overflow_mode = 'break'"
+    columns, rows = client.query(guarded)
+    return {"columns": columns, "rows": [list(row) for row in rows]}

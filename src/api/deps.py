@@ -1,0 +1,63 @@
+"""FastAPI dependencies: API-key auth with roles, and access to the services the app was built with.
+
+Services live on ``app.state`` (set once by ``api.app.create_app``); routes reach them only through these
+functions, so tests can build an app around any implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Literal
+
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from enrichment.protocols import Enricher
+
+Role = Literal["agent", "marketer", "analyst", "admin"]
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False)
+
+
+def current_role(
+    request: Request,
+    api_key: Annotated[str | None, Security(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Role:
+    """The role of the caller's API key (``X-API-Key`` header or ``Authorization: Bearer``); 401 without
+    a known key."""
+    key = api_key or (bearer.credentials if bearer else None) or request.query_params.get("api_key")
+    keys: dict[str, Role] = request.app.state.api_keys
+    role = keys.get(key or "")
+    if role is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="missing or unknown API key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return role
+
+
+def require_role(*allowed: Role) -> Callable[..., Role]:
+    """A dependency that admits the given roles (``admin`` is always admitted) and answers 403 otherwise."""
+
+    def check(role: Annotated[Role, Depends(current_role)]) -> Role:
+        if role != "admin" and role not in allowed:
+            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=f"role {role!r} may not do this")
+        return role
+
+    return check
+
+
+def get_enricher(request: Request) -> Enricher:
+    """The enricher the app was built with."""
+    enricher: Enricher = request.app.state.enricher
+    return enricher
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A SQLAlchemy session on the profile/alert database, closed after the request."""
+    with request.app.state.session_factory() as session:
+        yield session

@@ -1,0 +1,1 @@
+"""Text enrichment: sentiment, topics, intent, language and spam behind the ``Enricher`` protocol."""

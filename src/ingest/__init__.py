@@ -1,0 +1,1 @@
+"""Ingest: the ``SocialEvent`` contract, platform adapters, connectors, the producer and the simulator."""

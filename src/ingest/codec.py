@@ -1,0 +1,63 @@
+"""Bytes <-> ``SocialEvent``. Pure functions; the only place that knows the wire format.
+
+``decode_event`` never raises anything but ``InvalidEvent`` for bad input, so a consumer can dead-letter
+exactly what it cannot read and go on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from ingest.contracts import SocialEvent
+from ingest.exceptions import InvalidEvent
+
+
+def encode_event(event: SocialEvent) -> bytes:
+    """Serialise an event as UTF-8 JSON (the ``scrm.events.raw`` value format)."""
+    return event.model_dump_json(exclude_none=False).encode("utf-8")
+
+
+def decode_event(data: bytes | str) -> SocialEvent:
+    """Parse and validate one event.
+
+    Raises ``InvalidEvent`` naming the first offending field: bad UTF-8, not JSON, not an object, wrong
+    types, unknown platform or kind, naive datetimes, text over 20,000 characters, raw over 256 KiB.
+    """
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidEvent("<payload>", f"not valid UTF-8 at byte {exc.start}") from exc
+    try:
+        payload = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise InvalidEvent("<payload>", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    return event_from_dict(payload)
+
+
+def event_from_dict(payload: Any) -> SocialEvent:
+    """Validate an already-parsed JSON value as a ``SocialEvent``; raises ``InvalidEvent``."""
+    if not isinstance(payload, dict):
+        raise InvalidEvent("<payload>", f"expected a JSON object, got {type(payload).__name__}")
+    try:
+        return SocialEvent.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "<payload>"
+        raise InvalidEvent(field, _reason(first)) from exc
+
+
+def _reason(error: Any) -> str:
+    kind = error.get("type", "")
+    if kind == "timezone_aware":
+        return "datetime must carry a timezone offset (e.g. 2026-11-23T08:00:00+08:00)"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "enum":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"unknown value {error.get('input')!r}; expected one of {expected}"
+    message: str = error.get("msg", "invalid")
+    return message

@@ -1,0 +1,18 @@
+"""Errors raised by the ingest package.
+
+``InvalidEvent`` means "this input can never become a valid event": the caller dead-letters it with the
+original bytes. Anything else is a transient or programming error and must retry or crash loudly.
+"""
+
+
+class InvalidEvent(ValueError):
+    """Input that cannot be turned into a ``SocialEvent``.
+
+    ``field`` names the offending field (dotted path, or ``"<payload>"`` for the whole input) and ``reason``
+    says what is wrong with it, so a dead-letter row is actionable without reading code.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

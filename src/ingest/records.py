@@ -1,0 +1,19 @@
+"""``SourceRecord``: raw bytes plus where they came from (topic, partition, offset, key).
+
+Kafka metadata travels beside the payload, never inside it; both runtimes hand steps these records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One message as received, before decoding."""
+
+    value: bytes
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: bytes | None = None

@@ -1,0 +1,1 @@
+"""Customer profiles: the profile contract, SQLAlchemy tables, repositories and segment rules."""

@@ -1,0 +1,1 @@
+"""Composition root: the ``scrm`` command line. Builds each deployable's settings and wires the packages."""

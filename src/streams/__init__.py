@@ -1,0 +1,1 @@
+"""Stream processing: pure pipeline steps and the two runtimes (embedded, Kafka/faust) that drive them."""

@@ -1,0 +1,42 @@
+"""Opening the durable state both runtimes write: the SQL database (profiles, alerts, dead letters) and
+the analytics store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.tables import AlertBase
+from analytics.client import AnalyticsClient, connect
+from analytics.schema import ensure_schema
+from ingest.deadletter_store import DeadLetterBase
+from profile_store.database import create_schema, make_engine, make_session_factory
+from profile_store.tables import ProfileBase
+
+ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata)
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Open handles to durable state; ``close`` releases them."""
+
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    analytics: AnalyticsClient | None
+
+    def close(self) -> None:
+        if self.analytics is not None:
+            self.analytics.close()
+        self.engine.dispose()
+
+
+def open_storage(database_url: str, analytics_dsn: str | None) -> Storage:
+    """Connect, and create any missing tables. Blocks; idempotent."""
+    engine = make_engine(database_url)
+    create_schema(engine, ALL_METADATA)
+    analytics = connect(analytics_dsn) if analytics_dsn else None
+    if analytics is not None:
+        ensure_schema(analytics)
+    return Storage(engine=engine, session_factory=make_session_factory(engine), analytics=analytics)
