@@ -4,7 +4,7 @@ commits."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,6 +19,7 @@ def record_alerts(alerts: Sequence[Alert], *, session: Session) -> None:
     Idempotent."""
     if not alerts:
         return
+    now = datetime.now(UTC)
     rows = [
         {
             "alert_id": a.alert_id,
@@ -28,6 +29,7 @@ def record_alerts(alerts: Sequence[Alert], *, session: Session) -> None:
             "state": a.state,
             "brand": a.brand,
             "occurred_at": a.occurred_at,
+            "recorded_at": now,
             "data": a.model_dump(mode="json"),
         }
         for a in alerts
@@ -66,3 +68,10 @@ def get_alert(alert_id: str, *, session: Session) -> Alert | None:
     """One alert by id, or ``None``."""
     row = session.get(AlertRow, alert_id)
     return Alert.model_validate(row.data) if row else None
+
+
+def alerts_recorded_after(cursor: datetime, *, session: Session, limit: int = 100) -> list[tuple[datetime, Alert]]:
+    """Alerts stored after ``cursor`` (wall-clock time of recording), oldest first, with their recording
+    time: the feed behind the live alert stream."""
+    query = select(AlertRow).where(AlertRow.recorded_at > cursor).order_by(AlertRow.recorded_at).limit(limit)
+    return [(row.recorded_at, Alert.model_validate(row.data)) for row in session.scalars(query)]

@@ -22,4 +22,5 @@ class AlertRow(AlertBase):
     state: Mapped[str] = mapped_column(String(32), index=True)
     brand: Mapped[str | None] = mapped_column(String(256), index=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     data: Mapped[dict[str, object]] = mapped_column(JSON)

@@ -60,3 +60,10 @@ def run_analyst_query(client: AnalyticsClient, sql: str, *, max_rows: int = 10_0
     guarded = f"{statement} SETTINGS readonly = 1, max_result_rows = {int(max_rows)}, result_overflow_mode = 'break'"
     columns, rows = client.query(guarded)
     return {"columns": columns, "rows": [list(row) for row in rows]}
+
+
+def latest_event_time(client: AnalyticsClient) -> datetime | None:
+    """The newest ``occurred_at`` stored (time windows are anchored on event time), or ``None`` if empty."""
+    _, rows = client.query(f"SELECT max(occurred_at), count() FROM {client.database}.{EVENTS_TABLE}")
+    latest, count = rows[0]
+    return latest if count else None

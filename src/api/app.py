@@ -1,0 +1,50 @@
+"""The FastAPI application factory. Services are built by the entry point and handed in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from analytics.client import AnalyticsClient
+from api.deps import Role
+from api.routers import alerts, analytics, console, deadletters, enrich, health, profiles
+from enrichment.protocols import Enricher
+
+CONSOLE_DIR = Path(__file__).parent / "console"
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """What routes may use. ``pipeline_stats`` reports the in-process runtime when there is one."""
+
+    session_factory: sessionmaker[Session]
+    api_keys: Mapping[str, Role]
+    enricher: Enricher
+    analytics: AnalyticsClient | None = None
+    pipeline_stats: Callable[[], dict[str, float]] | None = None
+    runtime_name: str = "kafka"
+
+
+def create_app(services: ApiServices) -> FastAPI:
+    """A new app serving the JSON API under ``/v1`` and the console at ``/``."""
+    app = FastAPI(
+        title="sCRM API",
+        version="0.1.0",
+        description="Profiles, alerts, analytics and enrichment of the Social CRM streaming platform. "
+        "Every route but /healthz needs an API key (X-API-Key header or Bearer token).",
+    )
+    app.state.session_factory = services.session_factory
+    app.state.api_keys = dict(services.api_keys)
+    app.state.enricher = services.enricher
+    app.state.analytics = services.analytics
+    app.state.pipeline_stats = services.pipeline_stats
+    app.state.runtime_name = services.runtime_name
+    for module in (health, profiles, alerts, analytics, deadletters, enrich, console):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=CONSOLE_DIR), name="static")
+    return app

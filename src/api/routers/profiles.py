@@ -1,0 +1,47 @@
+"""Customer profiles: the 360 view, lookup by identity or name, timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from sqlalchemy.orm import Session
+
+from api.deps import get_session, require_role
+from profile_store.contracts import CustomerProfile, Lifecycle, TimelineItem
+from profile_store.repository import find_profile_by_identity, get_profile, search_profiles
+
+router = APIRouter(
+    prefix="/v1/profiles", tags=["profiles"], dependencies=[Depends(require_role("agent", "marketer", "analyst"))]
+)
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@router.get("")
+def find_profiles(
+    session: SessionDep,
+    identity: Annotated[str | None, Query(description="identity key, e.g. weibo:12345")] = None,
+    q: Annotated[str | None, Query(description="part of the display name", max_length=200)] = None,
+    lifecycle: Lifecycle | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[CustomerProfile]:
+    """Profiles by identity key, by name, or by lifecycle stage (most influential first)."""
+    if identity:
+        profile = find_profile_by_identity(identity, session=session)
+        return [profile] if profile else []
+    return search_profiles(session=session, name=q, lifecycle=lifecycle, limit=limit)
+
+
+@router.get("/{customer_id}")
+def read_profile(customer_id: str, session: SessionDep) -> CustomerProfile:
+    """The whole profile of one customer; 404 if unknown."""
+    profile = get_profile(customer_id, session=session)
+    if profile is None:
+        raise HTTPException(status_code=404, detail="no such customer")
+    return profile
+
+
+@router.get("/{customer_id}/timeline")
+def read_timeline(customer_id: str, session: SessionDep) -> list[TimelineItem]:
+    """The customer's most recent interactions, newest first."""
+    return list(read_profile(customer_id, session).timeline)

@@ -1,0 +1,37 @@
+"""Settings of the API deployable (``scrm api``), from ``SCRM_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.deps import Role
+from enrichment.config import EnrichmentConfig
+
+
+class ApiSettings(BaseSettings):
+    """``api_keys`` is ``key:role,key:role`` with roles agent, marketer, analyst, admin."""
+
+    model_config = SettingsConfigDict(env_prefix="SCRM_", env_nested_delimiter="__", frozen=True, extra="ignore")
+
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/scrm"
+    clickhouse_dsn: str | None = None
+    api_keys: str = Field(default="", description="comma-separated key:role pairs")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    enrichment: EnrichmentConfig = EnrichmentConfig()
+
+    def parsed_api_keys(self) -> dict[str, Role]:
+        """The key -> role map; raises ``ValueError`` on an unknown role or a malformed pair."""
+        return parse_api_keys(self.api_keys)
+
+
+def parse_api_keys(spec: str) -> dict[str, Role]:
+    """Parse ``key:role,key:role``."""
+    keys: dict[str, Role] = {}
+    for pair in filter(None, (part.strip() for part in spec.split(","))):
+        key, _, role = pair.rpartition(":")
+        if not key or role not in ("agent", "marketer", "analyst", "admin"):
+            raise ValueError(f"bad API key entry {pair!r}: expected key:role with role agent|marketer|analyst|admin")
+        keys[key] = role  # type: ignore[assignment]
+    return keys

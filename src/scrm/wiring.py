@@ -1,0 +1,50 @@
+"""Builds the embedded platform (storage, enricher, runtime) from its settings. Composition root only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from enrichment.factory import build_enricher
+from enrichment.protocols import Enricher
+from streams.runtimes.embedded import EmbeddedRuntime
+from streams.settings import EmbeddedSettings
+from streams.storage import Storage, open_storage
+
+
+@dataclass(frozen=True)
+class EmbeddedPlatform:
+    """Everything one embedded process runs: durable storage, the enricher and the runtime."""
+
+    storage: Storage
+    enricher: Enricher
+    runtime: EmbeddedRuntime
+
+
+@contextmanager
+def embedded_platform(settings: EmbeddedSettings, *, with_analytics: bool = True) -> Iterator[EmbeddedPlatform]:
+    """Open the data dir (creating it), load the enricher, build the runtime; close storage on exit."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = open_storage(settings.database_url, settings.analytics_dsn if with_analytics else None)
+    try:
+        enricher = build_enricher(settings.enrichment)
+        runtime = EmbeddedRuntime(config=settings.pipeline, enricher=enricher, storage=storage)
+        yield EmbeddedPlatform(storage=storage, enricher=enricher, runtime=runtime)
+    finally:
+        storage.close()
+
+
+@contextmanager
+def open_state(settings: EmbeddedSettings) -> Iterator[Storage]:
+    """Open only the SQL state of a data dir (for read-only commands; chDB stays closed)."""
+    storage = open_storage(settings.database_url, None)
+    try:
+        yield storage
+    finally:
+        storage.close()
+
+
+def embedded_settings(data_dir: object | None) -> EmbeddedSettings:
+    """Settings from the environment, with ``--data-dir`` taking precedence when given."""
+    return EmbeddedSettings(data_dir=data_dir) if data_dir else EmbeddedSettings()  # type: ignore[call-arg]

@@ -1,0 +1,29 @@
+"""Creating the platform's topics with kafka-python's admin client (faust creates only its own)."""
+
+from __future__ import annotations
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from streams.topics import TOPIC_SPECS
+
+
+def ensure_topics(bootstrap: str, partitions: int) -> list[str]:
+    """Create every topic in ``TOPIC_SPECS`` that is missing; returns the names created. Idempotent;
+    blocks; raises kafka-python errors when the broker is unreachable."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="scrm-admin")
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(spec.name, spec.partitions or partitions, 1, topic_configs=dict(spec.config))
+            for spec in TOPIC_SPECS
+            if spec.name not in existing
+        ]
+        if missing:
+            try:
+                admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass
+        return [topic.name for topic in missing]
+    finally:
+        admin.close()

@@ -1,0 +1,53 @@
+"""Settings of the stream deployables. Each is built once in its entry point (``scrm worker``,
+``scrm run`` / ``scrm demo``) from ``SCRM_*`` environment variables and flags, then passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from analytics.client import chdb_dsn
+from enrichment.config import EnrichmentConfig
+from streams.config import PipelineConfig
+
+_ENV = SettingsConfigDict(env_prefix="SCRM_", env_nested_delimiter="__", frozen=True, extra="ignore")
+
+
+class WorkerSettings(BaseSettings):
+    """The Kafka runtime worker (``scrm worker``)."""
+
+    model_config = _ENV
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/scrm"
+    clickhouse_dsn: str | None = Field(
+        default=None, description="clickhouse://user:pass@host:8123 or chdb:///path; unset disables analytics"
+    )
+    app_id: str = "scrm-worker"
+    partitions: int = Field(default=4, ge=1)
+    pipeline: PipelineConfig = PipelineConfig()
+    enrichment: EnrichmentConfig = EnrichmentConfig()
+
+
+class EmbeddedSettings(BaseSettings):
+    """The embedded runtime (``scrm run``, ``scrm demo``): one process, state in ``data_dir``; the demo
+    also serves the API on ``host:port`` with ``api_keys`` (``key:role,...``; generated when empty)."""
+
+    model_config = _ENV
+
+    data_dir: Path = Path(".scrm")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: str = ""
+    pipeline: PipelineConfig = PipelineConfig()
+    enrichment: EnrichmentConfig = EnrichmentConfig()
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{(self.data_dir / 'scrm.sqlite').resolve()}"
+
+    @property
+    def analytics_dsn(self) -> str:
+        return chdb_dsn(self.data_dir / "analytics")
