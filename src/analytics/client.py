@@ -31,10 +31,12 @@ class AnalyticsClient:
         with self._lock:
             self._client.insert(table, list(rows), column_names=list(column_names), database=self.database)
 
-    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Column names and rows of a query."""
+    def query(
+        self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a query; ``settings`` are ClickHouse settings for this query only."""
         with self._lock:
-            result = self._client.query(sql, parameters=parameters)
+            result = self._client.query(sql, parameters=parameters, settings=settings)
             return list(result.column_names), [tuple(row) for row in result.result_rows]
 
     def close(self) -> None:

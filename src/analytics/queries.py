@@ -52,13 +52,15 @@ _READ_ONLY = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
 
 
 def run_analyst_query(client: AnalyticsClient, sql: str, *, max_rows: int = 10_000) -> dict[str, Any]:
-    """Run one read-only analyst statement with ClickHouse's ``readonly=1`` setting, so the server itself
-    refuses writes, DDL and setting changes. Raises ``UnsafeQuery`` for anything but one SELECT/WITH."""
+    """Run one read-only analyst statement. The guard is ClickHouse's own ``readonly=1`` sent as a query
+    setting (not SQL text a comment could cut off), so the server refuses writes, DDL, table functions
+    such as ``file()`` and attempts to change settings. Raises ``UnsafeQuery`` for anything but one
+    SELECT/WITH statement; ClickHouse errors propagate."""
     statement = sql.strip().rstrip(";")
     if ";" in statement or not _READ_ONLY.match(statement):
         raise UnsafeQuery("only a single SELECT (or WITH ... SELECT) statement is allowed")
-    guarded = f"{statement} SETTINGS readonly = 1, max_result_rows = {int(max_rows)}, result_overflow_mode = 'break'"
-    columns, rows = client.query(guarded)
+    settings = {"readonly": 1, "max_result_rows": int(max_rows), "result_overflow_mode": "break"}
+    columns, rows = client.query(statement, settings=settings)
     return {"columns": columns, "rows": [list(row) for row in rows]}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,19 +12,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.client import AnalyticsClient
 from api.deps import Role
-from api.routers import alerts, analytics, console, deadletters, enrich, health, profiles
+from api.routers import alerts, analytics, console, deadletters, enrich, health, identities, profiles
 from enrichment.protocols import Enricher
+from profile_store.contracts import LinkSignal
 
 CONSOLE_DIR = Path(__file__).parent / "console"
 
 
 @dataclass(frozen=True)
 class ApiServices:
-    """What routes may use. ``pipeline_stats`` reports the in-process runtime when there is one."""
+    """What routes may use. ``submit_links`` hands link / unlink signals to the identity service;
+    ``pipeline_stats`` reports the in-process runtime when there is one."""
 
     session_factory: sessionmaker[Session]
     api_keys: Mapping[str, Role]
     enricher: Enricher
+    submit_links: Callable[[Sequence[LinkSignal]], None]
     analytics: AnalyticsClient | None = None
     pipeline_stats: Callable[[], dict[str, float]] | None = None
     runtime_name: str = "kafka"
@@ -41,10 +44,11 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.session_factory = services.session_factory
     app.state.api_keys = dict(services.api_keys)
     app.state.enricher = services.enricher
+    app.state.submit_links = services.submit_links
     app.state.analytics = services.analytics
     app.state.pipeline_stats = services.pipeline_stats
     app.state.runtime_name = services.runtime_name
-    for module in (health, profiles, alerts, analytics, deadletters, enrich, console):
+    for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, console):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=CONSOLE_DIR), name="static")
     return app

@@ -15,6 +15,7 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCRM_", env_nested_delimiter="__", frozen=True, extra="ignore")
 
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/scrm"
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="where identity link changes are published")
     clickhouse_dsn: str | None = None
     api_keys: str = Field(default="", description="comma-separated key:role pairs")
     host: str = "127.0.0.1"

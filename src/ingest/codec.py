@@ -35,6 +35,8 @@ def decode_event(data: bytes | str) -> SocialEvent:
         payload = json.loads(data)
     except json.JSONDecodeError as exc:
         raise InvalidEvent("<payload>", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise InvalidEvent("<payload>", "JSON nested too deeply") from exc
     return event_from_dict(payload)
 
 

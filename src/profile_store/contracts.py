@@ -38,8 +38,19 @@ class TimelineItem(_Frozen):
     url: str | None = None
 
 
+class InfluenceBreakdown(_Frozen):
+    """The components of the influence score, each 0-100, and their weighted sum."""
+
+    reach: float = 0.0
+    engagement: float = 0.0
+    amplification: float = 0.0
+    centrality: float = 0.0
+    score: float = Field(default=0.0, ge=0.0, le=100.0)
+
+
 class CustomerProfile(_Frozen):
-    """Everything known about one customer, across platforms."""
+    """Everything known about one customer, across platforms: a deterministic fold over the customer's
+    events in event-time order (so recomputing from the same events gives the same profile)."""
 
     schema_version: Literal[1] = 1
     customer_id: str
@@ -59,5 +70,67 @@ class CustomerProfile(_Frozen):
     verified: bool = False
     crm_id: str | None = None
     lifecycle: Lifecycle = "prospect"
+    churn_risk: float = Field(default=0.0, ge=0.0, le=1.0)
     influence: float = Field(default=0.0, ge=0.0, le=100.0)
+    influence_components: InfluenceBreakdown = InfluenceBreakdown()
+    engagement_received: int = 0
+    brand_shares: int = 0
     timeline: tuple[TimelineItem, ...] = ()
+
+
+LinkSource = Literal["connector", "crm_import", "reviewer", "api", "suggestion"]
+
+
+class Provenance(_Frozen):
+    """Where a link came from: the kind of source, who (connector name, importer, reviewer) and a
+    reference (file name and row, event id, suggestion id)."""
+
+    source: LinkSource
+    actor: str | None = None
+    reference: str | None = None
+
+
+class IdentityLink(_Frozen):
+    """A deterministic statement that two identity keys are the same person. ``link_id`` is uuid5 of the
+    unordered pair, so the same link from two sources is one link (its first provenance kept)."""
+
+    link_id: str
+    a: str
+    b: str
+    provenance: Provenance
+    created_at: datetime
+
+
+class LinkSignal(_Frozen):
+    """The value on ``scrm.identity.links``: add a link, or remove one by id."""
+
+    schema_version: Literal[1] = 1
+    op: Literal["link", "unlink"]
+    link: IdentityLink | None = None
+    link_id: str | None = None
+    requested_by: str | None = None
+    at: datetime
+
+
+class MergeRecord(_Frozen):
+    """A merge or split in a customer's history, with the link that caused it."""
+
+    kind: Literal["merge", "split"]
+    survivor: str
+    other: str
+    link_id: str
+    provenance: Provenance | None = None
+    at: datetime
+
+
+class Suggestion(_Frozen):
+    """A probable (not certain) match between two identities, for a reviewer: score in [0, 1] with the
+    evidence behind it. Never merged automatically below the configured threshold."""
+
+    suggestion_id: str
+    a: str
+    b: str
+    score: float = Field(ge=0.0, le=1.0)
+    evidence: dict[str, object] = Field(default_factory=dict)
+    status: Literal["pending", "accepted", "rejected"] = "pending"
+    created_at: datetime

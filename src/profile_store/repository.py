@@ -1,48 +1,86 @@
-"""Profile repository: the only code that reads or writes profile tables.
+"""Profile repository: profiles, the per-identity event log, centrality and interaction edges.
 
 Every function takes a keyword-only ``session`` and never commits: the caller owns the transaction, so
-"fold these events, mark them processed" is one atomic unit.
+"store these events, fold them, save the profiles" is one atomic unit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from profile_store.contracts import CustomerProfile
-from profile_store.tables import IdentityRow, ProcessedEventRow, ProfileRow
+from profile_store.contracts import CustomerProfile, Lifecycle
+from profile_store.tables import (
+    CentralityRow,
+    IdentityRow,
+    InteractionEdgeRow,
+    ProfileEventRow,
+    ProfileRow,
+    RedirectRow,
+)
 
 
-def upsert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
-    """Insert ``rows`` or update them where ``keys`` already exist, in one statement (SQLite/PostgreSQL)."""
+def upsert_rows(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], *, update: bool = True
+) -> None:
+    """Insert ``rows``; where ``keys`` already exist, update them (or leave them, ``update=False``). One
+    statement on SQLite and PostgreSQL."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
+    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = module.insert(table).values(list(rows))
+    if not update:
+        session.execute(statement.on_conflict_do_nothing(index_elements=list(keys)))
+        return
     updates = {column.name: statement.excluded[column.name] for column in table.columns if column.name not in keys}
     session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
 
 
+def lock_customers(customer_ids: Iterable[str], *, session: Session) -> None:
+    """Serialise writers of these customers until the transaction ends (PostgreSQL advisory locks, taken
+    in sorted order so two batches never deadlock; SQLite already has a single writer). Blocks."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for customer_id in sorted(set(customer_ids)):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:id, 0))"), {"id": customer_id})
+
+
 def unseen_event_keys(keys: Iterable[str], *, session: Session) -> set[str]:
-    """The subset of ``keys`` not yet folded into any profile."""
+    """The subset of ``keys`` not stored yet (never folded into any profile)."""
     wanted = set(keys)
     if not wanted:
         return set()
-    seen = session.scalars(select(ProcessedEventRow.event_key).where(ProcessedEventRow.event_key.in_(wanted)))
+    seen = session.scalars(select(ProfileEventRow.event_key).where(ProfileEventRow.event_key.in_(wanted)))
     return wanted - set(seen)
 
 
-def mark_processed(event_customers: dict[str, str], *, session: Session) -> None:
-    """Record that these ``event_key -> customer_id`` were folded. Idempotent."""
-    now = datetime.now(UTC)
-    rows = [{"event_key": k, "customer_id": c, "processed_at": now} for k, c in event_customers.items()]
-    upsert_rows(session, ProcessedEventRow.__table__, rows, ["event_key"])  # type: ignore[arg-type]
+def store_events(rows: Sequence[dict[str, Any]], *, session: Session) -> None:
+    """Append events (``event_key``, ``identity_key``, ``occurred_at``, ``data``); a stored key is kept."""
+    upsert_rows(session, ProfileEventRow.__table__, rows, ["event_key"], update=False)  # type: ignore[arg-type]
+
+
+def events_of_identities(identity_keys: Iterable[str], *, session: Session) -> list[dict[str, Any]]:
+    """The stored event payloads of these identities, in event-time order."""
+    keys = list(set(identity_keys))
+    if not keys:
+        return []
+    query = (
+        select(ProfileEventRow.data)
+        .where(ProfileEventRow.identity_key.in_(keys))
+        .order_by(ProfileEventRow.occurred_at, ProfileEventRow.event_key)
+    )
+    return list(session.scalars(query))
+
+
+def store_edges(rows: Sequence[dict[str, Any]], *, session: Session) -> None:
+    """Record interaction edges (``event_key``, ``source_identity``, ``target_event_key``,
+    ``target_handle_key``). Idempotent by event key."""
+    upsert_rows(session, InteractionEdgeRow.__table__, rows, ["event_key"], update=False)  # type: ignore[arg-type]
 
 
 def load_profiles(customer_ids: Iterable[str], *, session: Session) -> dict[str, CustomerProfile]:
@@ -55,13 +93,14 @@ def load_profiles(customer_ids: Iterable[str], *, session: Session) -> dict[str,
 
 
 def save_profiles(profiles: Sequence[CustomerProfile], *, session: Session) -> None:
-    """Upsert profiles and their identity index in one batch. Idempotent."""
-    profile_rows = [
+    """Upsert profiles in one batch. Idempotent."""
+    rows = [
         {
             "customer_id": p.customer_id,
             "display_name": p.display_name,
             "lifecycle": p.lifecycle,
             "influence": p.influence,
+            "churn_risk": p.churn_risk,
             "sentiment_ewma": p.sentiment.ewma,
             "event_count": p.event_count,
             "first_seen": p.first_seen,
@@ -70,14 +109,25 @@ def save_profiles(profiles: Sequence[CustomerProfile], *, session: Session) -> N
         }
         for p in profiles
     ]
-    identity_rows = [{"identity_key": key, "customer_id": p.customer_id} for p in profiles for key in p.identities]
-    upsert_rows(session, ProfileRow.__table__, profile_rows, ["customer_id"])  # type: ignore[arg-type]
-    upsert_rows(session, IdentityRow.__table__, identity_rows, ["identity_key"])  # type: ignore[arg-type]
+    upsert_rows(session, ProfileRow.__table__, rows, ["customer_id"])  # type: ignore[arg-type]
+
+
+def delete_profiles(customer_ids: Iterable[str], *, session: Session) -> None:
+    """Remove profiles (merged away, or left without events)."""
+    ids = list(set(customer_ids))
+    if ids:
+        session.execute(delete(ProfileRow).where(ProfileRow.customer_id.in_(ids)))
+
+
+def resolve_redirect(customer_id: str, *, session: Session) -> str:
+    """The surviving customer id for a possibly merged-away one (itself when not merged)."""
+    survivor = session.scalar(select(RedirectRow.survivor_id).where(RedirectRow.customer_id == customer_id))
+    return survivor or customer_id
 
 
 def get_profile(customer_id: str, *, session: Session) -> CustomerProfile | None:
-    """One profile by customer id, or ``None``."""
-    row = session.get(ProfileRow, customer_id)
+    """One profile by customer id, following the redirect of a merged-away id; ``None`` if unknown."""
+    row = session.get(ProfileRow, resolve_redirect(customer_id, session=session))
     return CustomerProfile.model_validate(row.data) if row else None
 
 
@@ -88,14 +138,58 @@ def find_profile_by_identity(identity_key: str, *, session: Session) -> Customer
 
 
 def search_profiles(
-    *, session: Session, name: str | None = None, lifecycle: str | None = None, limit: int = 50
+    *,
+    session: Session,
+    name: str | None = None,
+    lifecycle: Lifecycle | None = None,
+    min_influence: float | None = None,
+    limit: int = 50,
 ) -> list[CustomerProfile]:
-    """Profiles whose display name contains ``name`` (case-insensitive) and/or in a lifecycle stage,
-    most influential first."""
+    """Profiles whose display name contains ``name`` (case-insensitive, literal), in a lifecycle stage,
+    at or above an influence; most influential first."""
     query = select(ProfileRow).order_by(ProfileRow.influence.desc(), ProfileRow.last_seen.desc()).limit(limit)
     if name:
         pattern = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(ProfileRow.display_name.ilike(f"%{pattern}%", escape="\\"))
     if lifecycle:
         query = query.where(ProfileRow.lifecycle == lifecycle)
+    if min_influence is not None:
+        query = query.where(ProfileRow.influence >= min_influence)
     return [CustomerProfile.model_validate(row.data) for row in session.scalars(query)]
+
+
+def centrality_of(customer_ids: Iterable[str], *, session: Session) -> dict[str, float]:
+    """The latest centrality percentile (0-100) of these customers; absent ones have none yet."""
+    ids = list(set(customer_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(CentralityRow.customer_id, CentralityRow.percentile).where(CentralityRow.customer_id.in_(ids)))
+    return {customer_id: percentile for customer_id, percentile in rows}
+
+
+def save_centrality(rows: Sequence[tuple[str, float, float]], computed_at: datetime, *, session: Session) -> None:
+    """Store ``(customer_id, pagerank, percentile)`` rows."""
+    payload = [{"customer_id": c, "pagerank": p, "percentile": q, "computed_at": computed_at} for c, p, q in rows]
+    upsert_rows(session, CentralityRow.__table__, payload, ["customer_id"])  # type: ignore[arg-type]
+
+
+def iter_resolved_edges(*, session: Session, chunk_size: int = 100_000) -> Iterator[list[tuple[str, str]]]:
+    """Interaction edges as ``(source customer, target customer)`` pairs, in chunks, resolved through
+    the current identities (targets by the replied-to event's author or the mentioned handle).
+    Streams from the database; never loads the whole graph as rows at once."""
+    source = IdentityRow.__table__.alias("source_identity")
+    by_event = IdentityRow.__table__.alias("event_author")
+    by_handle = IdentityRow.__table__.alias("handle_owner")
+    edges, events = InteractionEdgeRow.__table__, ProfileEventRow.__table__
+    query = (
+        select(source.c.customer_id, by_event.c.customer_id, by_handle.c.customer_id)
+        .select_from(edges)
+        .join(source, source.c.identity_key == edges.c.source_identity)
+        .outerjoin(events, events.c.event_key == edges.c.target_event_key)
+        .outerjoin(by_event, by_event.c.identity_key == events.c.identity_key)
+        .outerjoin(by_handle, by_handle.c.handle_key == edges.c.target_handle_key)
+    )
+    result = session.execute(query.execution_options(yield_per=chunk_size))
+    for partition in result.partitions(chunk_size):
+        pairs = [(src, event_target or handle_target) for src, event_target, handle_target in partition]
+        yield [(src, dst) for src, dst in pairs if dst and dst != src]

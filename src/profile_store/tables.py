@@ -1,11 +1,15 @@
-"""SQLAlchemy tables of the profile store. The full profile is kept as JSON; the columns beside it are
-what segment rules and lookups filter on."""
+"""SQLAlchemy tables of the profile store.
+
+A profile is derived state: ``profile_events`` keeps every enriched event (the idempotency ledger too),
+``identities`` says which customer each identity key belongs to, ``identity_links`` is the graph that
+decides it. The ``profiles`` row keeps the full profile as JSON beside the columns segments filter on.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String
+from sqlalchemy import JSON, DateTime, Float, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -17,9 +21,10 @@ class ProfileRow(ProfileBase):
     __tablename__ = "profiles"
 
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    display_name: Mapped[str | None] = mapped_column(String(512))
+    display_name: Mapped[str | None] = mapped_column(String(512), index=True)
     lifecycle: Mapped[str] = mapped_column(String(32), index=True)
     influence: Mapped[float] = mapped_column(Float, index=True)
+    churn_risk: Mapped[float] = mapped_column(Float, default=0.0)
     sentiment_ewma: Mapped[float] = mapped_column(Float)
     event_count: Mapped[int] = mapped_column(Integer)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -28,22 +33,95 @@ class ProfileRow(ProfileBase):
 
 
 class IdentityRow(ProfileBase):
-    """Which customer an identity key (``weibo:123``, ``email:a@b.c``) belongs to."""
+    """Which customer an identity key (``weibo:123``, ``email:a@b.c``) belongs to, and when it was first
+    seen acting (``None`` for linking keys that never act)."""
 
-    __tablename__ = "profile_identities"
+    __tablename__ = "identities"
 
     identity_key: Mapped[str] = mapped_column(String(600), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    handle_key: Mapped[str | None] = mapped_column(String(600), index=True)
+    first_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class ProcessedEventRow(ProfileBase):
-    """Events already folded into a profile: the idempotency ledger (key ``<platform>:<event_id>``)."""
+class ProfileEventRow(ProfileBase):
+    """Every enriched event folded into a profile, by identity: the idempotency ledger (key
+    ``<platform>:<event_id>``) and the source profiles are recomputed from on merge and split."""
 
-    __tablename__ = "processed_events"
+    __tablename__ = "profile_events"
 
     event_key: Mapped[str] = mapped_column(String(600), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String(64))
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    identity_key: Mapped[str] = mapped_column(String(600), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    thread_key: Mapped[str | None] = mapped_column(String(600), index=True)
+    data: Mapped[dict[str, object]] = mapped_column(JSON)
 
 
-Index("ix_profiles_display_name", ProfileRow.display_name)
+class InteractionEdgeRow(ProfileBase):
+    """Who interacted with whom (reply, comment, share of another's event; mention of a handle): the
+    graph network centrality is computed over."""
+
+    __tablename__ = "interaction_edges"
+
+    event_key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    source_identity: Mapped[str] = mapped_column(String(600), index=True)
+    target_event_key: Mapped[str | None] = mapped_column(String(600))
+    target_handle_key: Mapped[str | None] = mapped_column(String(600))
+
+
+class RedirectRow(ProfileBase):
+    """A merged-away customer id and the survivor it now resolves to."""
+
+    __tablename__ = "customer_redirects"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    survivor_id: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class LinkRow(ProfileBase):
+    __tablename__ = "identity_links"
+
+    link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    a: Mapped[str] = mapped_column(String(600), index=True)
+    b: Mapped[str] = mapped_column(String(600), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(256))
+    reference: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    removed_by: Mapped[str | None] = mapped_column(String(256))
+
+
+class MergeRow(ProfileBase):
+    __tablename__ = "merge_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    survivor: Mapped[str] = mapped_column(String(64), index=True)
+    other: Mapped[str] = mapped_column(String(64), index=True)
+    link_id: Mapped[str] = mapped_column(String(64))
+    provenance: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SuggestionRow(ProfileBase):
+    __tablename__ = "identity_suggestions"
+
+    suggestion_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    a: Mapped[str] = mapped_column(String(600))
+    b: Mapped[str] = mapped_column(String(600))
+    score: Mapped[float] = mapped_column(Float, index=True)
+    evidence: Mapped[dict[str, object]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CentralityRow(ProfileBase):
+    """The latest PageRank of a customer over the interaction graph, as a percentile 0-100."""
+
+    __tablename__ = "centrality"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pagerank: Mapped[float] = mapped_column(Float)
+    percentile: Mapped[float] = mapped_column(Float)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

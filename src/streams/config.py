@@ -17,3 +17,8 @@ class PipelineConfig(BaseModel):
     dead_letter_max_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
     dead_letter_window: int = Field(default=1000, ge=10)
     negative_post: NegativePostConfig = NegativePostConfig()
+    jobs_interval_seconds: float = Field(default=300.0, gt=0, description="centrality and suggestion refresh")
+    suggestion_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    suggestion_auto_merge_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="auto-accept suggestions at or above this score; off when unset"
+    )

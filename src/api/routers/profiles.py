@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy.orm import Session
 
 from api.deps import get_session, require_role
-from profile_store.contracts import CustomerProfile, Lifecycle, TimelineItem
-from profile_store.repository import find_profile_by_identity, get_profile, search_profiles
+from profile_store.contracts import CustomerProfile, Lifecycle, MergeRecord, TimelineItem
+from profile_store.identity_repository import merge_history
+from profile_store.repository import find_profile_by_identity, get_profile, resolve_redirect, search_profiles
 
 router = APIRouter(
     prefix="/v1/profiles", tags=["profiles"], dependencies=[Depends(require_role("agent", "marketer", "analyst"))]
@@ -23,13 +24,15 @@ def find_profiles(
     identity: Annotated[str | None, Query(description="identity key, e.g. weibo:12345")] = None,
     q: Annotated[str | None, Query(description="part of the display name", max_length=200)] = None,
     lifecycle: Lifecycle | None = None,
+    min_influence: Annotated[float | None, Query(ge=0, le=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[CustomerProfile]:
-    """Profiles by identity key, by name, or by lifecycle stage (most influential first)."""
+    """Profiles by identity key, by name, by lifecycle stage and minimum influence (most influential
+    first)."""
     if identity:
         profile = find_profile_by_identity(identity, session=session)
         return [profile] if profile else []
-    return search_profiles(session=session, name=q, lifecycle=lifecycle, limit=limit)
+    return search_profiles(session=session, name=q, lifecycle=lifecycle, min_influence=min_influence, limit=limit)
 
 
 @router.get("/{customer_id}")
@@ -45,3 +48,9 @@ def read_profile(customer_id: str, session: SessionDep) -> CustomerProfile:
 def read_timeline(customer_id: str, session: SessionDep) -> list[TimelineItem]:
     """The customer's most recent interactions, newest first."""
     return list(read_profile(customer_id, session).timeline)
+
+
+@router.get("/{customer_id}/merges")
+def read_merges(customer_id: str, session: SessionDep) -> list[MergeRecord]:
+    """The customer's merges and splits: what linked them, when, and the provenance."""
+    return merge_history(resolve_redirect(customer_id, session=session), session=session)

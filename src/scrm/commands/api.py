@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +25,10 @@ def handle(args: argparse.Namespace) -> int:
     from api.app import ApiServices, create_app
     from api.settings import ApiSettings
     from enrichment.factory import build_enricher
+    from ingest.producer import publish_raw
+    from profile_store.contracts import LinkSignal
     from streams.storage import open_storage
+    from streams.topics import IDENTITY_LINKS
 
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = ApiSettings(**overrides)  # type: ignore[arg-type]
@@ -34,10 +38,15 @@ def handle(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     storage = open_storage(settings.database_url, settings.clickhouse_dsn)
+
+    def submit_links(signals: Sequence["LinkSignal"]) -> None:
+        publish_raw(settings.kafka_bootstrap, [s.model_dump_json().encode() for s in signals], topic=IDENTITY_LINKS)
+
     services = ApiServices(
         session_factory=storage.session_factory,
         api_keys=keys,
         enricher=build_enricher(settings.enrichment),
+        submit_links=submit_links,
         analytics=storage.analytics,
         runtime_name="kafka",
     )

@@ -83,6 +83,7 @@ def handle(args: argparse.Namespace) -> int:
             session_factory=platform.storage.session_factory,
             api_keys=keys,
             enricher=platform.enricher,
+            submit_links=runtime.submit_links,
             analytics=platform.storage.analytics,
             pipeline_stats=runtime.stats.snapshot,
             runtime_name="embedded",

@@ -12,19 +12,23 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from alerts.contracts import Alert
 from enrichment.protocols import Enricher
 from ingest.deadletter import DeadLetter
 from ingest.deadletter_store import record_dead_letters
 from ingest.records import SourceRecord
+from profile_store.contracts import LinkSignal
 from streams.config import PipelineConfig
+from streams.identity_service import apply_link_signals, lookup_assignments
 from streams.steps.deadletter_limit import DeadLetterLimit
 from streams.steps.decode import decode_record
 from streams.steps.enrich import enrich_events
 from streams.steps.identity import resolve_customer
+from streams.steps.links import hint_link_signals
 from streams.storage import Storage
 from streams.topics import RAW_EVENTS
 from streams.unit_of_work import apply_enriched_batch
@@ -43,6 +47,7 @@ class RuntimeStats:
     duplicates: int = 0
     dead_lettered: int = 0
     alerts: int = 0
+    merges: int = 0
     batches: int = 0
     started_at: float = field(default_factory=time.monotonic)
 
@@ -54,6 +59,7 @@ class RuntimeStats:
             "duplicates": self.duplicates,
             "dead_lettered": self.dead_lettered,
             "alerts": self.alerts,
+            "merges": self.merges,
             "batches": self.batches,
             "events_per_second": round(self.processed / elapsed, 1),
         }
@@ -69,13 +75,12 @@ class EmbeddedRuntime:
         config: PipelineConfig,
         enricher: Enricher,
         storage: Storage,
-        assignments: Mapping[str, str] | None = None,
     ) -> None:
         self._config = config
         self._enricher = enricher
         self._storage = storage
-        self._assignments: Mapping[str, str] = assignments if assignments is not None else {}
         self._raw: queue.Queue[SourceRecord] = queue.Queue()
+        self._links: queue.Queue[LinkSignal] = queue.Queue()
         self._next_offset = 0
         self._offset_lock = threading.Lock()
         self._dead_letter_limit = DeadLetterLimit(
@@ -96,17 +101,25 @@ class EmbeddedRuntime:
             self.stats.received += 1
         self._raw.put(SourceRecord(value=value, topic=RAW_EVENTS, partition=0, offset=offset, key=key))
 
+    def submit_links(self, signals: Sequence[LinkSignal]) -> None:
+        """Append link / unlink signals to the in-process ``scrm.identity.links``; applied in order on the
+        processing thread after the current batch. Thread-safe."""
+        for signal in signals:
+            self._links.put(signal)
+
     def pending(self) -> int:
-        """Messages published but not yet taken for processing."""
-        return self._raw.qsize()
+        """Messages (events and link signals) published but not yet taken for processing."""
+        return self._raw.qsize() + self._links.qsize()
 
     def drain(self) -> None:
-        """Process until the raw topic is empty. Blocks."""
+        """Process until the raw and link topics are empty. Blocks."""
         while True:
             batch = self._take(wait_seconds=0.0)
-            if not batch:
+            if batch:
+                self._process(batch)
+            self._apply_links()
+            if not batch and self._links.empty():
                 return
-            self._process(batch)
 
     def run(self, stop: threading.Event) -> None:
         """Process until ``stop`` is set, then finish what was taken. Blocks."""
@@ -114,6 +127,18 @@ class EmbeddedRuntime:
             batch = self._take(wait_seconds=self._config.batch_max_ms / 1000)
             if batch:
                 self._process(batch)
+            self._apply_links()
+
+    def _apply_links(self) -> None:
+        signals: list[LinkSignal] = []
+        while True:
+            try:
+                signals.append(self._links.get_nowait())
+            except queue.Empty:
+                break
+        if signals:
+            changes = apply_link_signals(signals, session_factory=self._storage.session_factory)
+            self.stats.merges += sum(1 for record in changes.history if record.kind == "merge")
 
     def _take(self, wait_seconds: float) -> list[SourceRecord]:
         """Up to ``batch_size`` records, waiting at most ``wait_seconds`` for the batch to fill."""
@@ -128,15 +153,21 @@ class EmbeddedRuntime:
         return batch
 
     def _process(self, records: list[SourceRecord]) -> None:
-        resolved = []
+        decoded_events = []
         dead: list[DeadLetter] = []
         for record in records:
             decoded = decode_record(record)
             if isinstance(decoded, DeadLetter):
                 dead.append(decoded)
             else:
-                resolved.append((decoded, resolve_customer(decoded, self._assignments)))
+                decoded_events.append(decoded)
             self._dead_letter_limit.record(isinstance(decoded, DeadLetter))
+        assignments = lookup_assignments(
+            [event.identity_key for event in decoded_events], session_factory=self._storage.session_factory
+        )
+        resolved = [(event, resolve_customer(event, assignments)) for event in decoded_events]
+        now = datetime.now(UTC)
+        self.submit_links([signal for event in decoded_events for signal in hint_link_signals(event, at=now)])
         if dead:
             with self._storage.session_factory() as session, session.begin():
                 record_dead_letters(dead, session=session)
@@ -153,8 +184,8 @@ class EmbeddedRuntime:
         self.stats.processed += len(outcome.applied)
         self.stats.duplicates += len(enriched) - len(outcome.applied)
         self.stats.dead_lettered += len(dead)
-        fresh_ids = {e.event_id for e in outcome.applied}
-        new_alerts = [a for a in outcome.alerts if a.event_id in fresh_ids]
+        fresh_keys = {(e.event.platform.value, e.event_id) for e in outcome.applied}
+        new_alerts = [a for a in outcome.alerts if (a.platform, a.event_id) in fresh_keys]
         self.stats.alerts += len(new_alerts)
         for alert in new_alerts:
             for listener in self._listeners:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -29,15 +30,28 @@ from pydantic import ValidationError
 from enrichment.protocols import Enricher
 from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
+from profile_store.contracts import LinkSignal
 from streams.contracts import EnrichedEvent
 from streams.exceptions import DeadLetterRatioExceeded
+from streams.identity_service import IdentityChanges, apply_link_signals, lookup_assignments
+from streams.jobs.centrality import recompute_centrality
+from streams.jobs.suggestions import refresh_suggestions
 from streams.settings import WorkerSettings
 from streams.steps.deadletter_limit import DeadLetterLimit
 from streams.steps.decode import dead_letter, decode_record
 from streams.steps.enrich import enrich_events
 from streams.steps.identity import resolve_customer
+from streams.steps.links import hint_link_signals
 from streams.storage import Storage
-from streams.topics import ALERTS, DEADLETTER, ENRICHED_EVENTS, PROFILES, RAW_EVENTS
+from streams.topics import (
+    ALERTS,
+    DEADLETTER,
+    ENRICHED_EVENTS,
+    IDENTITY_ASSIGNMENTS,
+    IDENTITY_LINKS,
+    PROFILES,
+    RAW_EVENTS,
+)
 from streams.unit_of_work import BatchOutcome, apply_enriched_batch
 
 log = logging.getLogger(__name__)
@@ -63,7 +77,7 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
     )
     topics = {
         name: app.topic(name, key_type=bytes, value_type=bytes, internal=False)
-        for name in (RAW_EVENTS, ENRICHED_EVENTS, ALERTS, DEADLETTER, PROFILES)
+        for name in (RAW_EVENTS, ENRICHED_EVENTS, ALERTS, DEADLETTER, PROFILES, IDENTITY_LINKS, IDENTITY_ASSIGNMENTS)
     }
     pipeline = settings.pipeline
     executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="scrm-blocking")
@@ -73,7 +87,7 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
     async def blocking(fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(executor, fn)
 
-    async def publish(messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
+    async def publish(messages: Sequence[tuple[str, bytes | None, bytes | None]]) -> None:
         futures = [await topics[name].send(key=key, value=value, force=True) for name, key, value in messages]
         await asyncio.gather(*futures)
 
@@ -82,19 +96,25 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
         async for events in stream.take_events(pipeline.batch_size, within=within):
             records = [_source_record(event) for event in events]
 
-            def resolve_and_enrich() -> tuple[list[EnrichedEvent], list[DeadLetter]]:
-                resolved, dead = [], []
+            def resolve_and_enrich() -> tuple[list[EnrichedEvent], list[DeadLetter], list[LinkSignal]]:
+                decoded_events, dead = [], []
                 for record in records:
                     decoded = decode_record(record)
                     if isinstance(decoded, DeadLetter):
                         dead.append(decoded)
                     else:
-                        resolved.append((decoded, resolve_customer(decoded, {})))
+                        decoded_events.append(decoded)
                     limit.record(isinstance(decoded, DeadLetter))
-                return (enrich_events(resolved, enricher) if resolved else []), dead
+                keys = [event.identity_key for event in decoded_events]
+                assignments = lookup_assignments(keys, session_factory=storage.session_factory)
+                resolved = [(event, resolve_customer(event, assignments)) for event in decoded_events]
+                now = datetime.now(UTC)
+                links = [signal for event in decoded_events for signal in hint_link_signals(event, at=now)]
+                return (enrich_events(resolved, enricher) if resolved else []), dead, links
 
-            enriched, dead = await _until_done(app, "enrich", lambda: blocking(resolve_and_enrich))
+            enriched, dead, links = await _until_done(app, "enrich", lambda: blocking(resolve_and_enrich))
             messages = [(DEADLETTER, letter.key, letter.model_dump_json().encode()) for letter in dead]
+            messages += [(IDENTITY_LINKS, None, signal.model_dump_json().encode()) for signal in links]
             messages += [(ENRICHED_EVENTS, e.customer_id.encode(), e.model_dump_json().encode()) for e in enriched]
             await _until_done(app, "publish enriched", lambda: publish(messages))
 
@@ -123,6 +143,46 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
             messages += [(ALERTS, a.alert_id.encode(), a.model_dump_json().encode()) for a in outcome.alerts]
             messages += [(PROFILES, p.customer_id.encode(), p.model_dump_json().encode()) for p in outcome.profiles]
             await _until_done(app, "publish results", lambda: publish(messages))
+
+    @app.agent(topics[IDENTITY_LINKS], name="scrm.identity", concurrency=1)
+    async def identity_agent(stream: StreamT[bytes]) -> None:
+        async for events in stream.take_events(pipeline.batch_size, within=within):
+            signals: list[LinkSignal] = []
+            dead: list[DeadLetter] = []
+            for event in events:
+                record = _source_record(event)
+                try:
+                    signals.append(LinkSignal.model_validate_json(record.value))
+                except ValidationError as exc:
+                    dead.append(dead_letter(record, stage="identity", error=f"not a LinkSignal: {exc}"))
+
+            def apply() -> IdentityChanges:
+                return apply_link_signals(signals, session_factory=storage.session_factory)
+
+            changes = await _until_done(app, "identity", lambda: blocking(apply))
+            messages = [(DEADLETTER, letter.key, letter.model_dump_json().encode()) for letter in dead]
+            messages += [(IDENTITY_ASSIGNMENTS, k.encode(), c.encode()) for k, c in changes.assignments.items()]
+            messages += [(PROFILES, c.encode(), p.model_dump_json().encode()) for c, p in changes.profiles.items()]
+            messages += [(PROFILES, c.encode(), None) for c in sorted(changes.tombstones)]
+            await _until_done(app, "publish identity changes", lambda: publish(messages))
+
+    @app.timer(pipeline.jobs_interval_seconds, on_leader=True)
+    async def periodic_jobs() -> None:
+        """Network centrality and identity suggestions, on one worker (the leader) at a time."""
+        try:
+            run = await blocking(lambda: recompute_centrality(storage.session_factory))
+            log.info("centrality: %s nodes, %s edges, %.1fs", run.nodes, run.edges,
+                     run.load_seconds + run.rank_seconds + run.write_seconds)
+            _, signals = await blocking(
+                lambda: refresh_suggestions(
+                    storage.session_factory,
+                    min_score=pipeline.suggestion_min_score,
+                    auto_merge_threshold=pipeline.suggestion_auto_merge_threshold,
+                )
+            )
+            await publish([(IDENTITY_LINKS, None, signal.model_dump_json().encode()) for signal in signals])
+        except Exception:
+            log.exception("periodic jobs failed; they run again at the next interval")
 
     return app
 

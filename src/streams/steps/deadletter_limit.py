@@ -10,14 +10,14 @@ from streams.exceptions import DeadLetterRatioExceeded
 
 class DeadLetterLimit:
     """Tracks the last ``window`` outcomes; ``record`` raises ``DeadLetterRatioExceeded`` once at least
-    ``min_samples`` were seen and more than ``max_ratio`` of the window was dead-lettered. Not thread-safe
+    ``min_samples`` (at most the window) were seen and more than ``max_ratio`` of the window was dead-lettered. Not thread-safe
     (one per consumer)."""
 
     def __init__(self, *, max_ratio: float = 0.5, window: int = 1000, min_samples: int = 100) -> None:
         self._outcomes: deque[bool] = deque(maxlen=window)
         self._dead = 0
         self._max_ratio = max_ratio
-        self._min_samples = min_samples
+        self._min_samples = min(min_samples, window)
 
     def record(self, dead_lettered: bool) -> None:
         if len(self._outcomes) == self._outcomes.maxlen and self._outcomes[0]:

@@ -7,17 +7,10 @@ customers without coordinating.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 
 from ingest.contracts import SocialEvent
-
-CUSTOMER_NAMESPACE = uuid.UUID("6f1d3c2e-5b8a-4c59-9a8e-2f4b7d1e0c11")
-
-
-def new_customer_id(identity_key: str) -> str:
-    """The customer id a brand-new identity gets: uuid5 of its identity key. Deterministic."""
-    return str(uuid.uuid5(CUSTOMER_NAMESPACE, identity_key))
+from profile_store.identity_graph import new_customer_id
 
 
 def resolve_customer(event: SocialEvent, assignments: Mapping[str, str]) -> str:

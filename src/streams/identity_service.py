@@ -1,0 +1,144 @@
+"""The identity service: applies link / unlink signals to the identity graph, in order, in one
+transaction, and recomputes the customers they touch.
+
+Runs on a single consumer (``scrm.identity.links`` has one partition; the embedded runtime calls it on
+its processing thread), so graph changes are serialised. A link that joins two customers merges them
+into the one with the earliest-seen identity: the survivor's profile is recomputed from both customers'
+events, the other is deleted (a tombstone on ``scrm.profiles``) and its id redirects. An unlink splits the
+component and recomputes every part from its own events, so each gets back exactly the profile (and id)
+it would have had without the link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from profile_store.contracts import CustomerProfile, IdentityLink, LinkSignal, MergeRecord
+from profile_store.identity_graph import components, elect_customer_id, new_customer_id
+from profile_store.identity_repository import (
+    active_links_touching,
+    add_link,
+    assign,
+    clear_redirects,
+    customers_of,
+    first_seen_of,
+    identities_of,
+    record_merges,
+    register_identities,
+    remove_link,
+    set_redirects,
+)
+from profile_store.repository import (
+    centrality_of,
+    delete_profiles,
+    events_of_identities,
+    load_profiles,
+    lock_customers,
+    save_profiles,
+)
+from streams.contracts import EnrichedEvent
+from streams.steps.profile import build_profile
+
+
+@dataclass
+class IdentityChanges:
+    """What a batch of signals changed: new assignments, recomputed profiles, deleted customer ids."""
+
+    assignments: dict[str, str] = field(default_factory=dict)
+    profiles: dict[str, CustomerProfile] = field(default_factory=dict)
+    tombstones: set[str] = field(default_factory=set)
+    history: list[MergeRecord] = field(default_factory=list)
+
+
+def apply_link_signals(signals: Sequence[LinkSignal], *, session_factory: sessionmaker[Session]) -> IdentityChanges:
+    """Blocks. Idempotent: an active link added again, or a removed link removed again, changes nothing.
+    Raises on database errors (then nothing is applied)."""
+    changes = IdentityChanges()
+    with session_factory() as session, session.begin():
+        for signal in signals:
+            if signal.op == "link" and signal.link is not None:
+                _link(signal.link, session, changes)
+            elif signal.op == "unlink" and signal.link_id:
+                _unlink(signal, session, changes)
+    return changes
+
+
+def _link(link: IdentityLink, session: Session, changes: IdentityChanges) -> None:
+    register_identities(
+        [{"identity_key": key, "customer_id": new_customer_id(key), "handle_key": None, "first_seen": None} for key in (link.a, link.b)],
+        session=session,
+    )
+    if not add_link(link, session=session):
+        return
+    before = set(load_profiles(customers_of([link.a, link.b], session=session).values(), session=session))
+    survivor = _recompute(_component_of(link.a, session), session, changes)
+    merges = [
+        MergeRecord(kind="merge", survivor=survivor, other=other, link_id=link.link_id,
+                    provenance=link.provenance, at=link.created_at)
+        for other in sorted(before - {survivor})
+    ]
+    record_merges(merges, session=session)
+    changes.history.extend(merges)
+
+
+def _unlink(signal: LinkSignal, session: Session, changes: IdentityChanges) -> None:
+    assert signal.link_id is not None
+    link = remove_link(signal.link_id, at=signal.at, by=signal.requested_by, session=session)
+    if link is None:
+        return
+    parts = {_component_of(link.a, session), _component_of(link.b, session)}
+    ids = [_recompute(part, session, changes) for part in sorted(parts, key=min)]
+    if len(set(ids)) == 2 and all(customer_id in changes.profiles for customer_id in ids):
+        split = MergeRecord(kind="split", survivor=ids[0], other=ids[1], link_id=link.link_id,
+                            provenance=link.provenance, at=signal.at)
+        record_merges([split], session=session)
+        changes.history.append(split)
+
+
+def _component_of(start: str, session: Session) -> frozenset[str]:
+    """Breadth-first over active links from ``start``."""
+    seen, frontier, links = {start}, {start}, []
+    while frontier:
+        found = active_links_touching(frontier, session=session)
+        links.extend(found)
+        frontier = {end for link in found for end in (link.a, link.b)} - seen
+        seen |= frontier
+    return next(c for c in components(seen, links) if start in c)
+
+
+def _recompute(component: frozenset[str], session: Session, changes: IdentityChanges) -> str:
+    """Assign the component to its elected customer and rebuild that profile from the component's events;
+    customers left without identities are deleted and redirected. Returns the customer id."""
+    previous = customers_of(component, session=session)
+    customer_id = elect_customer_id(component, first_seen_of(component, session=session))
+    touched = set(previous.values()) | {customer_id}
+    lock_customers(touched, session=session)
+    moved = {key: customer_id for key, old in previous.items() if old != customer_id}
+    assign(moved, session=session)
+    changes.assignments.update(moved)
+    clear_redirects([customer_id], session=session)
+    changes.tombstones.discard(customer_id)
+    events = [EnrichedEvent.model_validate(data) for data in events_of_identities(component, session=session)]
+    centrality = centrality_of([customer_id], session=session).get(customer_id, 0.0)
+    profile = build_profile(customer_id, component, events, centrality=centrality)
+    if profile is not None:
+        save_profiles([profile], session=session)
+        changes.profiles[customer_id] = profile
+    remaining = identities_of(touched - {customer_id}, session=session)
+    emptied = [old for old, keys in remaining.items() if not keys]
+    delete_profiles(emptied, session=session)
+    set_redirects({old: customer_id for old in emptied}, session=session)
+    for old in emptied:
+        changes.tombstones.add(old)
+        changes.profiles.pop(old, None)
+    return customer_id
+
+
+def lookup_assignments(identity_keys: Sequence[str], *, session_factory: sessionmaker[Session]) -> dict[str, str]:
+    """The current ``identity_key -> customer_id`` of known identities (routing hint for enriched events;
+    the apply step re-reads it under lock). Blocks."""
+    with session_factory() as session:
+        return customers_of(identity_keys, session=session)

@@ -1,0 +1,1 @@
+"""Periodic jobs over the stores (network centrality, identity suggestions)."""

@@ -1,0 +1,137 @@
+"""The profile part of applying a batch: store new events, resolve each to its current customer under a
+lock, and fold or recompute the customers' profiles. Runs inside the caller's transaction.
+
+Events carry the customer id they were routed with, which a concurrent merge may have made stale: the
+customer is re-read from the identity table after taking the customers' locks, so a merge racing with
+events on other partitions converges to the same profile whatever the interleaving.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from profile_store.contracts import CustomerProfile
+from profile_store.identity_graph import new_customer_id
+from profile_store.identity_repository import customers_of, identities_of, register_identities
+from profile_store.repository import (
+    centrality_of,
+    events_of_identities,
+    load_profiles,
+    lock_customers,
+    save_profiles,
+    store_edges,
+    store_events,
+    unseen_event_keys,
+)
+from streams.contracts import EnrichedEvent
+from streams.steps.profile import build_profile, event_key, fold_event, sort_key
+
+_MENTION = re.compile(r"@([\w\-.]{2,64})")
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    """``events``: the whole batch (deduplicated), re-stamped with current customer ids; ``fresh``: those
+    not applied before; ``profiles``: current profiles of every customer in the batch; ``changed``: the
+    customers whose profile this batch changed."""
+
+    events: tuple[EnrichedEvent, ...]
+    fresh: tuple[EnrichedEvent, ...]
+    profiles: dict[str, CustomerProfile]
+    changed: tuple[str, ...]
+
+
+def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> ProfileUpdate:
+    """Blocks; idempotent by event key. Takes per-customer locks until the caller's transaction ends."""
+    unique = list({event_key(e): e for e in events}.values())
+    unseen = unseen_event_keys((event_key(e) for e in unique), session=session)
+    fresh = [e for e in unique if event_key(e) in unseen]
+    _store(fresh, session)
+    keys = {e.event.identity_key for e in unique}
+    lock_customers(customers_of(keys, session=session).values(), session=session)
+    assignment = customers_of(keys, session=session)
+    lock_customers(assignment.values(), session=session)
+    stamped = [e.model_copy(update={"customer_id": assignment[e.event.identity_key]}) for e in unique]
+    fresh_keys = {event_key(e) for e in fresh}
+    by_customer: dict[str, list[EnrichedEvent]] = {}
+    for enriched in stamped:
+        if event_key(enriched) in fresh_keys:
+            by_customer.setdefault(enriched.customer_id, []).append(enriched)
+    profiles = load_profiles({e.customer_id for e in stamped}, session=session)
+    rebuild = [cid for cid, new in by_customer.items() if not _extends(profiles.get(cid), new)]
+    identities = identities_of(rebuild, session=session)
+    centrality = centrality_of(rebuild, session=session)
+    for customer_id, new in by_customer.items():
+        if customer_id in identities:
+            stored = [EnrichedEvent.model_validate(d) for d in events_of_identities(identities[customer_id], session=session)]
+            rebuilt = build_profile(customer_id, identities[customer_id], stored, centrality=centrality.get(customer_id, 0.0))
+            assert rebuilt is not None, "a customer with new events has a profile"
+            profiles[customer_id] = rebuilt
+        else:
+            profile = profiles[customer_id]
+            for enriched in sorted(new, key=sort_key):
+                profile = fold_event(profile, enriched)
+            profiles[customer_id] = profile
+    changed = tuple(by_customer)
+    save_profiles([profiles[cid] for cid in changed], session=session)
+    return ProfileUpdate(
+        events=tuple(stamped),
+        fresh=tuple(e for e in stamped if event_key(e) in fresh_keys),
+        profiles=profiles,
+        changed=changed,
+    )
+
+
+def _extends(profile: CustomerProfile | None, new: list[EnrichedEvent]) -> bool:
+    """Whether ``new`` can be folded onto ``profile`` incrementally: every new event is later than
+    everything folded so far. Otherwise (a new customer, an out-of-order event) the profile is rebuilt."""
+    return profile is not None and min(e.event.occurred_at_utc for e in new) > profile.last_seen
+
+
+def _store(fresh: list[EnrichedEvent], session: Session) -> None:
+    """Register the authors' identities, and store the events and the interactions they show."""
+    first_seen: dict[str, dict[str, object]] = {}
+    for enriched in fresh:
+        event = enriched.event
+        key = event.identity_key
+        row = first_seen.setdefault(
+            key, {"identity_key": key, "customer_id": new_customer_id(key), "handle_key": None, "first_seen": event.occurred_at_utc}
+        )
+        row["first_seen"] = min(row["first_seen"], event.occurred_at_utc)  # type: ignore[type-var]
+        if event.author.handle:
+            row["handle_key"] = f"{event.platform.value}:{event.author.handle.lower()}"
+    register_identities(list(first_seen.values()), session=session)
+    store_events(
+        [
+            {"event_key": event_key(e), "identity_key": e.event.identity_key, "occurred_at": e.event.occurred_at_utc,
+             "thread_key": _thread_key(e), "data": e.model_dump(mode="json")}
+            for e in fresh
+        ],
+        session=session,
+    )
+    store_edges([edge for e in fresh for edge in _edges(e)], session=session)
+
+
+def _thread_key(enriched: EnrichedEvent) -> str | None:
+    """The conversation an event belongs to (``<platform>:<thread or parent id>``), for co-activity."""
+    thread = enriched.event.thread_id or enriched.event.parent_id
+    return f"{enriched.event.platform.value}:{thread}" if thread else None
+
+
+def _edges(enriched: EnrichedEvent) -> list[dict[str, str | None]]:
+    event = enriched.event
+    key = event_key(enriched)
+    source = event.identity_key
+    platform = event.platform.value
+    edges: list[dict[str, str | None]] = []
+    if event.parent_id:
+        edges.append({"event_key": key, "source_identity": source, "target_event_key": f"{platform}:{event.parent_id}",
+                      "target_handle_key": None})
+    for n, handle in enumerate(dict.fromkeys(m.lower() for m in _MENTION.findall(event.text or ""))):
+        edges.append({"event_key": f"{key}#m{n}", "source_identity": source, "target_event_key": None,
+                      "target_handle_key": f"{platform}:{handle}"})
+    return edges

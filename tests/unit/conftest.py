@@ -1,0 +1,135 @@
+"""Shared fixtures of the unit tests: valid event dicts, enriched events with chosen scores, storage URLs.
+
+Nothing here touches the network. chDB allows one data path per process, so every test that needs
+analytics shares the session-scoped ``chdb_storage_dsn`` and keeps to its own event ids and brands.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analytics.client import chdb_dsn
+from enrichment.contracts import Enrichment, ModelStamp, Sentiment
+from ingest.codec import event_from_dict
+from ingest.contracts import SocialEvent
+from streams.contracts import EnrichedEvent
+
+BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+TEST_STAMP = ModelStamp(name="unit-test", version="1")
+
+EventFactory = Callable[..., dict[str, Any]]
+
+_NESTED = ("author", "metrics", "identity_hints")
+_ids = itertools.count(1)
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if key in _NESTED and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+@pytest.fixture
+def event_factory() -> EventFactory:
+    """``event_factory(**overrides)`` -> a valid SocialEvent wire dict with a fresh ``event_id``.
+
+    ``author``/``metrics``/``identity_hints`` overrides are merged into the defaults; ``at`` (a datetime)
+    sets both ``occurred_at`` and ``received_at``."""
+
+    def build(*, at: datetime | None = None, **overrides: Any) -> dict[str, Any]:
+        occurred = at or BASE_TIME
+        base: dict[str, Any] = {
+            "event_id": f"evt-{next(_ids)}",
+            "platform": "weibo",
+            "kind": "post",
+            "occurred_at": occurred.isoformat(),
+            "received_at": (occurred + timedelta(seconds=1)).isoformat(),
+            "author": {
+                "id": "u-1",
+                "handle": "alice",
+                "display_name": "Alice",
+                "followers": 10,
+                "verified": False,
+            },
+            "brand": "acme",
+            "text": "hello",
+            "lang": None,
+            "url": None,
+            "parent_id": None,
+            "thread_id": None,
+            "metrics": {"likes": 0, "shares": 0, "replies": 0},
+            "identity_hints": {"email": None, "phone": None, "wechat_unionid": None, "crm_id": None},
+            "source": "unit-test",
+            "raw": None,
+        }
+        return _merge(base, overrides)
+
+    return build
+
+
+def make_enrichment(
+    label: str = "neutral",
+    score: float = 0.0,
+    confidence: float = 0.5,
+    topics: tuple[str, ...] = (),
+    intents: tuple[str, ...] = (),
+) -> Enrichment:
+    """An enrichment result with exactly the given scores."""
+    return Enrichment(
+        sentiment=Sentiment(label=label, score=score, confidence=confidence),  # type: ignore[arg-type]
+        topics=topics,
+        intents=intents,  # type: ignore[arg-type]
+        language="en",
+        model=TEST_STAMP,
+    )
+
+
+EnrichedFactory = Callable[..., EnrichedEvent]
+
+
+@pytest.fixture
+def enriched_factory(event_factory: EventFactory) -> EnrichedFactory:
+    """``enriched_factory(label=..., score=..., confidence=..., topics=..., customer_id=..., **event)``
+    -> an ``EnrichedEvent`` whose enrichment is exactly what was asked (no model involved)."""
+
+    def build(
+        *,
+        label: str = "neutral",
+        score: float = 0.0,
+        confidence: float = 0.5,
+        topics: tuple[str, ...] = (),
+        intents: tuple[str, ...] = (),
+        customer_id: str = "cust-1",
+        **event_overrides: Any,
+    ) -> EnrichedEvent:
+        event: SocialEvent = event_from_dict(event_factory(**event_overrides))
+        return EnrichedEvent(
+            customer_id=customer_id,
+            event=event,
+            enrichment=make_enrichment(label, score, confidence, topics, intents),
+        )
+
+    return build
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file database for one test."""
+    return f"sqlite:///{tmp_path}/t.db"
+
+
+@pytest.fixture(scope="session")
+def chdb_storage_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The one chDB data path of this test process (chDB cannot open a second one). Tests sharing it use
+    distinct event ids and brands, and measure counts as differences or filtered by brand."""
+    return chdb_dsn(tmp_path_factory.mktemp("chdb") / "ch")

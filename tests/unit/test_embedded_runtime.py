@@ -1,0 +1,265 @@
+"""The embedded runtime end to end in one process: SQLite for state, chDB for analytics, no network."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerts.contracts import Alert
+from analytics.queries import breakdown, count_events, sentiment_over_time
+from enrichment.lexicon import LexiconEnricher
+from ingest.deadletter_store import count_dead_letters, list_dead_letters
+from profile_store.repository import find_profile_by_identity
+from streams.config import PipelineConfig
+from streams.exceptions import DeadLetterRatioExceeded
+from streams.runtimes.embedded import EmbeddedRuntime
+from streams.storage import Storage, open_storage
+
+T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+NEGATIVE_TEXT = "terrible quality, broken after a day, I want a refund. worst purchase"
+
+
+def _bytes(payload: dict) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+class Harness:
+    """A runtime over real storage, recording every alert its listener receives."""
+
+    def __init__(self, storage: Storage, config: PipelineConfig | None = None) -> None:
+        self.storage = storage
+        self.runtime = EmbeddedRuntime(
+            config=config or PipelineConfig(batch_size=4), enricher=LexiconEnricher(), storage=storage
+        )
+        self.notified: list[Alert] = []
+        self.runtime.subscribe_alerts(self.notified.append)
+
+    def run(self, *messages: bytes) -> None:
+        for message in messages:
+            self.runtime.publish(message)
+        self.runtime.drain()
+
+    def profile_json(self, identity_key: str) -> str | None:
+        with self.storage.session_factory() as session:
+            profile = find_profile_by_identity(identity_key, session=session)
+        return profile.model_dump_json() if profile else None
+
+
+@pytest.fixture
+def harness(sqlite_url: str) -> Iterator[Harness]:
+    storage = open_storage(sqlite_url, None)
+    yield Harness(storage)
+    storage.close()
+
+
+@pytest.fixture
+def analytics_harness(sqlite_url: str, chdb_storage_dsn: str) -> Iterator[Harness]:
+    storage = open_storage(sqlite_url, chdb_storage_dsn)
+    yield Harness(storage)
+    storage.close()
+
+
+@pytest.fixture
+def mixed_input(event_factory):
+    """Five valid events (one confidently negative post) and three invalid messages."""
+    valid = [
+        event_factory(author={"id": "ann"}, text="love it, great service", at=T0),
+        event_factory(author={"id": "ann"}, kind="like", text=None, at=T0 + timedelta(minutes=1)),
+        event_factory(
+            author={"id": "ben", "followers": 50_000}, text=NEGATIVE_TEXT, at=T0 + timedelta(minutes=2)
+        ),
+        event_factory(
+            platform="douyin", author={"id": "cat"}, text="还不错，推荐", at=T0 + timedelta(minutes=3)
+        ),
+        event_factory(
+            platform="douyin", author={"id": "cat"}, kind="share", text=None, at=T0 + timedelta(minutes=4)
+        ),
+    ]
+    invalid = [
+        b"\xff\xfe definitely not utf-8",
+        b"{not json",
+        _bytes(event_factory(author={"followers": "many"})),
+    ]
+    return [_bytes(p) for p in valid], invalid
+
+
+def test_drain_builds_profiles_for_every_author(harness, mixed_input):
+    valid, invalid = mixed_input
+    harness.run(*valid, *invalid)
+
+    for key in ("weibo:ann", "weibo:ben", "douyin:cat"):
+        assert harness.profile_json(key) is not None
+    ann = json.loads(harness.profile_json("weibo:ann"))
+    assert ann["event_count"] == 2
+    assert ann["counts_by_kind"] == {"post": 1, "like": 1}
+
+
+def test_invalid_input_is_dead_lettered_with_original_bytes_and_reason(harness, mixed_input):
+    valid, invalid = mixed_input
+    harness.run(valid[0], invalid[0], valid[1], invalid[1], invalid[2])
+
+    with harness.storage.session_factory() as session:
+        letters = list_dead_letters(session=session)
+        assert count_dead_letters(session=session) == 3
+    by_original = {letter.original: letter for letter in letters}
+    assert set(by_original) == set(invalid)
+    assert "UTF-8" in by_original[invalid[0]].error
+    assert "not JSON" in by_original[invalid[1]].error
+    assert by_original[invalid[2]].field == "author.followers"
+    assert by_original[invalid[2]].error.startswith("author.followers:")
+    assert [by_original[m].offset for m in invalid] == [1, 3, 4]  # where in the topic they came from
+    assert all(letter.stage == "decode" and letter.source_topic for letter in letters)
+
+
+def test_stats_count_received_processed_and_dead_lettered(harness, mixed_input):
+    valid, invalid = mixed_input
+    harness.run(*valid, *invalid)
+
+    stats = harness.runtime.stats
+    assert stats.received == 8
+    assert stats.processed == 5
+    assert stats.dead_lettered == 3
+    assert stats.duplicates == 0
+    assert stats.alerts == 1
+    assert stats.batches == 2  # batch_size 4
+    assert harness.runtime.pending() == 0
+
+
+def test_alert_listeners_are_called_once_per_new_alert(harness, mixed_input):
+    valid, _ = mixed_input
+    harness.run(*valid)
+
+    assert len(harness.notified) == 1
+    alert = harness.notified[0]
+    assert alert.kind == "crisis"
+    assert alert.event_id == json.loads(valid[2])["event_id"]
+
+
+def test_replaying_the_same_input_changes_no_profile_and_notifies_nothing(harness, mixed_input):
+    valid, invalid = mixed_input
+    harness.run(*valid, *invalid)
+    keys = ("weibo:ann", "weibo:ben", "douyin:cat")
+    before = {key: harness.profile_json(key) for key in keys}
+    notified = list(harness.notified)
+
+    harness.run(*valid)
+
+    assert {key: harness.profile_json(key) for key in keys} == before
+    assert harness.notified == notified
+    stats = harness.runtime.stats
+    assert (stats.processed, stats.duplicates, stats.alerts) == (5, 5, 1)
+
+
+def test_replay_mixed_with_new_events_notifies_only_the_new_alerts(harness, event_factory, mixed_input):
+    valid, _ = mixed_input
+    harness.run(*valid)
+    fresh_negative = _bytes(
+        event_factory(author={"id": "dee"}, text=NEGATIVE_TEXT, at=T0 + timedelta(hours=1))
+    )
+
+    harness.run(*valid, fresh_negative)
+
+    assert [a.event_id for a in harness.notified] == [
+        json.loads(valid[2])["event_id"],
+        json.loads(fresh_negative)["event_id"],
+    ]
+
+
+def test_replayed_alert_is_not_renotified_when_another_platform_reuses_its_event_id(harness, event_factory):
+    negative = _bytes(
+        event_factory(event_id="same-id", platform="weibo", author={"id": "eve"}, text=NEGATIVE_TEXT, at=T0)
+    )
+    harness.run(negative)
+    assert len(harness.notified) == 1
+
+    other_platform = _bytes(
+        event_factory(event_id="same-id", platform="x", author={"id": "eve"}, text="love it", at=T0)
+    )
+    harness.run(negative, other_platform)
+
+    assert len(harness.notified) == 1
+    assert harness.runtime.stats.alerts == 1
+
+
+def test_a_runtime_that_dead_letters_everything_stops(sqlite_url, event_factory):
+    storage = open_storage(sqlite_url, None)
+    try:
+        harness = Harness(
+            storage, PipelineConfig(batch_size=50, dead_letter_window=200, dead_letter_max_ratio=0.5)
+        )
+        for _ in range(150):
+            harness.runtime.publish(b"garbage")
+        with pytest.raises(DeadLetterRatioExceeded):
+            harness.runtime.drain()
+    finally:
+        storage.close()
+
+
+def test_a_small_dead_letter_window_still_stops_a_runtime_that_dead_letters_everything(sqlite_url):
+    storage = open_storage(sqlite_url, None)
+    try:
+        harness = Harness(
+            storage, PipelineConfig(batch_size=50, dead_letter_window=20, dead_letter_max_ratio=0.5)
+        )
+        for _ in range(150):
+            harness.runtime.publish(b"garbage")
+        with pytest.raises(DeadLetterRatioExceeded):
+            harness.runtime.drain()
+    finally:
+        storage.close()
+
+
+# ----------------------------------------------------------------- with analytics (shared chDB path)
+
+
+def test_analytics_reflect_what_was_written_and_replay_does_not_double_count(
+    analytics_harness, event_factory
+):
+    brand = "brand-embedded-analytics"
+    at = datetime(2026, 9, 14, 10, 0, tzinfo=UTC)
+    payloads = [
+        event_factory(event_id="emb-an-1", brand=brand, author={"id": "fay"}, text="love it, great", at=at),
+        event_factory(
+            event_id="emb-an-2",
+            brand=brand,
+            author={"id": "fay"},
+            text=NEGATIVE_TEXT,
+            at=at + timedelta(minutes=10),
+        ),
+        event_factory(
+            event_id="emb-an-3",
+            brand=brand,
+            platform="douyin",
+            author={"id": "gus"},
+            kind="like",
+            text=None,
+            at=at + timedelta(hours=1, minutes=5),
+        ),
+    ]
+    client = analytics_harness.storage.analytics
+    total_before = count_events(client)
+
+    analytics_harness.run(*[_bytes(p) for p in payloads])
+    analytics_harness.run(*[_bytes(p) for p in payloads])  # at-least-once: replayed
+
+    assert count_events(client) - total_before == 3
+    by_brand = {row["key"]: row for row in breakdown(client, by="brand", since=at - timedelta(days=1))}
+    assert by_brand[brand]["count"] == 3
+    assert by_brand[brand]["negative"] == 1
+    series = sentiment_over_time(client, since=at - timedelta(hours=1), bucket_minutes=60, brand=brand)
+    assert {
+        (
+            row["bucket"].replace(tzinfo=UTC) if row["bucket"].tzinfo is None else row["bucket"],
+            row["sentiment"],
+            row["count"],
+        )
+        for row in series
+    } == {
+        (at, "positive", 1),
+        (at, "negative", 1),
+        (at + timedelta(hours=1), "neutral", 1),
+    }
+    assert len(analytics_harness.notified) == 1
