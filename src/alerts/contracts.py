@@ -1,7 +1,9 @@
 """Alert contracts (schema version 1).
 
 ``ScoredPost`` is what detectors look at: an event plus the scores the stream attached to it — alerts'
-own noun, so detectors depend on nothing but ``ingest``. ``Alert`` is the value on ``scrm.alerts``.
+own noun, so detectors depend on nothing but ``ingest``. ``Alert`` is one signal a detector raised (the
+value on ``scrm.alerts``); alerts sharing a ``dedup_key`` update one ``Incident`` — what agents see,
+acknowledge, assign and resolve.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ingest.contracts import SocialEvent
 
 AlertKind = Literal["crisis", "opportunity"]
 AlertState = Literal["open", "acknowledged", "resolved"]
+ReplyLanguage = Literal["zh-Hans", "zh-Hant", "en"]
 
 
 class _Frozen(BaseModel):
@@ -36,9 +39,18 @@ class ScoredPost(_Frozen):
     author_lifecycle: str = "prospect"
 
 
+class SuggestedReply(_Frozen):
+    """An editable reply an agent can send: chosen from templates by intent, topic and language."""
+
+    template_id: str
+    language: ReplyLanguage
+    text: str
+
+
 class Alert(_Frozen):
-    """Something an agent should look at. ``alert_id`` is deterministic (rule + dedup key), so a replayed
-    event re-creates the same alert instead of a new one."""
+    """One detector signal. ``alert_id`` is deterministic (rule, dedup key, triggering event), so a
+    replayed event re-creates the same alert instead of a new one; ``incident_id`` names the incident it
+    opened or updated (set by the incident step)."""
 
     schema_version: Literal[1] = 1
     alert_id: str
@@ -51,6 +63,67 @@ class Alert(_Frozen):
     event_id: str
     platform: str
     brand: str | None = None
+    topic: str | None = None
+    language: str = "other"
     occurred_at: datetime
     evidence: dict[str, Any] = Field(default_factory=dict)
     state: AlertState = "open"
+    suggested_reply: SuggestedReply | None = None
+    incident_id: str | None = None
+
+
+class Comment(_Frozen):
+    """A note an agent left on an incident."""
+
+    author: str
+    at: datetime
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class Incident(_Frozen):
+    """An open (or past) problem or opportunity: every alert with the same ``dedup_key`` while it is not
+    resolved. ``version`` grows with every change, so deliveries are idempotent by incident + version +
+    channel. Event-time fields (``first_seen``/``last_seen``) come from the alerts; wall-clock fields
+    (``opened_at``, ``updated_at``, ``acknowledged_at`` ...) from the system."""
+
+    schema_version: Literal[1] = 1
+    incident_id: str
+    dedup_key: str
+    rule: str
+    rules: tuple[str, ...] = ()
+    kind: AlertKind
+    severity: int = Field(ge=1, le=5)
+    title: str
+    state: AlertState = "open"
+    brand: str | None = None
+    topic: str | None = None
+    language: str = "other"
+    platforms: tuple[str, ...] = ()
+    customer_id: str | None = None
+    first_seen: datetime
+    last_seen: datetime
+    count: int = 1
+    version: int = 1
+    alert_ids: tuple[str, ...] = ()
+    event_ids: tuple[str, ...] = ()
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    suggested_reply: SuggestedReply | None = None
+    opened_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    snoozed_until: datetime | None = None
+    assignee: str | None = None
+    team: str | None = None
+    escalation_level: int = 0
+    escalated_at: datetime | None = None
+    comments: tuple[Comment, ...] = ()
+    last_change: str = "opened"
+
+
+IncidentChange = Literal[
+    "opened", "updated", "severity_raised", "acknowledged", "resolved", "snoozed", "assigned", "commented",
+    "escalated",
+]

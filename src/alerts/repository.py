@@ -1,45 +1,140 @@
-"""Alert repository: the only code that reads or writes alert tables. Keyword-only ``session``; never
-commits."""
+"""Alert repository: the only code that reads or writes incidents, signals and detector state (delivery
+tables: ``alerts.dispatch_store``). Every function takes a keyword-only ``session`` and never commits; the
+caller owns the transaction, so "detect, update incidents, save state, enqueue deliveries" is atomic."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from alerts.contracts import Alert
-from alerts.tables import AlertRow
+from alerts.contracts import Alert, Incident, IncidentChange
+from alerts.exceptions import AlertNotFound
+from alerts.sql import lock_keys, upsert
+from alerts.state import CapCounter, DetectorState, PendingQuestion, ScopeSeries, TrackedPost
+from alerts.tables import DetectorStateRow, IncidentRow, OutboxRow, SignalRow
+
+_KINDS: dict[str, tuple[str, Any]] = {
+    "scope": ("scopes", ScopeSeries),
+    "track": ("tracked", TrackedPost),
+    "question": ("questions", PendingQuestion),
+    "cap": ("caps", CapCounter),
+}
 
 
-def record_alerts(alerts: Sequence[Alert], *, session: Session) -> None:
-    """Insert alerts; an alert id already stored is left as it is (its state may have moved on).
-    Idempotent."""
-    if not alerts:
-        return
+# ----------------------------------------------------------------------------------- detector state
+
+
+def load_detector_state(keys: Iterable[str], *, session: Session, due_by: datetime | None = None) -> DetectorState:
+    """Lock and load the entries ``keys`` plus every pending question due by ``due_by`` (event time).
+    Blocks on PostgreSQL while another transaction holds one of the keys."""
+    wanted = set(keys)
+    if due_by is not None:
+        wanted |= set(session.scalars(
+            select(DetectorStateRow.key).where(DetectorStateRow.due_at.is_not(None), DetectorStateRow.due_at <= due_by)
+        ))
+    lock_keys(wanted, session=session)
+    if not wanted:
+        return DetectorState()
+    parts: dict[str, dict[str, Any]] = {field: {} for field, _ in _KINDS.values()}
+    for row in session.scalars(select(DetectorStateRow).where(DetectorStateRow.key.in_(wanted))):
+        kind, _, name = row.key.partition(":")
+        field, model = _KINDS[kind]
+        parts[field][name] = model.model_validate(row.data)
+    if due_by is not None:  # a question due now may have been answered by the transaction we waited for
+        parts["questions"] = {k: q for k, q in parts["questions"].items() if f"question:{k}" in wanted}
+    return DetectorState(**parts)
+
+
+def save_detector_state(loaded: Iterable[str], state: DetectorState, *, session: Session) -> None:
+    """Write every entry of ``state`` and delete the keys of ``loaded`` it no longer holds. Idempotent."""
+    rows = []
+    for field, entries in (("scope", state.scopes), ("track", state.tracked), ("question", state.questions),
+                           ("cap", state.caps)):
+        for name, entry in entries.items():
+            rows.append({
+                "key": f"{field}:{name}",
+                "due_at": getattr(entry, "due_at", None),
+                "expires_at": getattr(entry, "expires_at", None),
+                "data": entry.model_dump(mode="json"),
+            })
+    upsert(session, DetectorStateRow.__table__, rows, ["key"])  # type: ignore[arg-type]
+    gone = set(loaded) - state.keys()
+    if gone:
+        session.execute(delete(DetectorStateRow).where(DetectorStateRow.key.in_(gone)))
+
+
+def purge_expired_state(before: datetime, *, session: Session) -> None:
+    """Forget tracked posts whose tracking ended before ``before`` (event time)."""
+    session.execute(delete(DetectorStateRow).where(DetectorStateRow.expires_at < before))
+
+
+# ------------------------------------------------------------------------------------------ signals
+
+
+def record_signals(alerts: Sequence[Alert], event_keys: Mapping[str, str], *, session: Session) -> None:
+    """Store alerts by id with the key of the event that raised them (``event_keys``: alert id -> event
+    key); an id already stored is kept. Idempotent."""
     now = datetime.now(UTC)
     rows = [
-        {
-            "alert_id": a.alert_id,
-            "rule": a.rule,
-            "kind": a.kind,
-            "severity": a.severity,
-            "state": a.state,
-            "brand": a.brand,
-            "occurred_at": a.occurred_at,
-            "recorded_at": now,
-            "data": a.model_dump(mode="json"),
-        }
+        {"alert_id": a.alert_id, "event_key": event_keys[a.alert_id], "incident_id": a.incident_id, "rule": a.rule,
+         "occurred_at": a.occurred_at, "recorded_at": now, "data": a.model_dump(mode="json")}
         for a in alerts
     ]
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = module.insert(AlertRow).values(rows).on_conflict_do_nothing(index_elements=["alert_id"])
-    session.execute(statement)
+    upsert(session, SignalRow.__table__, rows, ["alert_id"], update=False)  # type: ignore[arg-type]
 
 
-def list_alerts(
+def signals_of_events(event_keys: Iterable[str], *, session: Session) -> list[Alert]:
+    """The alerts raised by these events (to re-publish them when the events are replayed)."""
+    keys = list(set(event_keys))
+    if not keys:
+        return []
+    query = select(SignalRow.data).where(SignalRow.event_key.in_(keys)).order_by(SignalRow.occurred_at)
+    return [Alert.model_validate(data) for data in session.scalars(query)]
+
+
+# ---------------------------------------------------------------------------------------- incidents
+
+
+def open_incidents(dedup_keys: Iterable[str], *, session: Session) -> dict[str, Incident]:
+    """Lock and load the open (not resolved) incidents of these dedup keys, by dedup key. Blocks."""
+    keys = set(dedup_keys)
+    lock_keys((f"incident:{k}" for k in keys), session=session)
+    if not keys:
+        return {}
+    rows = session.scalars(select(IncidentRow).where(IncidentRow.open_key.in_(keys)))
+    return {row.dedup_key: Incident.model_validate(row.data) for row in rows}
+
+
+def save_incidents(changes: Sequence[tuple[Incident, IncidentChange]], *, session: Session) -> None:
+    """Upsert incidents and enqueue each new version in the delivery outbox (same transaction)."""
+    if not changes:
+        return
+    rows = [_incident_row(incident) for incident, _ in changes]
+    upsert(session, IncidentRow.__table__, rows, ["incident_id"])  # type: ignore[arg-type]
+    outbox = [
+        {"incident_id": i.incident_id, "version": i.version, "change": change, "status": "pending",
+         "created_at": datetime.now(UTC), "data": i.model_dump(mode="json")}
+        for i, change in changes
+    ]
+    upsert(session, OutboxRow.__table__, outbox, ["incident_id", "version"], update=False)  # type: ignore[arg-type]
+
+
+def _incident_row(incident: Incident) -> dict[str, Any]:
+    return {
+        "incident_id": incident.incident_id, "dedup_key": incident.dedup_key,
+        "open_key": incident.dedup_key if incident.state != "resolved" else None,
+        "rule": incident.rule, "kind": incident.kind, "severity": incident.severity, "state": incident.state,
+        "brand": incident.brand, "assignee": incident.assignee, "team": incident.team,
+        "first_seen": incident.first_seen, "last_seen": incident.last_seen, "opened_at": incident.opened_at,
+        "updated_at": incident.updated_at, "version": incident.version, "data": incident.model_dump(mode="json"),
+    }
+
+
+def list_incidents(
     *,
     session: Session,
     state: str | None = None,
@@ -48,30 +143,62 @@ def list_alerts(
     brand: str | None = None,
     since: datetime | None = None,
     limit: int = 100,
-) -> list[Alert]:
-    """Alerts matching every given filter, newest event first."""
-    query = select(AlertRow).order_by(AlertRow.occurred_at.desc()).limit(limit)
+) -> list[Incident]:
+    """Incidents matching every given filter (``since``: last seen at or after, event time), most
+    recently seen first."""
+    query = select(IncidentRow.data).order_by(IncidentRow.last_seen.desc(), IncidentRow.incident_id).limit(limit)
     if state:
-        query = query.where(AlertRow.state == state)
+        query = query.where(IncidentRow.state == state)
     if kind:
-        query = query.where(AlertRow.kind == kind)
+        query = query.where(IncidentRow.kind == kind)
     if min_severity:
-        query = query.where(AlertRow.severity >= min_severity)
+        query = query.where(IncidentRow.severity >= min_severity)
     if brand:
-        query = query.where(AlertRow.brand == brand)
+        query = query.where(IncidentRow.brand == brand)
     if since:
-        query = query.where(AlertRow.occurred_at >= since)
-    return [Alert.model_validate(row.data) for row in session.scalars(query)]
+        query = query.where(IncidentRow.last_seen >= since)
+    return [Incident.model_validate(data) for data in session.scalars(query)]
 
 
-def get_alert(alert_id: str, *, session: Session) -> Alert | None:
-    """One alert by id, or ``None``."""
-    row = session.get(AlertRow, alert_id)
-    return Alert.model_validate(row.data) if row else None
+def get_incident(incident_id: str, *, session: Session) -> Incident | None:
+    """One incident by id, or ``None``."""
+    data = session.scalar(select(IncidentRow.data).where(IncidentRow.incident_id == incident_id))
+    return Incident.model_validate(data) if data is not None else None
 
 
-def alerts_recorded_after(cursor: datetime, *, session: Session, limit: int = 100) -> list[tuple[datetime, Alert]]:
-    """Alerts stored after ``cursor`` (wall-clock time of recording), oldest first, with their recording
-    time: the feed behind the live alert stream."""
-    query = select(AlertRow).where(AlertRow.recorded_at > cursor).order_by(AlertRow.recorded_at).limit(limit)
-    return [(row.recorded_at, Alert.model_validate(row.data)) for row in session.scalars(query)]
+def change_incident(
+    incident_id: str, change: Callable[[Incident], Incident], *, session: Session
+) -> Incident:
+    """Lock the incident, apply ``change`` (a lifecycle function) and save it with an outbox entry.
+    Raises ``AlertNotFound`` or whatever ``change`` raises (``InvalidTransition``)."""
+    dedup_key = session.scalar(select(IncidentRow.dedup_key).where(IncidentRow.incident_id == incident_id))
+    if dedup_key is None:
+        raise AlertNotFound(incident_id)
+    lock_keys([f"incident:{dedup_key}"], session=session)  # the stream's lock order: advisory, then row
+    data = session.scalar(select(IncidentRow.data).where(IncidentRow.incident_id == incident_id).with_for_update())
+    updated = change(Incident.model_validate(data))
+    save_incidents([(updated, updated.last_change)], session=session)  # type: ignore[list-item]
+    return updated
+
+
+def incidents_updated_after(cursor: datetime, *, session: Session, limit: int = 100) -> list[Incident]:
+    """Incidents changed after ``cursor`` (wall clock), oldest change first: the live stream's feed."""
+    query = select(IncidentRow.data).where(IncidentRow.updated_at > cursor).order_by(IncidentRow.updated_at).limit(limit)
+    return [Incident.model_validate(data) for data in session.scalars(query)]
+
+
+def incidents_in_state(state: str, *, session: Session, limit: int = 1000) -> list[Incident]:
+    """Incidents in ``state`` (escalation scans the open ones)."""
+    query = select(IncidentRow.data).where(IncidentRow.state == state).order_by(IncidentRow.opened_at).limit(limit)
+    return [Incident.model_validate(data) for data in session.scalars(query)]
+
+
+def list_alerts(*, session: Session, rule: str | None = None, incident_id: str | None = None,
+                limit: int = 100) -> list[Alert]:
+    """Stored alert signals (what detectors raised, each stamped with its incident), newest event first."""
+    query = select(SignalRow.data).order_by(SignalRow.occurred_at.desc(), SignalRow.alert_id).limit(limit)
+    if rule:
+        query = query.where(SignalRow.rule == rule)
+    if incident_id:
+        query = query.where(SignalRow.incident_id == incident_id)
+    return [Alert.model_validate(data) for data in session.scalars(query)]

@@ -7,8 +7,8 @@ embedded runtime opens it once and shares the client (guarded by a lock) between
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import clickhouse_connect

@@ -102,23 +102,27 @@ class IdentityLink(_Frozen):
 
 
 class LinkSignal(_Frozen):
-    """The value on ``scrm.identity.links``: add a link, or remove one by id."""
+    """The value on ``scrm.identity.links``: add a link, remove one by id, or ``reelect`` the customer of
+    ``identity``'s component (sent when an event reveals that a linked identity acted earlier than known,
+    which can change which customer id the component keeps)."""
 
     schema_version: Literal[1] = 1
-    op: Literal["link", "unlink"]
+    op: Literal["link", "unlink", "reelect"]
     link: IdentityLink | None = None
     link_id: str | None = None
+    identity: str | None = None
     requested_by: str | None = None
     at: datetime
 
 
 class MergeRecord(_Frozen):
-    """A merge or split in a customer's history, with the link that caused it."""
+    """A merge, split or re-election (the component's id moved to an identity seen earlier) in a
+    customer's history, with the link that caused it (none for a re-election)."""
 
-    kind: Literal["merge", "split"]
+    kind: Literal["merge", "split", "reelect"]
     survivor: str
     other: str
-    link_id: str
+    link_id: str | None = None
     provenance: Provenance | None = None
     at: datetime
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -28,9 +26,3 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that do not expire objects on commit (rows are read once and converted)."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def create_schema(engine: Engine, metadatas: Iterable[MetaData]) -> None:
-    """Create every table of ``metadatas`` that does not exist yet. Idempotent."""
-    for metadata in metadatas:
-        metadata.create_all(engine)

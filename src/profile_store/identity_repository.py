@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from profile_store.contracts import IdentityLink, MergeRecord, Provenance, Suggestion
@@ -64,19 +64,36 @@ def register_identities(rows: Sequence[dict[str, Any]], *, session: Session) -> 
     for known ones keep the assignment, take the earlier ``first_seen`` and fill a missing handle."""
     if not rows:
         return
-    known = first_seen_of((row["identity_key"] for row in rows), session=session)
+    keys = [row["identity_key"] for row in rows]
+    known = {
+        key: (seen, handle)
+        for key, seen, handle in session.execute(
+            select(IdentityRow.identity_key, IdentityRow.first_seen, IdentityRow.handle_key).where(IdentityRow.identity_key.in_(keys))
+        )
+    }
     fresh = [row for row in rows if row["identity_key"] not in known]
     upsert_rows(session, IdentityRow.__table__, fresh, ["identity_key"], update=False)  # type: ignore[arg-type]
+    changes = []
     for row in rows:
-        key, seen = row["identity_key"], row.get("first_seen")
-        if key in known and seen is not None and (known[key] is None or _aware(seen) < _aware(known[key])):
-            session.execute(update(IdentityRow).where(IdentityRow.identity_key == key).values(first_seen=seen))
-        if key in known and row.get("handle_key"):
-            session.execute(
-                update(IdentityRow)
-                .where(IdentityRow.identity_key == key, IdentityRow.handle_key.is_(None))
-                .values(handle_key=row["handle_key"])
-            )
+        if row["identity_key"] not in known:
+            continue
+        seen, handle = known[row["identity_key"]]
+        new_seen = row.get("first_seen")
+        earlier = new_seen is not None and (seen is None or _aware(new_seen) < _aware(seen))
+        fill_handle = handle is None and row.get("handle_key")
+        if earlier or fill_handle:
+            changes.append({
+                "key": row["identity_key"],
+                "first_seen": new_seen if earlier else seen,
+                "handle_key": row["handle_key"] if fill_handle else handle,
+            })
+    if changes:
+        statement = (
+            update(IdentityRow)
+            .where(IdentityRow.identity_key == bindparam("key"))
+            .values(first_seen=bindparam("first_seen"), handle_key=bindparam("handle_key"))
+        )
+        session.connection().execute(statement, changes)
 
 
 def assign(assignments: dict[str, str], *, session: Session) -> None:

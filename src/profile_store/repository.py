@@ -28,26 +28,35 @@ from profile_store.tables import (
 def upsert_rows(
     session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], *, update: bool = True
 ) -> None:
-    """Insert ``rows``; where ``keys`` already exist, update them (or leave them, ``update=False``). One
-    statement on SQLite and PostgreSQL."""
+    """Insert ``rows`` (all with the same columns); where ``keys`` already exist, update them (or leave
+    them, ``update=False``). One cached statement executed for many rows, on SQLite and PostgreSQL."""
     if not rows:
         return
     module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = module.insert(table).values(list(rows))
-    if not update:
-        session.execute(statement.on_conflict_do_nothing(index_elements=list(keys)))
-        return
-    updates = {column.name: statement.excluded[column.name] for column in table.columns if column.name not in keys}
-    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+    statement = module.insert(table)
+    columns = set(rows[0])
+    if update:
+        updates = {name: statement.excluded[name] for name in columns if name not in keys}
+        statement = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    session.execute(statement, list(rows))
 
 
 def lock_customers(customer_ids: Iterable[str], *, session: Session) -> None:
-    """Serialise writers of these customers until the transaction ends (PostgreSQL advisory locks, taken
-    in sorted order so two batches never deadlock; SQLite already has a single writer). Blocks."""
-    if session.get_bind().dialect.name != "postgresql":
+    """Serialise writers of these customers until the transaction ends: PostgreSQL transaction-scoped
+    advisory locks, taken in one statement in sorted order so two transactions never deadlock on them
+    (SQLite already has a single writer). Re-locking a held id is harmless. Blocks."""
+    ids = sorted(set(customer_ids))
+    if not ids or session.get_bind().dialect.name != "postgresql":
         return
-    for customer_id in sorted(set(customer_ids)):
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:id, 0))"), {"id": customer_id})
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(locked.id, 0)) FROM "
+            "(SELECT id FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS t(id, n) ORDER BY n) AS locked"
+        ),
+        {"ids": ids},
+    )
 
 
 def unseen_event_keys(keys: Iterable[str], *, session: Session) -> set[str]:

@@ -99,7 +99,7 @@ class MergeRow(ProfileBase):
     kind: Mapped[str] = mapped_column(String(16))
     survivor: Mapped[str] = mapped_column(String(64), index=True)
     other: Mapped[str] = mapped_column(String(64), index=True)
-    link_id: Mapped[str] = mapped_column(String(64))
+    link_id: Mapped[str | None] = mapped_column(String(64))
     provenance: Mapped[dict[str, object] | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.detectors import NegativePostConfig
+from alerts.config import AlertingConfig
 
 
 class PipelineConfig(BaseModel):
-    """Batching, dead-letter limits and detector thresholds."""
+    """Batching, dead-letter limits and detector thresholds (``alerts``: every detector's frozen config,
+    e.g. ``SCRM_PIPELINE__ALERTS__SPIKE__WINDOW_MINUTES=5``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -16,9 +17,9 @@ class PipelineConfig(BaseModel):
     batch_max_ms: int = Field(default=200, ge=1, le=60_000)
     dead_letter_max_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
     dead_letter_window: int = Field(default=1000, ge=10)
-    negative_post: NegativePostConfig = NegativePostConfig()
     jobs_interval_seconds: float = Field(default=300.0, gt=0, description="centrality and suggestion refresh")
     suggestion_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
     suggestion_auto_merge_threshold: float | None = Field(
         default=None, ge=0.0, le=1.0, description="auto-accept suggestions at or above this score; off when unset"
     )
+    alerts: AlertingConfig = AlertingConfig()

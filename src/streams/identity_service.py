@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,6 +64,8 @@ def apply_link_signals(signals: Sequence[LinkSignal], *, session_factory: sessio
                 _link(signal.link, session, changes)
             elif signal.op == "unlink" and signal.link_id:
                 _unlink(signal, session, changes)
+            elif signal.op == "reelect" and signal.identity:
+                _reelect(signal.identity, signal.at, session, changes)
     return changes
 
 
@@ -96,6 +99,19 @@ def _unlink(signal: LinkSignal, session: Session, changes: IdentityChanges) -> N
                             provenance=link.provenance, at=signal.at)
         record_merges([split], session=session)
         changes.history.append(split)
+
+
+def _reelect(identity: str, at: datetime, session: Session, changes: IdentityChanges) -> None:
+    """Give ``identity``'s component the id its identities' first activity elects now (no-op when it
+    already has it, or the identity is unknown)."""
+    before = customers_of([identity], session=session).get(identity)
+    if before is None:
+        return
+    after = _recompute(_component_of(identity, session), session, changes)
+    if after != before:
+        record = MergeRecord(kind="reelect", survivor=after, other=before, at=at)
+        record_merges([record], session=session)
+        changes.history.append(record)
 
 
 def _component_of(start: str, session: Session) -> frozenset[str]:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from profile_store.contracts import CustomerProfile
-from profile_store.identity_graph import new_customer_id
-from profile_store.identity_repository import customers_of, identities_of, register_identities
+from profile_store.identity_graph import elect_customer_id, new_customer_id
+from profile_store.identity_repository import customers_of, first_seen_of, identities_of, register_identities
 from profile_store.repository import (
     centrality_of,
     events_of_identities,
@@ -37,12 +37,15 @@ _MENTION = re.compile(r"@([\w\-.]{2,64})")
 class ProfileUpdate:
     """``events``: the whole batch (deduplicated), re-stamped with current customer ids; ``fresh``: those
     not applied before; ``profiles``: current profiles of every customer in the batch; ``changed``: the
-    customers whose profile this batch changed."""
+    customers whose profile this batch changed; ``reelect``: one identity of each linked customer whose
+    id is no longer the one its identities' first activity elects (a link that arrived before the
+    accounts acted, or an earlier event arriving late): the identity service must re-elect it."""
 
     events: tuple[EnrichedEvent, ...]
     fresh: tuple[EnrichedEvent, ...]
     profiles: dict[str, CustomerProfile]
     changed: tuple[str, ...]
+    reelect: tuple[str, ...]
 
 
 def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> ProfileUpdate:
@@ -52,9 +55,10 @@ def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> Prof
     fresh = [e for e in unique if event_key(e) in unseen]
     _store(fresh, session)
     keys = {e.event.identity_key for e in unique}
-    lock_customers(customers_of(keys, session=session).values(), session=session)
+    locked = set(customers_of(keys, session=session).values())
+    lock_customers(locked, session=session)
     assignment = customers_of(keys, session=session)
-    lock_customers(assignment.values(), session=session)
+    lock_customers(set(assignment.values()) - locked, session=session)
     stamped = [e.model_copy(update={"customer_id": assignment[e.event.identity_key]}) for e in unique]
     fresh_keys = {event_key(e) for e in fresh}
     by_customer: dict[str, list[EnrichedEvent]] = {}
@@ -66,16 +70,19 @@ def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> Prof
     identities = identities_of(rebuild, session=session)
     centrality = centrality_of(rebuild, session=session)
     for customer_id, new in by_customer.items():
-        if customer_id in identities:
-            stored = [EnrichedEvent.model_validate(d) for d in events_of_identities(identities[customer_id], session=session)]
-            rebuilt = build_profile(customer_id, identities[customer_id], stored, centrality=centrality.get(customer_id, 0.0))
-            assert rebuilt is not None, "a customer with new events has a profile"
-            profiles[customer_id] = rebuilt
-        else:
+        if customer_id not in identities:
             profile = profiles[customer_id]
             for enriched in sorted(new, key=sort_key):
                 profile = fold_event(profile, enriched)
             profiles[customer_id] = profile
+            continue
+        if customer_id in profiles:
+            source = [EnrichedEvent.model_validate(d) for d in events_of_identities(identities[customer_id], session=session)]
+        else:
+            source = new
+        rebuilt = build_profile(customer_id, identities[customer_id], source, centrality=centrality.get(customer_id, 0.0))
+        assert rebuilt is not None, "a customer with new events has a profile"
+        profiles[customer_id] = rebuilt
     changed = tuple(by_customer)
     save_profiles([profiles[cid] for cid in changed], session=session)
     return ProfileUpdate(
@@ -83,12 +90,24 @@ def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> Prof
         fresh=tuple(e for e in stamped if event_key(e) in fresh_keys),
         profiles=profiles,
         changed=changed,
+        reelect=_misnamed(set(assignment.values()), session),
     )
+
+
+def _misnamed(customer_ids: set[str], session: Session) -> tuple[str, ...]:
+    """For each linked customer whose id differs from the one its identities now elect, one of its
+    identity keys. State-based, so a replayed batch re-detects what a crashed one did not publish."""
+    linked = {cid: keys for cid, keys in identities_of(customer_ids, session=session).items() if len(keys) > 1}
+    first_seen = first_seen_of((key for keys in linked.values() for key in keys), session=session)
+    return tuple(sorted(keys[0] for cid, keys in linked.items() if elect_customer_id(keys, first_seen) != cid))
 
 
 def _extends(profile: CustomerProfile | None, new: list[EnrichedEvent]) -> bool:
     """Whether ``new`` can be folded onto ``profile`` incrementally: every new event is later than
-    everything folded so far. Otherwise (a new customer, an out-of-order event) the profile is rebuilt."""
+    everything folded so far. Otherwise the profile is rebuilt: from its stored events after an
+    out-of-order event; from the new events alone for a customer without a profile, who by construction
+    has no folded events yet (every stored event is folded in the transaction that stores it, and a
+    merge rebuilds the survivor)."""
     return profile is not None and min(e.event.occurred_at_utc for e in new) > profile.last_seen
 
 

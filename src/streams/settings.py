@@ -33,7 +33,8 @@ class WorkerSettings(BaseSettings):
 
 class EmbeddedSettings(BaseSettings):
     """The embedded runtime (``scrm run``, ``scrm demo``): one process, state in ``data_dir``; the demo
-    also serves the API on ``host:port`` with ``api_keys`` (``key:role,...``; generated when empty)."""
+    also serves the API on ``host:port`` with ``api_keys`` (``key:role,...``; generated when empty) and
+    delivers alerts per ``routing_file``."""
 
     model_config = _ENV
 
@@ -41,6 +42,7 @@ class EmbeddedSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     api_keys: str = ""
+    routing_file: Path | None = Field(default=None, description="alert routing JSON (see docs/alerts.md)")
     pipeline: PipelineConfig = PipelineConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()
 

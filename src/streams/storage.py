@@ -8,14 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.tables import AlertBase
 from analytics.client import AnalyticsClient, connect
 from analytics.schema import ensure_schema
-from ingest.deadletter_store import DeadLetterBase
-from profile_store.database import create_schema, make_engine, make_session_factory
-from profile_store.tables import ProfileBase
-
-ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata)
+from profile_store.database import make_engine, make_session_factory
+from streams.migrate import upgrade
 
 
 @dataclass(frozen=True)
@@ -33,9 +29,9 @@ class Storage:
 
 
 def open_storage(database_url: str, analytics_dsn: str | None) -> Storage:
-    """Connect, and create any missing tables. Blocks; idempotent."""
+    """Connect, and migrate the database to the current schema. Blocks; idempotent."""
     engine = make_engine(database_url)
-    create_schema(engine, ALL_METADATA)
+    upgrade(engine)
     analytics = connect(analytics_dsn) if analytics_dsn else None
     if analytics is not None:
         ensure_schema(analytics)

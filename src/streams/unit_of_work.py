@@ -14,26 +14,32 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.config import AlertingConfig
 from alerts.contracts import Alert
-from alerts.detectors import NegativePostConfig
-from alerts.repository import record_alerts
+from alerts.pipeline import process_posts
 from analytics.client import AnalyticsClient
 from analytics.writer import write_events
-from profile_store.contracts import CustomerProfile
+from profile_store.contracts import CustomerProfile, LinkSignal
 from streams.contracts import EnrichedEvent
 from streams.profile_apply import apply_profiles
-from streams.steps.alert import detect_alerts
+from streams.steps.alert import scored_posts
 from streams.steps.analytics import event_row
+from streams.steps.profile import event_key
+
+
+DEFAULT_ALERTING = AlertingConfig()
 
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What a batch did: the events that were new, the profiles they changed, and the alerts the whole
-    batch raises (deterministic ids: a replayed event yields the same alert again)."""
+    """What a batch did: the events that were new, the profiles they changed, the alerts the whole batch
+    raises (deterministic ids: a replayed event yields the same alert again), and the identity signals
+    to publish on ``scrm.identity.links`` (re-elections)."""
 
     applied: tuple[EnrichedEvent, ...]
     profiles: tuple[CustomerProfile, ...]
     alerts: tuple[Alert, ...]
+    identity_signals: tuple[LinkSignal, ...]
 
 
 def apply_enriched_batch(
@@ -41,7 +47,7 @@ def apply_enriched_batch(
     *,
     session_factory: sessionmaker[Session],
     analytics: AnalyticsClient | None,
-    alert_config: NegativePostConfig = NegativePostConfig(),
+    alert_config: AlertingConfig = DEFAULT_ALERTING,
 ) -> BatchOutcome:
     """Blocks. Idempotent by ``<platform>:<event_id>``: only unseen events are folded. Alerts and analytics
     rows are produced for every event of the batch (replayed ones too), because a worker killed after the
@@ -50,10 +56,15 @@ def apply_enriched_batch(
     with session_factory() as session, session.begin():
         update = apply_profiles(events, session=session)
         events, fresh, profiles = update.events, update.fresh, update.profiles
-        alerts = detect_alerts(events, profiles, alert_config)
-        record_alerts(alerts, session=session)
+        # alerts: only fresh events move detector state; replayed ones re-publish their stored alerts
+        fresh_keys = {event_key(e) for e in fresh}
+        replayed = {event_key(e) for e in events} - fresh_keys
+        alerts = process_posts(scored_posts(fresh, profiles), replayed, config=alert_config,
+                               now=datetime.now(UTC), session=session)
     if analytics is not None and events:
         now = datetime.now(UTC)
         write_events(analytics, [event_row(e, ingested_at=now) for e in events])
+    now = datetime.now(UTC)
+    signals = tuple(LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
     changed = tuple(profiles[cid] for cid in update.changed)
-    return BatchOutcome(applied=fresh, profiles=changed, alerts=tuple(alerts))
+    return BatchOutcome(applied=fresh, profiles=changed, alerts=tuple(alerts), identity_signals=signals)

@@ -157,7 +157,7 @@ def test_replay_mixed_with_new_events_notifies_only_the_new_alerts(harness, even
     valid, _ = mixed_input
     harness.run(*valid)
     fresh_negative = _bytes(
-        event_factory(author={"id": "dee"}, text=NEGATIVE_TEXT, at=T0 + timedelta(hours=1))
+        event_factory(author={"id": "dee", "followers": 20_000}, text=NEGATIVE_TEXT, at=T0 + timedelta(hours=1))
     )
 
     harness.run(*valid, fresh_negative)
@@ -170,7 +170,9 @@ def test_replay_mixed_with_new_events_notifies_only_the_new_alerts(harness, even
 
 def test_replayed_alert_is_not_renotified_when_another_platform_reuses_its_event_id(harness, event_factory):
     negative = _bytes(
-        event_factory(event_id="same-id", platform="weibo", author={"id": "eve"}, text=NEGATIVE_TEXT, at=T0)
+        event_factory(
+            event_id="same-id", platform="weibo", author={"id": "eve", "followers": 20_000}, text=NEGATIVE_TEXT, at=T0
+        )
     )
     harness.run(negative)
     assert len(harness.notified) == 1
@@ -225,7 +227,7 @@ def test_analytics_reflect_what_was_written_and_replay_does_not_double_count(
         event_factory(
             event_id="emb-an-2",
             brand=brand,
-            author={"id": "fay"},
+            author={"id": "fay", "followers": 20_000},
             text=NEGATIVE_TEXT,
             at=at + timedelta(minutes=10),
         ),

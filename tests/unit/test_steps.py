@@ -439,13 +439,14 @@ def test_event_key_is_platform_and_event_id(enriched_factory):
 # --------------------------------------------------------------------------- alerts
 
 
-def _negative(enriched_factory, **overrides):
+def _negative(enriched_factory, followers: int = 5000, **overrides):
+    author = {"followers": followers, **overrides.pop("author", {})}
     return enriched_factory(
-        label="negative", score=-0.9, confidence=0.9, text="terrible, want a refund", **overrides
+        label="negative", score=-0.9, confidence=0.9, text="terrible, want a refund", author=author, **overrides
     )
 
 
-def test_confident_negative_post_raises_one_crisis_alert(enriched_factory):
+def test_a_confident_negative_post_by_an_author_with_reach_raises_one_crisis_alert(enriched_factory):
     enriched = _negative(enriched_factory, brand="acme", customer_id="c-9")
     alerts = detect_alerts([enriched], {})
     assert len(alerts) == 1
@@ -456,6 +457,10 @@ def test_confident_negative_post_raises_one_crisis_alert(enriched_factory):
     assert alert.customer_id == "c-9"
     assert alert.brand == "acme"
     assert alert.evidence["text"] == "terrible, want a refund"
+
+
+def test_an_ordinary_negative_post_raises_nothing_on_its_own(enriched_factory):
+    assert detect_alerts([_negative(enriched_factory, followers=10)], {}) == []
 
 
 @pytest.mark.parametrize(
@@ -473,17 +478,23 @@ def test_confident_negative_post_raises_one_crisis_alert(enriched_factory):
 def test_no_alert_for_positive_neutral_unconfident_or_non_text_events(
     enriched_factory, label, score, confidence, kind, text
 ):
-    enriched = enriched_factory(label=label, score=score, confidence=confidence, kind=kind, text=text)
+    enriched = enriched_factory(
+        label=label, score=score, confidence=confidence, kind=kind, text=text, author={"followers": 5000}
+    )
     assert detect_alerts([enriched], {}) == []
 
 
-def test_alert_ids_are_deterministic_and_distinct_per_event(enriched_factory):
-    a = _negative(enriched_factory, event_id="e-1")
-    b = _negative(enriched_factory, event_id="e-2")
+def test_alert_ids_are_deterministic_and_one_incident_key_per_complaining_author(enriched_factory):
+    a = _negative(enriched_factory, event_id="e-1", customer_id="ann")
+    b = _negative(enriched_factory, event_id="e-2", customer_id="bob")
+    a_again = _negative(enriched_factory, event_id="e-3", customer_id="ann")
     first = detect_alerts([a, b], {})
     again = detect_alerts([a, b], {})
     assert [x.alert_id for x in first] == [x.alert_id for x in again]
     assert first[0].alert_id != first[1].alert_id
+    assert first[0].dedup_key != first[1].dedup_key
+    same_author = detect_alerts([a, a_again], {})
+    assert len({alert.dedup_key for alert in same_author}) == 1
 
 
 def test_same_event_twice_in_a_batch_raises_one_alert(enriched_factory):
@@ -497,24 +508,25 @@ def _profile(customer_id: str, influence: float) -> CustomerProfile:
     )
 
 
-def test_severity_is_higher_for_an_influential_author(enriched_factory):
-    nobody = _negative(enriched_factory, customer_id="small")
-    notable = _negative(enriched_factory, customer_id="mid")
-    star = _negative(enriched_factory, customer_id="big")
+def test_severity_grows_with_the_authors_influence(enriched_factory):
+    nobody = _negative(enriched_factory, customer_id="small", followers=10)
+    notable = _negative(enriched_factory, customer_id="mid", followers=10)
+    star = _negative(enriched_factory, customer_id="big", followers=10)
     profiles = {"small": _profile("small", 5.0), "mid": _profile("mid", 45.0), "big": _profile("big", 80.0)}
 
-    low, middle, high = detect_alerts([nobody, notable, star], profiles)
+    middle, high = detect_alerts([nobody, notable, star], profiles)
 
-    assert low.severity < middle.severity < high.severity
+    assert (middle.customer_id, high.customer_id) == ("mid", "big")
+    assert middle.severity < high.severity
     assert high.evidence["author_influence"] == 80.0
 
 
-def test_severity_is_higher_for_a_verified_author(enriched_factory):
-    plain = _negative(enriched_factory)
-    verified = _negative(enriched_factory, author={"verified": True})
-    (low,) = detect_alerts([plain], {})
-    (high,) = detect_alerts([verified], {})
-    assert high.severity > low.severity
+def test_a_verified_author_counts_as_influential(enriched_factory):
+    plain = _negative(enriched_factory, followers=10)
+    verified = _negative(enriched_factory, followers=10, author={"verified": True})
+    assert detect_alerts([plain], {}) == []
+    (alert,) = detect_alerts([verified], {})
+    assert alert.severity >= 3
 
 
 # --------------------------------------------------------------------------- dead-letter limit

@@ -56,7 +56,8 @@ def batch(event_factory, enrich) -> list[EnrichedEvent]:
         event_factory(author={"id": "alice"}, text="love it, great service", at=T0),
         event_factory(author={"id": "alice"}, kind="like", text=None, at=T0 + timedelta(minutes=5)),
         event_factory(
-            author={"id": "bob", "display_name": "Bob"}, text=NEGATIVE_TEXT, at=T0 + timedelta(minutes=10)
+            author={"id": "bob", "display_name": "Bob", "followers": 20_000}, text=NEGATIVE_TEXT,
+            at=T0 + timedelta(minutes=10),
         ),
     )
 

@@ -1,23 +1,66 @@
-"""Alerts: list with filters, one alert, and a live Server-Sent Events stream."""
+"""Alerts (incidents): list with filters, one incident with its evidence, lifecycle actions, and a live
+Server-Sent Events stream. Agents and analysts read; agents (and admins) act."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from alerts.contracts import Alert, AlertKind, AlertState
-from alerts.repository import alerts_recorded_after, get_alert, list_alerts
-from api.deps import get_session, require_role
+from alerts import incidents as lifecycle
+from alerts.contracts import AlertKind, AlertState, Incident
+from alerts.exceptions import AlertNotFound, InvalidTransition
+from alerts.repository import change_incident, get_incident, incidents_updated_after, list_incidents
+from api.deps import Role, get_session, require_role
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"], dependencies=[Depends(require_role("agent", "analyst"))])
 SessionDep = Annotated[Session, Depends(get_session)]
+ActorDep = Annotated[Role, Depends(require_role("agent"))]
 STREAM_POLL_SECONDS = 0.5
+
+
+class IncidentOut(Incident):
+    """An incident, plus the fields of a single alert the console shows (``alert_id`` is the incident id,
+    ``occurred_at`` its last event, ``platform`` its first platform, ``event_id`` its latest event)."""
+
+    alert_id: str
+    occurred_at: datetime
+    platform: str | None
+    event_id: str | None
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentOut:
+        return cls(**incident.model_dump(), alert_id=incident.incident_id, occurred_at=incident.last_seen,
+                   platform=incident.platforms[0] if incident.platforms else None,
+                   event_id=incident.event_ids[-1] if incident.event_ids else None)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ActorIn(_Body):
+    by: str | None = Field(default=None, max_length=256, description="who acts (defaults to the key's role)")
+
+
+class SnoozeIn(ActorIn):
+    until: datetime
+
+
+class AssignIn(ActorIn):
+    assignee: str | None = Field(default=None, max_length=256)
+    team: str | None = Field(default=None, max_length=256)
+
+
+class CommentIn(_Body):
+    author: str | None = Field(default=None, max_length=256)
+    text: str = Field(min_length=1, max_length=10_000)
 
 
 @router.get("")
@@ -27,40 +70,89 @@ def read_alerts(
     severity: Annotated[int | None, Query(ge=1, le=5, description="minimum severity")] = None,
     kind: AlertKind | None = None,
     brand: str | None = None,
-    since: datetime | None = None,
+    since: Annotated[datetime | None, Query(description="last event at or after (event time)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[Alert]:
-    """Alerts matching every filter, newest event first."""
-    return list_alerts(
-        session=session, state=state, kind=kind, min_severity=severity, brand=brand, since=since, limit=limit
-    )
+) -> list[IncidentOut]:
+    """Incidents matching every filter, most recently seen first."""
+    found = list_incidents(session=session, state=state, kind=kind, min_severity=severity, brand=brand,
+                           since=since, limit=limit)
+    return [IncidentOut.of(i) for i in found]
 
 
 @router.get("/stream")
 async def stream_alerts(request: Request) -> StreamingResponse:
-    """Server-Sent Events: each alert recorded from now on, as ``event: alert`` with the alert JSON."""
+    """Server-Sent Events: every incident opened or changed from now on, as ``event: alert`` with the
+    incident JSON (``id:`` is ``<incident id>:<version>``)."""
     session_factory = request.app.state.session_factory
 
     async def events() -> AsyncIterator[str]:
         cursor = datetime.now(UTC)
         yield ": connected\n\n"
         while not await request.is_disconnected():
-            def poll(after: datetime = cursor) -> list[tuple[datetime, Alert]]:
+            def poll(after: datetime = cursor) -> list[Incident]:
                 with session_factory() as session:
-                    return alerts_recorded_after(after, session=session)
+                    return incidents_updated_after(after, session=session)
 
-            for recorded_at, alert in await asyncio.to_thread(poll):
-                cursor = max(cursor, recorded_at if recorded_at.tzinfo else recorded_at.replace(tzinfo=UTC))
-                yield f"event: alert\nid: {alert.alert_id}\ndata: {alert.model_dump_json()}\n\n"
+            for incident in await asyncio.to_thread(poll):
+                at = incident.updated_at if incident.updated_at.tzinfo else incident.updated_at.replace(tzinfo=UTC)
+                cursor = max(cursor, at)
+                out = IncidentOut.of(incident)
+                yield f"event: alert\nid: {incident.incident_id}:{incident.version}\ndata: {out.model_dump_json()}\n\n"
             await asyncio.sleep(STREAM_POLL_SECONDS)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{alert_id}")
-def read_alert(alert_id: str, session: SessionDep) -> Alert:
-    """One alert with its evidence; 404 if unknown."""
-    alert = get_alert(alert_id, session=session)
-    if alert is None:
+def read_alert(alert_id: str, session: SessionDep) -> IncidentOut:
+    """One incident with its evidence, suggested reply and comments; 404 if unknown."""
+    incident = get_incident(alert_id, session=session)
+    if incident is None:
         raise HTTPException(status_code=404, detail="no such alert")
-    return alert
+    return IncidentOut.of(incident)
+
+
+def _act(session: Session, alert_id: str, change: Callable[[Incident], Incident]) -> IncidentOut:
+    try:
+        with session.begin():
+            return IncidentOut.of(change_incident(alert_id, change, session=session))
+    except AlertNotFound:
+        raise HTTPException(status_code=404, detail="no such alert") from None
+    except InvalidTransition as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+
+
+@router.post("/{alert_id}/ack")
+def acknowledge_alert(alert_id: str, session: SessionDep, role: ActorDep, body: ActorIn | None = None) -> IncidentOut:
+    """open -> acknowledged (stops escalation); 409 otherwise."""
+    by = (body.by if body else None) or role
+    return _act(session, alert_id, lambda i: lifecycle.acknowledge(i, by=by, now=datetime.now(UTC)))
+
+
+@router.post("/{alert_id}/resolve")
+def resolve_alert(alert_id: str, session: SessionDep, role: ActorDep, body: ActorIn | None = None) -> IncidentOut:
+    """-> resolved; the next alert with the same dedup key opens a new incident. 409 if already resolved."""
+    by = (body.by if body else None) or role
+    return _act(session, alert_id, lambda i: lifecycle.resolve(i, by=by, now=datetime.now(UTC)))
+
+
+@router.post("/{alert_id}/snooze")
+def snooze_alert(alert_id: str, body: SnoozeIn, session: SessionDep, role: ActorDep) -> IncidentOut:
+    """Silence deliveries and escalation until ``until``; 409 for a past time or a resolved incident."""
+    until = body.until if body.until.tzinfo else body.until.replace(tzinfo=UTC)
+    return _act(session, alert_id,
+                lambda i: lifecycle.snooze(i, until=until, by=body.by or role, now=datetime.now(UTC)))
+
+
+@router.post("/{alert_id}/assign")
+def assign_alert(alert_id: str, body: AssignIn, session: SessionDep, role: ActorDep) -> IncidentOut:
+    """Assign to an agent and/or a team; 409 when neither is given."""
+    return _act(session, alert_id,
+                lambda i: lifecycle.assign(i, assignee=body.assignee, team=body.team, now=datetime.now(UTC)))
+
+
+@router.post("/{alert_id}/comments", status_code=201)
+def comment_alert(alert_id: str, body: CommentIn, session: SessionDep, role: ActorDep) -> IncidentOut:
+    """Append a comment (author defaults to the key's role, time is now)."""
+    return _act(session, alert_id,
+                lambda i: lifecycle.add_comment(i, author=body.author or role, text=body.text, now=datetime.now(UTC)))

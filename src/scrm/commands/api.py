@@ -39,7 +39,7 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     storage = open_storage(settings.database_url, settings.clickhouse_dsn)
 
-    def submit_links(signals: Sequence["LinkSignal"]) -> None:
+    def submit_links(signals: Sequence[LinkSignal]) -> None:
         publish_raw(settings.kafka_bootstrap, [s.model_dump_json().encode() for s in signals], topic=IDENTITY_LINKS)
 
     services = ApiServices(

@@ -31,10 +31,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from alerts.dispatch import Dispatcher
+    from alerts.routing import RoutingConfig, load_routing
     from api.app import ApiServices, create_app
     from api.settings import parse_api_keys
-    from ingest.simulator import SimulatorConfig, raw_records
     from ingest.producer import partition_key
+    from ingest.simulator import SimulatorConfig, raw_records
     from scrm.wiring import embedded_platform
     from streams.settings import EmbeddedSettings
 
@@ -73,9 +75,12 @@ def handle(args: argparse.Namespace) -> int:
                     time.sleep(min(0.5, (due - datetime.now(UTC)).total_seconds()))
                 runtime.publish(value, partition_key(value))
 
+        routing = load_routing(settings.routing_file) if settings.routing_file else RoutingConfig()
+        dispatcher = Dispatcher(platform.storage.session_factory, routing)
         threads = [
             threading.Thread(target=feed, name="simulator", daemon=True),
             threading.Thread(target=runtime.run, args=(stop,), name="pipeline", daemon=True),
+            threading.Thread(target=dispatcher.run, args=(stop,), name="dispatcher", daemon=True),
         ]
         for thread in threads:
             thread.start()
@@ -103,4 +108,5 @@ def handle(args: argparse.Namespace) -> int:
             stop.set()
             for thread in threads:
                 thread.join(timeout=10)
+            dispatcher.close()
     return 0

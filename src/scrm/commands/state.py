@@ -26,8 +26,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _state_options(profile)
     profile.set_defaults(handler=handle_profile)
 
-    alerts = subparsers.add_parser("alerts", help="list alerts with their evidence")
+    alerts = subparsers.add_parser("alerts", help="list alert incidents with their evidence")
     alerts.add_argument("--state", choices=["open", "acknowledged", "resolved"])
+    alerts.add_argument("--kind", choices=["crisis", "opportunity"])
+    alerts.add_argument("--severity", type=int, choices=range(1, 6), help="minimum severity")
+    alerts.add_argument("--brand")
     alerts.add_argument("--limit", type=int, default=50)
     alerts.add_argument("--json", action="store_true", help="one JSON array instead of a table")
     _state_options(alerts)
@@ -72,16 +75,19 @@ def handle_profile(args: argparse.Namespace) -> int:
 
 
 def handle_alerts(args: argparse.Namespace) -> int:
-    from alerts.repository import list_alerts
+    from alerts.repository import list_incidents
 
     with _session(args) as session:
-        alerts = list_alerts(session=session, state=args.state, limit=args.limit)
+        incidents = list_incidents(session=session, state=args.state, kind=getattr(args, "kind", None),
+                                   min_severity=getattr(args, "severity", None), brand=getattr(args, "brand", None),
+                                   limit=args.limit)
     if args.json:
-        print(json.dumps([a.model_dump(mode="json") for a in alerts], ensure_ascii=False, indent=2))
+        print(json.dumps([i.model_dump(mode="json") for i in incidents], ensure_ascii=False, indent=2))
     else:
         _table(
-            ["severity", "kind", "rule", "platform", "occurred_at", "title"],
-            [[a.severity, a.kind, a.rule, a.platform, a.occurred_at.isoformat(), a.title] for a in alerts],
+            ["id", "sev", "kind", "state", "rule", "count", "last_seen", "title"],
+            [[i.incident_id[:8], i.severity, i.kind, i.state, i.rule, i.count, i.last_seen.isoformat(), i.title[:60]]
+             for i in incidents],
         )
     return 0
 

@@ -18,17 +18,16 @@ from datetime import UTC, datetime
 
 from alerts.contracts import Alert
 from enrichment.protocols import Enricher
-from ingest.deadletter import DeadLetter
 from ingest.deadletter_store import record_dead_letters
 from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal
 from streams.config import PipelineConfig
-from streams.identity_service import apply_link_signals, lookup_assignments
+from streams.identity_service import apply_link_signals
+from streams.intake import take_in
+from streams.jobs.centrality import recompute_centrality
+from streams.jobs.suggestions import refresh_suggestions
 from streams.steps.deadletter_limit import DeadLetterLimit
-from streams.steps.decode import decode_record
-from streams.steps.enrich import enrich_events
-from streams.steps.identity import resolve_customer
-from streams.steps.links import hint_link_signals
+from streams.steps.profile import event_key
 from streams.storage import Storage
 from streams.topics import RAW_EVENTS
 from streams.unit_of_work import apply_enriched_batch
@@ -122,12 +121,31 @@ class EmbeddedRuntime:
                 return
 
     def run(self, stop: threading.Event) -> None:
-        """Process until ``stop`` is set, then finish what was taken. Blocks."""
+        """Process until ``stop`` is set, then finish what was taken; every ``jobs_interval_seconds`` also
+        recompute centrality and identity suggestions. Blocks."""
+        next_jobs = time.monotonic() + self._config.jobs_interval_seconds
         while not stop.is_set():
             batch = self._take(wait_seconds=self._config.batch_max_ms / 1000)
             if batch:
                 self._process(batch)
             self._apply_links()
+            if time.monotonic() >= next_jobs:
+                self.run_jobs()
+                next_jobs = time.monotonic() + self._config.jobs_interval_seconds
+
+    def run_jobs(self) -> None:
+        """Recompute network centrality and identity suggestions now (auto-accepted suggestions become
+        link signals). Blocks; a failure is logged and retried at the next interval."""
+        try:
+            recompute_centrality(self._storage.session_factory)
+            _, signals = refresh_suggestions(
+                self._storage.session_factory,
+                min_score=self._config.suggestion_min_score,
+                auto_merge_threshold=self._config.suggestion_auto_merge_threshold,
+            )
+            self.submit_links(signals)
+        except Exception:
+            log.exception("periodic identity jobs failed; retrying at the next interval")
 
     def _apply_links(self) -> None:
         signals: list[LinkSignal] = []
@@ -153,39 +171,32 @@ class EmbeddedRuntime:
         return batch
 
     def _process(self, records: list[SourceRecord]) -> None:
-        decoded_events = []
-        dead: list[DeadLetter] = []
-        for record in records:
-            decoded = decode_record(record)
-            if isinstance(decoded, DeadLetter):
-                dead.append(decoded)
-            else:
-                decoded_events.append(decoded)
-            self._dead_letter_limit.record(isinstance(decoded, DeadLetter))
-        assignments = lookup_assignments(
-            [event.identity_key for event in decoded_events], session_factory=self._storage.session_factory
+        intake = take_in(
+            records,
+            enricher=self._enricher,
+            session_factory=self._storage.session_factory,
+            limit=self._dead_letter_limit,
+            now=datetime.now(UTC),
         )
-        resolved = [(event, resolve_customer(event, assignments)) for event in decoded_events]
-        now = datetime.now(UTC)
-        self.submit_links([signal for event in decoded_events for signal in hint_link_signals(event, at=now)])
-        if dead:
+        self.submit_links(intake.links)
+        if intake.dead:
             with self._storage.session_factory() as session, session.begin():
-                record_dead_letters(dead, session=session)
-            for letter in dead:
+                record_dead_letters(intake.dead, session=session)
+            for letter in intake.dead:
                 log.warning("dead-lettered offset %s: %s", letter.offset, letter.error)
-        enriched = enrich_events(resolved, self._enricher) if resolved else []
         outcome = apply_enriched_batch(
-            enriched,
+            intake.enriched,
             session_factory=self._storage.session_factory,
             analytics=self._storage.analytics,
-            alert_config=self._config.negative_post,
+            alert_config=self._config.alerts,
         )
+        self.submit_links(outcome.identity_signals)
         self.stats.batches += 1
         self.stats.processed += len(outcome.applied)
-        self.stats.duplicates += len(enriched) - len(outcome.applied)
-        self.stats.dead_lettered += len(dead)
-        fresh_keys = {(e.event.platform.value, e.event_id) for e in outcome.applied}
-        new_alerts = [a for a in outcome.alerts if (a.platform, a.event_id) in fresh_keys]
+        self.stats.duplicates += len(intake.enriched) - len(outcome.applied)
+        self.stats.dead_lettered += len(intake.dead)
+        fresh_keys = {event_key(e) for e in outcome.applied}
+        new_alerts = [a for a in outcome.alerts if f"{a.platform}:{a.event_id}" in fresh_keys]
         self.stats.alerts += len(new_alerts)
         for alert in new_alerts:
             for listener in self._listeners:

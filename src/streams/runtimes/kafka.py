@@ -16,16 +16,17 @@ before anything commits.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
-from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import faust
 from faust.types import EventT, StreamT
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from enrichment.protocols import Enricher
 from ingest.deadletter import DeadLetter
@@ -33,15 +34,13 @@ from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal
 from streams.contracts import EnrichedEvent
 from streams.exceptions import DeadLetterRatioExceeded
-from streams.identity_service import IdentityChanges, apply_link_signals, lookup_assignments
+from streams.identity_service import apply_link_signals
+from streams.intake import take_in
 from streams.jobs.centrality import recompute_centrality
 from streams.jobs.suggestions import refresh_suggestions
 from streams.settings import WorkerSettings
 from streams.steps.deadletter_limit import DeadLetterLimit
-from streams.steps.decode import dead_letter, decode_record
-from streams.steps.enrich import enrich_events
-from streams.steps.identity import resolve_customer
-from streams.steps.links import hint_link_signals
+from streams.steps.decode import dead_letter
 from streams.storage import Storage
 from streams.topics import (
     ALERTS,
@@ -52,10 +51,11 @@ from streams.topics import (
     PROFILES,
     RAW_EVENTS,
 )
-from streams.unit_of_work import BatchOutcome, apply_enriched_batch
+from streams.unit_of_work import apply_enriched_batch
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 MAX_BACKOFF_SECONDS = 30.0
 
@@ -84,8 +84,8 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
     limit = DeadLetterLimit(max_ratio=pipeline.dead_letter_max_ratio, window=pipeline.dead_letter_window)
     within = pipeline.batch_max_ms / 1000
 
-    async def blocking(fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(executor, fn)
+    async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args, **kwargs))
 
     async def publish(messages: Sequence[tuple[str, bytes | None, bytes | None]]) -> None:
         futures = [await topics[name].send(key=key, value=value, force=True) for name, key, value in messages]
@@ -95,90 +95,54 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
     async def enrich_agent(stream: StreamT[bytes]) -> None:
         async for events in stream.take_events(pipeline.batch_size, within=within):
             records = [_source_record(event) for event in events]
-
-            def resolve_and_enrich() -> tuple[list[EnrichedEvent], list[DeadLetter], list[LinkSignal]]:
-                decoded_events, dead = [], []
-                for record in records:
-                    decoded = decode_record(record)
-                    if isinstance(decoded, DeadLetter):
-                        dead.append(decoded)
-                    else:
-                        decoded_events.append(decoded)
-                    limit.record(isinstance(decoded, DeadLetter))
-                keys = [event.identity_key for event in decoded_events]
-                assignments = lookup_assignments(keys, session_factory=storage.session_factory)
-                resolved = [(event, resolve_customer(event, assignments)) for event in decoded_events]
-                now = datetime.now(UTC)
-                links = [signal for event in decoded_events for signal in hint_link_signals(event, at=now)]
-                return (enrich_events(resolved, enricher) if resolved else []), dead, links
-
-            enriched, dead, links = await _until_done(app, "enrich", lambda: blocking(resolve_and_enrich))
-            messages = [(DEADLETTER, letter.key, letter.model_dump_json().encode()) for letter in dead]
-            messages += [(IDENTITY_LINKS, None, signal.model_dump_json().encode()) for signal in links]
-            messages += [(ENRICHED_EVENTS, e.customer_id.encode(), e.model_dump_json().encode()) for e in enriched]
-            await _until_done(app, "publish enriched", lambda: publish(messages))
+            intake = await _until_done(
+                "enrich", blocking, take_in, records, enricher=enricher, session_factory=storage.session_factory,
+                limit=limit, now=datetime.now(UTC),
+            )
+            messages = _dead_letter_messages(intake.dead)
+            messages += [(IDENTITY_LINKS, None, signal.model_dump_json().encode()) for signal in intake.links]
+            messages += [(ENRICHED_EVENTS, e.customer_id.encode(), e.model_dump_json().encode()) for e in intake.enriched]
+            await _until_done("publish enriched", publish, messages)
 
     @app.agent(topics[ENRICHED_EVENTS], name="scrm.apply", concurrency=1)
     async def apply_agent(stream: StreamT[bytes]) -> None:
         async for events in stream.take_events(pipeline.batch_size, within=within):
-            enriched: list[EnrichedEvent] = []
-            dead: list[DeadLetter] = []
-            for event in events:
-                record = _source_record(event)
-                try:
-                    enriched.append(EnrichedEvent.model_validate_json(record.value))
-                except ValidationError as exc:
-                    dead.append(dead_letter(record, stage="apply", error=f"not an EnrichedEvent: {exc}"))
-
-            def apply() -> BatchOutcome:
-                return apply_enriched_batch(
-                    enriched,
-                    session_factory=storage.session_factory,
-                    analytics=storage.analytics,
-                    alert_config=pipeline.negative_post,
-                )
-
-            outcome = await _until_done(app, "apply", lambda: blocking(apply))
-            messages = [(DEADLETTER, letter.key, letter.model_dump_json().encode()) for letter in dead]
+            enriched, dead = _parse(events, EnrichedEvent, stage="apply")
+            outcome = await _until_done(
+                "apply", blocking, apply_enriched_batch, enriched, session_factory=storage.session_factory,
+                analytics=storage.analytics, alert_config=pipeline.alerts,
+            )
+            messages = _dead_letter_messages(dead)
             messages += [(ALERTS, a.alert_id.encode(), a.model_dump_json().encode()) for a in outcome.alerts]
             messages += [(PROFILES, p.customer_id.encode(), p.model_dump_json().encode()) for p in outcome.profiles]
-            await _until_done(app, "publish results", lambda: publish(messages))
+            messages += [(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in outcome.identity_signals]
+            await _until_done("publish results", publish, messages)
 
     @app.agent(topics[IDENTITY_LINKS], name="scrm.identity", concurrency=1)
     async def identity_agent(stream: StreamT[bytes]) -> None:
         async for events in stream.take_events(pipeline.batch_size, within=within):
-            signals: list[LinkSignal] = []
-            dead: list[DeadLetter] = []
-            for event in events:
-                record = _source_record(event)
-                try:
-                    signals.append(LinkSignal.model_validate_json(record.value))
-                except ValidationError as exc:
-                    dead.append(dead_letter(record, stage="identity", error=f"not a LinkSignal: {exc}"))
-
-            def apply() -> IdentityChanges:
-                return apply_link_signals(signals, session_factory=storage.session_factory)
-
-            changes = await _until_done(app, "identity", lambda: blocking(apply))
-            messages = [(DEADLETTER, letter.key, letter.model_dump_json().encode()) for letter in dead]
+            signals, dead = _parse(events, LinkSignal, stage="identity")
+            changes = await _until_done(
+                "identity", blocking, apply_link_signals, signals, session_factory=storage.session_factory
+            )
+            messages = _dead_letter_messages(dead)
             messages += [(IDENTITY_ASSIGNMENTS, k.encode(), c.encode()) for k, c in changes.assignments.items()]
             messages += [(PROFILES, c.encode(), p.model_dump_json().encode()) for c, p in changes.profiles.items()]
             messages += [(PROFILES, c.encode(), None) for c in sorted(changes.tombstones)]
-            await _until_done(app, "publish identity changes", lambda: publish(messages))
+            await _until_done("publish identity changes", publish, messages)
 
     @app.timer(pipeline.jobs_interval_seconds, on_leader=True)
     async def periodic_jobs() -> None:
         """Network centrality and identity suggestions, on one worker (the leader) at a time."""
         try:
-            run = await blocking(lambda: recompute_centrality(storage.session_factory))
+            run = await blocking(recompute_centrality, storage.session_factory)
             log.info("centrality: %s nodes, %s edges, %.1fs", run.nodes, run.edges,
                      run.load_seconds + run.rank_seconds + run.write_seconds)
             _, signals = await blocking(
-                lambda: refresh_suggestions(
-                    storage.session_factory,
-                    min_score=pipeline.suggestion_min_score,
-                    auto_merge_threshold=pipeline.suggestion_auto_merge_threshold,
-                )
+                refresh_suggestions,
+                storage.session_factory,
+                min_score=pipeline.suggestion_min_score,
+                auto_merge_threshold=pipeline.suggestion_auto_merge_threshold,
             )
             await publish([(IDENTITY_LINKS, None, signal.model_dump_json().encode()) for signal in signals])
         except Exception:
@@ -195,13 +159,30 @@ def _source_record(event: EventT[Any]) -> SourceRecord:
     )
 
 
-async def _until_done(app: faust.App, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
-    """Run ``attempt`` until it succeeds, backing off exponentially. A ``DeadLetterRatioExceeded`` (or any
-    non-``Exception``) stops the process at once, before faust can commit the batch's offsets."""
+def _parse(events: Sequence[EventT[Any]], model: type[M], *, stage: str) -> tuple[list[M], list[DeadLetter]]:
+    """Values of ``events`` validated as ``model``; the ones that are not become dead letters."""
+    parsed: list[M] = []
+    dead: list[DeadLetter] = []
+    for event in events:
+        record = _source_record(event)
+        try:
+            parsed.append(model.model_validate_json(record.value))
+        except ValidationError as exc:
+            dead.append(dead_letter(record, stage=stage, error=f"not a {model.__name__}: {exc}"))
+    return parsed, dead
+
+
+def _dead_letter_messages(dead: Sequence[DeadLetter]) -> list[tuple[str, bytes | None, bytes | None]]:
+    return [(DEADLETTER, letter.key, letter.model_dump_json().encode()) for letter in dead]
+
+
+async def _until_done(what: str, attempt: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Await ``attempt(*args, **kwargs)`` until it succeeds, backing off exponentially. A
+    ``DeadLetterRatioExceeded`` stops the process at once, before faust can commit the batch's offsets."""
     delay = 0.5
     while True:
         try:
-            return await attempt()
+            return await attempt(*args, **kwargs)
         except DeadLetterRatioExceeded as exc:
             log.critical("stopping worker: %s", exc)
             os._exit(70)

@@ -1,13 +1,19 @@
-"""Alert step: run the detectors over enriched events, with the author's current profile for context."""
+"""Alert step: the detectors' view of enriched events (``ScoredPost``), and running the detector suite
+purely over a batch with explicit state (``alerts.suite``). The durable part — loading and saving state,
+incidents and the delivery outbox inside the batch's transaction — is ``alerts.pipeline.process_posts``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from alerts.config import AlertingConfig
 from alerts.contracts import Alert, ScoredPost
-from alerts.detectors import NegativePostConfig, detect_negative_post
+from alerts.state import DetectorState
+from alerts.suite import run_detectors
 from profile_store.contracts import CustomerProfile
 from streams.contracts import EnrichedEvent
+
+DEFAULT_CONFIG = AlertingConfig()
 
 
 def scored_post(enriched: EnrichedEvent, profile: CustomerProfile | None) -> ScoredPost:
@@ -27,15 +33,27 @@ def scored_post(enriched: EnrichedEvent, profile: CustomerProfile | None) -> Sco
     )
 
 
+def scored_posts(events: Sequence[EnrichedEvent], profiles: Mapping[str, CustomerProfile]) -> list[ScoredPost]:
+    """``scored_post`` for each event, with its customer's current profile."""
+    return [scored_post(e, profiles.get(e.customer_id)) for e in events]
+
+
 def detect_alerts(
     events: Sequence[EnrichedEvent],
     profiles: Mapping[str, CustomerProfile],
-    config: NegativePostConfig = NegativePostConfig(),
+    config: AlertingConfig = DEFAULT_CONFIG,
+    state: DetectorState | None = None,
 ) -> list[Alert]:
-    """Pure. Alerts raised by ``events``, in event order, one per alert id."""
-    alerts: dict[str, Alert] = {}
-    for enriched in events:
-        alert = detect_negative_post(scored_post(enriched, profiles.get(enriched.customer_id)), config)
-        if alert is not None:
-            alerts.setdefault(alert.alert_id, alert)
-    return list(alerts.values())
+    """Pure. Alerts ``events`` raise from ``state`` (empty by default), one per alert id. Use
+    ``detect_with_state`` to keep the state."""
+    return detect_with_state(events, profiles, state or DetectorState(), config)[0]
+
+
+def detect_with_state(
+    events: Sequence[EnrichedEvent],
+    profiles: Mapping[str, CustomerProfile],
+    state: DetectorState,
+    config: AlertingConfig = DEFAULT_CONFIG,
+) -> tuple[list[Alert], DetectorState]:
+    """Pure. Alerts and the detector state after ``events`` (pass only events never seen before)."""
+    return run_detectors(scored_posts(events, profiles), state, config)

@@ -155,3 +155,20 @@ def test_connector_identity_hints_link_accounts_across_platforms(runtime: Embedd
     assert profile == profile_of(storage, "wechat:o-abc")
     assert "phone:+8613800138000" in profile.identities
     assert profile.event_count == 2
+
+
+def test_the_earliest_active_identity_names_the_customer_whatever_the_arrival_order(
+    runtime: EmbeddedRuntime, storage: Storage
+) -> None:
+    crm_link(runtime)
+    runtime.publish(event("douyin", "d1", 4, "后来的一条"))
+    runtime.drain()
+    assert profile_of(storage, "weibo:w1").customer_id == new_customer_id("douyin:d1")
+    runtime.publish(event("weibo", "w1", 1, "最早的一条"))
+    runtime.drain()
+    merged = profile_of(storage, "douyin:d1")
+    assert merged.customer_id == new_customer_id("weibo:w1")
+    assert merged.event_count == 2
+    with storage.session_factory() as session:
+        assert get_profile(new_customer_id("douyin:d1"), session=session) == merged
+        assert [h.kind for h in merge_history(merged.customer_id, session=session)][-1] == "reelect"

@@ -1,0 +1,136 @@
+"""Alert latency with the real Kafka runtime: event appended to ``scrm.events.raw`` -> webhook delivery.
+
+Starts (on non-default ports, in a temp dir) Kafka via ``deploy/local/kafka.sh`` and PostgreSQL via
+``deploy/local/postgres.sh``, a ``scrm worker`` process and an alert dispatcher process
+(``scrm dispatch``) routing every opportunity to a signed webhook served by this script.
+Then produces background chatter at ``--rate`` events/s and, every ``--probe-every`` events, a purchase-intent
+probe from a new customer (each opens a new incident). Latency = webhook receive time - probe produce time
+(same host clock). Prints a table. The worker needs ``enrichment.factory.build_enricher``.
+
+    python benchmarks/alert_latency.py --rate 1000 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECEIVED: dict[str, float] = {}
+
+
+class Hook(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        now = time.time()
+        for event_id in body["incident"]["event_ids"]:
+            RECEIVED.setdefault(event_id, now)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _launcher(script: str, env: dict[str, str]) -> str:
+    out = subprocess.run(["bash", str(ROOT / "deploy/local" / script), "start"], env=env,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{script} start failed:\n{out.stdout}\n{out.stderr}")
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _event(n: int, probe: bool) -> dict[str, object]:
+    at = datetime.now(UTC).isoformat()
+    author = f"probe-{uuid.uuid4().hex[:10]}" if probe else f"bg-{n % 5000}"
+    text = "where can I buy the acme x1? 想买" if probe else f"using acme every day {n}"
+    return {"event_id": f"{author}-{n}", "platform": "weibo", "kind": "post", "occurred_at": at, "received_at": at,
+            "author": {"id": author, "followers": 100}, "brand": "acme", "text": text, "source": "benchmark"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--probe-every", type=int, default=100)
+    parser.add_argument("--kafka-port", type=int, default=39092)
+    parser.add_argument("--pg-port", type=int, default=55932)
+    args = parser.parse_args()
+    from kafka import KafkaProducer
+
+    from streams.admin import ensure_topics
+    from streams.topics import RAW_EVENTS
+
+    work = Path(tempfile.mkdtemp(prefix="scrm-alert-bench-"))
+    env = {**os.environ, "KAFKA_PORT": str(args.kafka_port), "KAFKA_CONTROLLER_PORT": str(args.kafka_port + 1),
+           "KAFKA_DATA_DIR": str(work / "kafka"), "PGPORT": str(args.pg_port), "PG_DATA_DIR": str(work / "pg")}
+    bootstrap = f"127.0.0.1:{args.kafka_port}"
+    _launcher("kafka.sh", env)
+    db_url = _launcher("postgres.sh", env)
+    ensure_topics(bootstrap, 2)
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    routing = work / "routing.json"
+    routing.write_text(json.dumps({
+        "channels": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{hook.server_address[1]}/",
+                              "secret": "bench"}},
+        "routes": [{"name": "sales", "team": "sales", "kinds": ["opportunity"], "channels": ["hook"]}]}))
+    run_env = {**env, "SCRM_KAFKA_BOOTSTRAP": bootstrap, "SCRM_DATABASE_URL": db_url, "SCRM_PARTITIONS": "2",
+               "SCRM_PIPELINE__BATCH_MAX_MS": "50"}
+    worker = subprocess.Popen([sys.executable, "-m", "scrm.cli", "worker"], env=run_env,
+                              stdout=open(work / "worker.log", "wb"), stderr=subprocess.STDOUT)
+    dispatcher = subprocess.Popen([sys.executable, "-m", "scrm.cli", "dispatch", "--database-url", db_url,
+                                   "--routing", str(routing)], env={**run_env, "SCRM_IDLE_MS": "10"},
+                                  stdout=open(work / "dispatch.log", "wb"), stderr=subprocess.STDOUT)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    sent: dict[str, float] = {}
+    try:
+        time.sleep(10)  # worker joins its group
+        start = time.monotonic()
+        for n in range(args.rate * args.seconds):
+            probe = n % args.probe_every == 0
+            event = _event(n, probe)
+            producer.send(RAW_EVENTS, key=f"weibo:{event['author']['id']}".encode(),  # type: ignore[index]
+                          value=json.dumps(event).encode())
+            if probe:
+                sent[str(event["event_id"])] = time.time()
+            lag = start + (n + 1) / args.rate - time.monotonic()
+            if lag > 0:
+                time.sleep(lag)
+        producer.flush()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(set(sent) & set(RECEIVED)) < len(sent):
+            time.sleep(0.5)
+    finally:
+        producer.close()
+        for process in (dispatcher, worker):
+            process.terminate()
+            process.wait(timeout=30)
+        subprocess.run(["bash", str(ROOT / "deploy/local/kafka.sh"), "stop"], env=env, check=False)
+        subprocess.run(["bash", str(ROOT / "deploy/local/postgres.sh"), "stop"], env=env, check=False)
+    latencies = sorted((RECEIVED[e] - t) * 1000 for e, t in sent.items() if e in RECEIVED)
+    if not latencies:
+        print("no probe was delivered; see", work)
+        return 1
+    q = statistics.quantiles(latencies, n=100)
+    print(f"{'metric':<28}{'value':>12}")
+    for name, value in [("events/s (target)", args.rate), ("probes sent", len(sent)),
+                        ("probes delivered", len(latencies)), ("p50 latency ms", round(q[49], 1)),
+                        ("p99 latency ms", round(q[98], 1)), ("max latency ms", round(latencies[-1], 1))]:
+        print(f"{name:<28}{value:>12}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""Detector and incident knobs: one frozen pydantic model per detector, gathered in ``AlertingConfig``.
+
+All windows are on event time (``occurred_at``). Defaults are meant for a mid-sized brand; override them
+through ``SCRM_PIPELINE__ALERTS__...`` environment variables (nested delimiter ``__``) or a settings file.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NegativePostConfig(_Config):
+    """Influential negative: a confidently negative text post by an author with reach (influence, followers
+    or a verified badge). Ordinary negative posts raise nothing on their own — they feed the spike detector."""
+
+    enabled: bool = True
+    min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    max_score: float = Field(default=-0.3, ge=-1.0, le=1.0)
+    min_influence: float = Field(default=40.0, ge=0.0, le=100.0)
+    min_followers: int = Field(default=1000, ge=0)
+    verified_counts: bool = True
+
+
+class SpikeConfig(_Config):
+    """Negative-volume spike per scope: the negative count of the current tumbling window against an
+    adaptive baseline (EWMA mean and variance per hour-of-day slot when ``seasonal``)."""
+
+    enabled: bool = True
+    scopes: tuple[str, ...] = ("brand", "topic", "platform")
+    window_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    alpha: float = Field(default=0.2, gt=0.0, le=1.0)
+    z: float = Field(default=3.0, gt=0.0)
+    min_ratio: float = Field(default=3.0, ge=1.0)
+    min_count: int = Field(default=10, ge=1)
+    cold_start_count: int = Field(default=40, ge=1)
+    min_baseline_windows: int = Field(default=3, ge=1)
+    seasonal: bool = True
+    max_gap_windows: int = Field(default=7 * 144, ge=1)
+    growth_factor: float = Field(default=1.5, gt=1.0)
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    evidence_posts: int = Field(default=5, ge=1, le=50)
+
+
+class VelocityConfig(_Config):
+    """Negative share velocity: a negative post shared/replied to fast, counted from share/reply events
+    whose ``parent_id`` points at it, or read from its metrics when first seen."""
+
+    enabled: bool = True
+    window_minutes: int = Field(default=60, ge=1)
+    min_interactions: int = Field(default=20, ge=1)
+    min_rate_per_hour: float = Field(default=200.0, gt=0.0)
+    track_hours: int = Field(default=48, ge=1)
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class RiskTermsConfig(_Config):
+    """Risk phrases (zh/en), matched after simplified/traditional and case folding. ``severe`` terms raise
+    severity 4, the others 3."""
+
+    enabled: bool = True
+    terms: tuple[str, ...] = (
+        "质量问题", "投诉", "维权", "曝光", "315", "食物中毒", "召回", "起诉", "律师函", "爆炸", "起火", "假货",
+        "退款", "欺诈", "recall", "lawsuit", "sue", "food poisoning", "fraud", "scam", "explode", "fire hazard",
+    )
+    severe: tuple[str, ...] = ("食物中毒", "召回", "起诉", "爆炸", "起火", "recall", "lawsuit", "food poisoning",
+                               "explode")
+
+
+class OpportunityConfig(_Config):
+    """Opportunities: purchase intent and recommendation requests, an influencer's positive mention, an
+    advocate's new content, and a question left without a brand reply for ``answer_within_minutes``."""
+
+    enabled: bool = True
+    purchase_intents: tuple[str, ...] = ("purchase_intent", "recommendation_request")
+    purchase_phrases: tuple[str, ...] = (
+        "求推荐", "想换手机", "哪里买", "在哪买", "怎么买", "想买", "有没有推荐", "值得买吗", "where can i buy",
+        "where to buy", "recommend", "want to buy", "looking for a new", "thinking of switching",
+    )
+    influencer_min_influence: float = Field(default=40.0, ge=0.0, le=100.0)
+    influencer_min_followers: int = Field(default=10_000, ge=0)
+    advocate_lifecycles: tuple[str, ...] = ("advocate",)
+    min_positive_score: float = Field(default=0.3, ge=-1.0, le=1.0)
+    answer_within_minutes: int = Field(default=60, ge=1)
+    brand_accounts: tuple[str, ...] = Field(
+        default=(), description="identity keys (<platform>:<author id>) of the brands' own accounts"
+    )
+    brand_handles: tuple[str, ...] = Field(default=(), description="handles of the brands' own accounts")
+
+
+class IncidentConfig(_Config):
+    """Incident grouping and fire caps: at most ``max_new_per_window`` new incidents per rule and brand
+    per event-time window; alerts over the cap join one overflow incident of that rule and brand."""
+
+    max_new_per_window: int = Field(default=20, ge=1)
+    cap_window_minutes: int = Field(default=60, ge=1)
+    keep_alert_ids: int = Field(default=50, ge=1)
+    keep_event_ids: int = Field(default=50, ge=1)
+    keep_posts: int = Field(default=10, ge=1)
+
+
+class AlertingConfig(_Config):
+    """Everything the alert step needs, shared by both runtimes."""
+
+    negative_post: NegativePostConfig = NegativePostConfig()
+    spike: SpikeConfig = SpikeConfig()
+    velocity: VelocityConfig = VelocityConfig()
+    risk_terms: RiskTermsConfig = RiskTermsConfig()
+    opportunity: OpportunityConfig = OpportunityConfig()
+    incidents: IncidentConfig = IncidentConfig()
+    reply_templates: str | None = Field(
+        default=None, description="path of a JSON file of reply templates overriding the packaged ones"
+    )

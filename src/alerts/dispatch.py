@@ -1,0 +1,189 @@
+"""The dispatcher: escalates overdue incidents, routes outbox entries and delivers them, surviving restarts.
+
+One ``run_once`` pass (each step its own short transaction; network calls outside any transaction):
+1. escalation — open, unacknowledged, unsnoozed incidents past their severity's SLA go one level up
+   (a new incident version, so an ``escalated`` outbox entry);
+2. routing — each pending outbox entry becomes one delivery per matching route and channel
+   (``skipped`` for chat/email when the incident's last event is older than ``live_window_hours``);
+3. delivery — due deliveries are claimed with a lease and sent in parallel; a failure is retried with
+   exponential backoff and jitter, the last failure is dead-lettered. Effects are idempotent by incident,
+   version and channel (the ``Idempotency-Key`` header / ``Message-ID``).
+Only this module and the senders look at the wall clock (``clock``, injectable for tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.channels import Delivery, send
+from alerts.dispatch_store import (
+    ClaimedDelivery,
+    claim_due,
+    dead_letter,
+    mark_delivered,
+    mark_failed,
+    pending_outbox,
+    route_entry,
+)
+from alerts.exceptions import DeliveryFailed
+from alerts.incidents import escalate, escalation_due
+from alerts.repository import change_incident, incidents_in_state
+from alerts.routing import ChannelConfig, RetryPolicy, RoutingConfig
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[ChannelConfig, Delivery, datetime], None]
+
+
+@dataclass
+class DispatchStats:
+    """What one pass (or the dispatcher so far) did."""
+
+    escalated: int = 0
+    routed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    def add(self, other: DispatchStats) -> None:
+        for name in vars(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def backoff(attempt: int, policy: RetryPolicy, rng: random.Random) -> timedelta:
+    """Wait before attempt ``attempt + 1``: exponential from ``base_seconds``, capped, with jitter."""
+    raw = min(policy.max_seconds, policy.base_seconds * 2 ** max(0, attempt - 1))
+    return timedelta(seconds=raw * rng.uniform(1 - policy.jitter, 1 + policy.jitter))
+
+
+class Dispatcher:
+    """Delivers incident changes per ``routing``. ``run_once`` and ``run`` block; safe to run several
+    dispatchers on one database (leases and ``SKIP LOCKED``)."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        routing: RoutingConfig,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sender: Sender = send,
+        rng: random.Random | None = None,
+        workers: int = 8,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self._sessions = session_factory
+        self._routing = routing
+        self._clock = clock
+        self._send = sender
+        self._rng = rng or random.Random()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scrm-dispatch")
+        self._lease = lease
+        self.stats = DispatchStats()
+
+    def close(self) -> None:
+        """Stop the sender threads (waits for sends in flight)."""
+        self._pool.shutdown(wait=True)
+
+    def run(self, stop: threading.Event, *, idle_seconds: float = 0.05) -> None:
+        """Pass after pass until ``stop`` is set; sleeps ``idle_seconds`` when a pass found nothing. A
+        failing pass is logged and retried (nothing is lost: state is in the database)."""
+        while not stop.is_set():
+            try:
+                done = self.run_once()
+            except Exception:
+                log.exception("dispatch pass failed; retrying")
+                stop.wait(1.0)
+                continue
+            if not (done.routed or done.delivered or done.retried or done.dead or done.escalated):
+                stop.wait(idle_seconds)
+
+    def run_once(self) -> DispatchStats:
+        """One escalation, routing and delivery pass. Blocks (database and network)."""
+        done = DispatchStats(escalated=self.escalate_due(), routed=self.route_outbox())
+        delivered, retried, dead = self.deliver_due()
+        done.delivered, done.retried, done.dead = delivered, retried, dead
+        self.stats.add(done)
+        return done
+
+    def escalate_due(self) -> int:
+        """Escalate every open incident past its SLA; returns how many."""
+        now = self._clock()
+        routing = self._routing
+        with self._sessions() as session, session.begin():
+            due = [i for i in incidents_in_state("open", session=session)
+                   if escalation_due(i, now, routing.sla_minutes, routing.max_escalation_level)]
+            for incident in due:
+                change_incident(incident.incident_id, lambda i: escalate(i, now=now)
+                                if escalation_due(i, now, routing.sla_minutes, routing.max_escalation_level)
+                                else i, session=session)
+        return len(due)
+
+    def route_outbox(self) -> int:
+        """Turn pending outbox entries into deliveries; returns how many entries were routed."""
+        now = self._clock()
+        window = self._routing.live_window_hours
+        with self._sessions() as session, session.begin():
+            entries = pending_outbox(session=session)
+            for entry in entries:
+                stale = window is not None and entry.incident.last_seen < now - timedelta(hours=window)
+                targets = []
+                for route in self._routing.routes_for(entry.incident, entry.change):
+                    for name in route.channels:
+                        channel = self._routing.channels.get(name)
+                        if channel is None:
+                            log.error("route %s names unknown channel %s", route.name, name)
+                            continue
+                        status = "skipped" if stale and channel.type != "sse" else "pending"
+                        targets.append((route.name, route.team, name, status))
+                route_entry(entry, list(dict.fromkeys(targets)), now=now, session=session)
+        return len(entries)
+
+    def deliver_due(self) -> tuple[int, int, int]:
+        """Send every due delivery (in parallel); returns (delivered, retried, dead-lettered)."""
+        now = self._clock()
+        with self._sessions() as session, session.begin():
+            claimed = claim_due(now=now, lease=self._lease, session=session)
+        if not claimed:
+            return 0, 0, 0
+        results = list(self._pool.map(self._attempt, claimed))
+        delivered = retried = dead = 0
+        policy = self._routing.retry
+        with self._sessions() as session, session.begin():
+            for delivery, error in zip(claimed, results, strict=True):
+                at = self._clock()
+                if error is None:
+                    mark_delivered(delivery, now=at, session=session)
+                    delivered += 1
+                elif delivery.attempts + 1 >= policy.max_attempts:
+                    log.error("dead-lettering %s/%s after %s attempts: %s", delivery.incident.incident_id,
+                              delivery.channel, delivery.attempts + 1, error)
+                    dead_letter(delivery, error=error, now=at, session=session)
+                    dead += 1
+                else:
+                    wait = backoff(delivery.attempts + 1, policy, self._rng)
+                    mark_failed(delivery, error=error, retry_at=at + wait, session=session)
+                    retried += 1
+        return delivered, retried, dead
+
+    def _attempt(self, claimed: ClaimedDelivery) -> str | None:
+        channel = self._routing.channels.get(claimed.channel)
+        if channel is None:
+            return f"unknown channel {claimed.channel}"
+        delivery = Delivery(incident=claimed.incident, change=claimed.change, route=claimed.route,
+                            team=claimed.team, channel=claimed.channel)
+        try:
+            self._send(channel, delivery, self._clock())
+        except DeliveryFailed as exc:
+            return str(exc)
+        except Exception as exc:  # a bug in a sender must not lose the delivery
+            log.exception("sender crashed")
+            return f"{type(exc).__name__}: {exc}"
+        return None

@@ -1,0 +1,219 @@
+"""Incidents, not storms: alerts with the same dedup key update one open incident; lifecycle transitions.
+
+Everything here is pure. ``fold_alerts`` needs the open incidents of the alerts' dedup keys and the cap
+counters of their rules; it returns the changed incidents and counters. Lifecycle functions take the wall
+clock ``now`` (they record when a person acted) and return a new incident with ``version + 1``; they raise
+``InvalidTransition`` for a move the state machine forbids (open -> acknowledged -> resolved).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from alerts.config import IncidentConfig
+from alerts.contracts import Alert, Comment, Incident, IncidentChange
+from alerts.detectors import ALERT_NAMESPACE
+from alerts.exceptions import InvalidTransition
+from alerts.spike import window_start
+from alerts.state import CapCounter
+
+_LISTS = ("risk_terms", "severe_terms", "matched_intents", "matched_phrases")
+
+
+def incident_id(dedup_key: str, opening_alert_id: str) -> str:
+    """Deterministic incident id: uuid5 of the dedup key and the alert that opened it."""
+    return str(uuid.uuid5(ALERT_NAMESPACE, f"incident|{dedup_key}|{opening_alert_id}"))
+
+
+def cap_key(alert: Alert) -> str:
+    """The fire-cap counter of an alert's rule and brand."""
+    return f"{alert.rule}:{alert.brand or '-'}"
+
+
+@dataclass
+class Folded:
+    """What folding a batch's alerts did: alerts stamped with their incident, the incidents changed (by
+    dedup key) with what happened to each, and the cap counters after."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    changes: dict[str, IncidentChange] = field(default_factory=dict)
+    caps: dict[str, CapCounter] = field(default_factory=dict)
+
+
+def fold_alerts(
+    alerts: Sequence[Alert],
+    open_incidents: Mapping[str, Incident],
+    caps: Mapping[str, CapCounter],
+    config: IncidentConfig,
+    now: datetime,
+) -> Folded:
+    """Pure (``now`` is only recorded). Each alert updates the open incident of its dedup key or opens
+    one; when its rule has opened ``max_new_per_window`` incidents for the brand in the alert's event-time
+    cap window, it joins the ``overflow:<rule>:<brand>`` incident instead."""
+    out = Folded(caps=dict(caps))
+    current = dict(open_incidents)
+    for alert in alerts:
+        key = alert.dedup_key
+        incident = current.get(key)
+        if incident is None:
+            counter_key = cap_key(alert)
+            start = window_start(alert.occurred_at, config.cap_window_minutes)
+            counter = out.caps.get(counter_key)
+            if counter is None or counter.window_start != start:
+                counter = CapCounter(window_start=start)
+            if counter.count >= config.max_new_per_window:
+                key = f"overflow:{alert.rule}:{alert.brand or '-'}"
+                incident = current.get(key)
+            else:
+                out.caps[counter_key] = counter.model_copy(update={"count": counter.count + 1})
+        change: IncidentChange
+        if incident is None:
+            incident, change = _open(alert, key, now), "opened"
+        else:
+            incident, change = _update(incident, alert, config, now)
+        current[key] = incident
+        out.incidents[key] = incident
+        previous = out.changes.get(key)
+        out.changes[key] = change if previous in (None, "updated") else previous
+        out.alerts.append(alert.model_copy(update={"incident_id": incident.incident_id}))
+    return out
+
+
+def _open(alert: Alert, key: str, now: datetime) -> Incident:
+    overflow = key != alert.dedup_key
+    return Incident(
+        incident_id=incident_id(key, alert.alert_id), dedup_key=key, rule=alert.rule, rules=(alert.rule,),
+        kind=alert.kind, severity=alert.severity,
+        title=(f"More {alert.rule} alerts (over the cap): " if overflow else "") + alert.title,
+        brand=alert.brand, topic=alert.topic, language=alert.language, platforms=(alert.platform,),
+        customer_id=alert.customer_id, first_seen=alert.occurred_at, last_seen=alert.occurred_at, count=1,
+        alert_ids=(alert.alert_id,), event_ids=(alert.event_id,), evidence=_merge_evidence({}, alert, 10),
+        suggested_reply=alert.suggested_reply, opened_at=now, updated_at=now,
+    )
+
+
+def _update(incident: Incident, alert: Alert, config: IncidentConfig, now: datetime) -> tuple[Incident, IncidentChange]:
+    if alert.alert_id in incident.alert_ids:
+        return incident, "updated"
+    raised = alert.severity > incident.severity
+    keep = config.keep_alert_ids
+    updated = incident.model_copy(update={
+        "severity": max(incident.severity, alert.severity),
+        "title": alert.title if alert.severity >= incident.severity else incident.title,
+        "rule": alert.rule if alert.severity >= incident.severity else incident.rule,
+        "rules": tuple(dict.fromkeys((*incident.rules, alert.rule))),
+        "platforms": tuple(dict.fromkeys((*incident.platforms, alert.platform))),
+        "topic": incident.topic or alert.topic,
+        "first_seen": min(incident.first_seen, alert.occurred_at),
+        "last_seen": max(incident.last_seen, alert.occurred_at),
+        "count": incident.count + 1,
+        "version": incident.version + 1,
+        "alert_ids": (*incident.alert_ids, alert.alert_id)[-keep:],
+        "event_ids": tuple(dict.fromkeys((*incident.event_ids, alert.event_id)))[-config.keep_event_ids:],
+        "evidence": _merge_evidence(incident.evidence, alert, config.keep_posts),
+        "suggested_reply": alert.suggested_reply if raised and alert.suggested_reply else incident.suggested_reply,
+        "updated_at": now,
+        "last_change": "severity_raised" if raised else "updated",
+    })
+    return updated, "severity_raised" if raised else "updated"
+
+
+def _merge_evidence(evidence: Mapping[str, Any], alert: Alert, keep_posts: int) -> dict[str, Any]:
+    """Evidence grows: counts per rule, the latest evidence per rule, spike scopes (latest numbers per
+    scope), the first seed posts, the latest top spreaders, the triggering posts, and matched terms."""
+    merged = dict(evidence)
+    counts = dict(merged.get("rule_counts", {}))
+    counts[alert.rule] = counts.get(alert.rule, 0) + 1
+    merged["rule_counts"] = counts
+    merged["latest"] = {**merged.get("latest", {}), alert.rule: alert.evidence}
+    ev = alert.evidence
+    if "scopes" in ev:
+        merged["scopes"] = {**merged.get("scopes", {}), **ev["scopes"]}
+    if ev.get("seed_posts") and not merged.get("seed_posts"):
+        merged["seed_posts"] = ev["seed_posts"]
+    for name in ("top_spreaders", "top_sharers"):
+        if ev.get(name):
+            merged[name] = ev[name]
+    for name in _LISTS:
+        if ev.get(name):
+            merged[name] = list(dict.fromkeys([*merged.get(name, []), *ev[name]]))
+    post = ev.get("post") if isinstance(ev.get("post"), dict) else (ev if "text" in ev and "event_id" in ev else None)
+    if post is not None:
+        slim = {k: post.get(k) for k in ("event_id", "platform", "author", "text", "url", "influence",
+                                          "followers", "occurred_at")}
+        posts = [p for p in merged.get("posts", []) if p.get("event_id") != slim["event_id"]]
+        merged["posts"] = [*posts, slim][-keep_posts:]
+    return merged
+
+
+# ----------------------------------------------------------------------------------------- lifecycle
+
+
+def _change(incident: Incident, change: IncidentChange, now: datetime, **fields: Any) -> Incident:
+    return incident.model_copy(update={**fields, "version": incident.version + 1, "updated_at": now,
+                                       "last_change": change})
+
+
+def acknowledge(incident: Incident, *, by: str, now: datetime) -> Incident:
+    """open -> acknowledged (stops escalation). Raises ``InvalidTransition`` unless open."""
+    if incident.state != "open":
+        raise InvalidTransition(f"cannot acknowledge a {incident.state} incident")
+    return _change(incident, "acknowledged", now, state="acknowledged", acknowledged_at=now, acknowledged_by=by)
+
+
+def resolve(incident: Incident, *, by: str, now: datetime) -> Incident:
+    """open/acknowledged -> resolved; later alerts with its dedup key open a new incident. Raises
+    ``InvalidTransition`` when already resolved."""
+    if incident.state == "resolved":
+        raise InvalidTransition("incident already resolved")
+    return _change(incident, "resolved", now, state="resolved", resolved_at=now, resolved_by=by)
+
+
+def snooze(incident: Incident, *, until: datetime, by: str, now: datetime) -> Incident:
+    """Silence deliveries and escalation until ``until`` (wall clock). Raises ``InvalidTransition`` for
+    a resolved incident or a time not in the future."""
+    if incident.state == "resolved":
+        raise InvalidTransition("cannot snooze a resolved incident")
+    if until <= now:
+        raise InvalidTransition("snooze time must be in the future")
+    return _change(incident, "snoozed", now, snoozed_until=until)
+
+
+def assign(incident: Incident, *, assignee: str | None, team: str | None, now: datetime) -> Incident:
+    """Give the incident to an agent and/or a team."""
+    if assignee is None and team is None:
+        raise InvalidTransition("assign needs an assignee or a team")
+    return _change(incident, "assigned", now, assignee=assignee or incident.assignee, team=team or incident.team)
+
+
+def add_comment(incident: Incident, *, author: str, text: str, now: datetime) -> Incident:
+    """Append a comment with its author and time."""
+    comment = Comment(author=author, at=now, text=text)
+    return _change(incident, "commented", now, comments=(*incident.comments, comment))
+
+
+def is_snoozed(incident: Incident, now: datetime) -> bool:
+    """Whether a snooze is still running at ``now``."""
+    return incident.snoozed_until is not None and incident.snoozed_until > now
+
+
+def escalation_due(incident: Incident, now: datetime, sla_minutes: Mapping[int, int], max_level: int) -> bool:
+    """Whether an open (unacknowledged, not snoozed) incident has waited past its severity's SLA since it
+    opened, last escalated or woke from a snooze (wall clock: this concerns live delivery)."""
+    if incident.state != "open" or is_snoozed(incident, now) or incident.escalation_level >= max_level:
+        return False
+    sla = sla_minutes.get(incident.severity)
+    if sla is None:
+        return False
+    since = max(t for t in (incident.opened_at, incident.escalated_at, incident.snoozed_until) if t is not None)
+    return now - since >= timedelta(minutes=sla)
+
+
+def escalate(incident: Incident, *, now: datetime) -> Incident:
+    """One escalation level up (routing sends it to the escalation targets)."""
+    return _change(incident, "escalated", now, escalation_level=incident.escalation_level + 1, escalated_at=now)

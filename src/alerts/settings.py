@@ -1,0 +1,25 @@
+"""Settings of the alert dispatcher deployable (``scrm dispatch``), from ``SCRM_*`` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alerts.routing import RoutingConfig, load_routing
+
+
+class DispatchSettings(BaseSettings):
+    """``routing_file``: JSON of ``alerts.routing.RoutingConfig`` (channels, routes, SLAs, retries);
+    without it incidents still escalate and reach the console's live stream, but no channel is called."""
+
+    model_config = SettingsConfigDict(env_prefix="SCRM_", frozen=True, extra="ignore")
+
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/scrm"
+    routing_file: Path | None = None
+    idle_ms: float = Field(default=20.0, gt=0)
+
+    def routing(self) -> RoutingConfig:
+        """The routing configuration; raises ``OSError`` / ``pydantic.ValidationError`` for a bad file."""
+        return load_routing(self.routing_file) if self.routing_file else RoutingConfig()

@@ -1,0 +1,1062 @@
+/* sCRM console: one page over the JSON API (/v1). Plain JavaScript, no build step, no external resources.
+ *
+ * Security: everything that comes from the API (post texts, names, handles, topics, keys) is untrusted.
+ * The DOM is built with createElement / createElementNS and textContent only; innerHTML is never used.
+ */
+(function () {
+  "use strict";
+
+  const KEY_STORAGE = "scrm.console.apiKey";
+  const STATUS_EVERY_MS = 3000;
+  const ANALYTICS_EVERY_MS = 5000;
+  const MAX_ALERTS = 200;
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const SENTIMENTS = ["negative", "neutral", "positive"];
+  const SENTIMENT_COLORS = { negative: "#e5484d", neutral: "#8b95a7", positive: "#2f9e6a" };
+  const VOLUME_COLOR = "#3e63dd";
+
+  const state = {
+    key: null,
+    locked: true, // true while the key form is shown: pollers pause
+    source: null, // EventSource of the live alert stream
+    alerts: new Map(), // alert_id -> <li>
+    openProfileId: null,
+    analyticsSignature: null, // what the charts show now
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  /* ------------------------------------------------------------------ DOM helpers (text only) */
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    if (attrs) {
+      for (const [name, value] of Object.entries(attrs)) {
+        if (value === undefined || value === null || value === false) continue;
+        if (name === "text") node.textContent = String(value);
+        else if (name === "className") node.className = value;
+        else if (name === "title") node.title = String(value);
+        else node.setAttribute(name, value === true ? "" : String(value));
+      }
+    }
+    for (const child of children || []) {
+      if (child === null || child === undefined || child === false) continue;
+      node.appendChild(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
+    }
+    return node;
+  }
+
+  function svg(tag, attrs, parent) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value !== undefined && value !== null) node.setAttribute(name, String(value));
+    }
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  function svgText(parent, x, y, text, attrs) {
+    const node = svg("text", Object.assign({ x: x, y: y }, attrs || {}), parent);
+    node.textContent = String(text);
+    return node;
+  }
+
+  function tip(node, text) {
+    const title = svg("title", {}, node);
+    title.textContent = String(text);
+    return node;
+  }
+
+  function show(node, visible) {
+    node.hidden = !visible;
+  }
+
+  function safeHttpUrl(value) {
+    if (typeof value !== "string" || !value) return null;
+    try {
+      const url = new URL(value, window.location.href);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function externalLink(href, label) {
+    const url = safeHttpUrl(href);
+    if (!url) return null;
+    const a = el("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow", className: "ext" });
+    a.textContent = label;
+    return a;
+  }
+
+  /* ------------------------------------------------------------------ formatting */
+
+  const numberFormat = new Intl.NumberFormat("en-US");
+  const fmtInt = (n) => (typeof n === "number" && isFinite(n) ? numberFormat.format(Math.round(n)) : "–");
+  const fmtFixed = (n, digits) => (typeof n === "number" && isFinite(n) ? n.toFixed(digits) : "–");
+  const fmtSigned = (n) => (typeof n === "number" && isFinite(n) ? (n > 0 ? "+" : "") + n.toFixed(2) : "–");
+  const pct = (part, whole) => (whole > 0 ? Math.round((100 * part) / whole) + "%" : "0%");
+
+  function parseTime(value) {
+    if (value instanceof Date) return value;
+    if (typeof value !== "string") return new Date(NaN);
+    // ClickHouse buckets arrive without a zone; they are UTC.
+    const hasZone = /(Z|[+-]\d\d:?\d\d)$/.test(value);
+    return new Date(hasZone ? value : value + "Z");
+  }
+
+  function fmtDateTime(value) {
+    const d = parseTime(value);
+    if (isNaN(d)) return "–";
+    return d.toLocaleString("en-GB", { year: "numeric", month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function fmtClock(d) {
+    return d.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function fmtDay(d) {
+    return d.toLocaleDateString("en-GB", { month: "short", day: "2-digit" });
+  }
+
+  function truncate(text, max) {
+    const s = String(text);
+    return s.length > max ? s.slice(0, max - 1) + "…" : s;
+  }
+
+  function sentimentClass(score) {
+    if (typeof score !== "number") return "";
+    if (score <= -0.15) return "neg";
+    if (score >= 0.15) return "pos";
+    return "neu";
+  }
+
+  /* ------------------------------------------------------------------ API and key */
+
+  class AuthError extends Error {}
+  class HttpError extends Error {
+    constructor(status, detail) {
+      super(`HTTP ${status}${detail ? ": " + detail : ""}`);
+      this.status = status;
+      this.detail = detail;
+    }
+  }
+
+  async function api(path, options) {
+    if (!state.key || state.locked) throw new AuthError("no key");
+    const method = (options && options.method) || "GET";
+    const headers = { "X-API-Key": state.key, Accept: "application/json" };
+    let body;
+    if (options && options.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(options.body);
+    }
+    const response = await fetch(path, { method: method, headers: headers, body: body, cache: "no-store" });
+    if (response.status === 401) {
+      requireKey("That API key was not accepted. Enter a valid key.");
+      throw new AuthError("unauthorized");
+    }
+    if (!response.ok) {
+      let detail = "";
+      try {
+        const body = await response.json();
+        detail = typeof body.detail === "string" ? body.detail : "";
+      } catch (_) {
+        /* not JSON */
+      }
+      throw new HttpError(response.status, detail);
+    }
+    return response.json();
+  }
+
+  function storeKey(key) {
+    state.key = key;
+    try {
+      if (key) window.localStorage.setItem(KEY_STORAGE, key);
+      else window.localStorage.removeItem(KEY_STORAGE);
+    } catch (_) {
+      /* storage unavailable: keep the key in memory only */
+    }
+  }
+
+  function initialKey() {
+    const url = new URL(window.location.href);
+    const fromUrl = url.searchParams.get("api_key");
+    if (fromUrl !== null) {
+      url.searchParams.delete("api_key");
+      window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+      if (fromUrl) {
+        storeKey(fromUrl);
+        return fromUrl;
+      }
+    }
+    try {
+      return window.localStorage.getItem(KEY_STORAGE);
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function requireKey(message) {
+    const wasLocked = state.locked;
+    state.locked = true;
+    storeKey(null);
+    closeStream();
+    $("key-message").textContent = message || "Enter the API key you were given.";
+    show($("key-overlay"), true);
+    if (!wasLocked || document.activeElement !== $("key-input")) $("key-input").focus();
+  }
+
+  function unlock(key) {
+    storeKey(key);
+    state.locked = false;
+    show($("key-overlay"), false);
+    $("key-input").value = "";
+    refreshStatus();
+    refreshAnalytics();
+    openStream();
+    loadAlerts();
+    searchProfiles();
+  }
+
+  /* ------------------------------------------------------------------ pollers */
+
+  function every(ms, task) {
+    let running = false;
+    const tick = async () => {
+      if (!running && !state.locked && document.visibilityState !== "hidden") {
+        running = true;
+        try {
+          await task();
+        } catch (_) {
+          /* each task shows its own errors */
+        } finally {
+          running = false;
+        }
+      }
+    };
+    window.setInterval(tick, ms);
+  }
+
+  /* ------------------------------------------------------------------ status header */
+
+  async function refreshStatus() {
+    try {
+      const status = await api("/v1/status");
+      const pipeline = status.pipeline || null;
+      $("stat-runtime").textContent = status.runtime || "–";
+      $("stat-processed").textContent = pipeline ? fmtInt(pipeline.processed) : "–";
+      $("stat-rate").textContent = pipeline ? fmtFixed(pipeline.events_per_second, 1) : "–";
+      $("stat-dead").textContent = fmtInt(status.dead_letters);
+      $("stat-dead").classList.toggle("warn", status.dead_letters > 0);
+      $("status").classList.remove("stale");
+      $("status").title = pipeline ? "" : "Pipeline counters are reported only by the embedded runtime";
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      $("status").classList.add("stale");
+      $("status").title = error instanceof HttpError && error.status === 403 ? "Your key may not read the status" : "Status unavailable";
+    }
+  }
+
+  /* ------------------------------------------------------------------ charts */
+
+  const chartRenderers = new Map(); // container -> {render, width}
+  const resizeObserver =
+    "ResizeObserver" in window
+      ? new ResizeObserver((entries) => {
+          for (const entry of entries) {
+            const info = chartRenderers.get(entry.target);
+            if (!info) continue;
+            const width = Math.floor(entry.contentRect.width);
+            if (width > 0 && Math.abs(width - info.width) > 2) info.render();
+          }
+        })
+      : null;
+
+  /** Render a chart into ``container`` now and again whenever its width changes. */
+  function mountChart(container, draw) {
+    const render = () => {
+      const width = Math.max(240, Math.floor(container.clientWidth || 320));
+      const info = chartRenderers.get(container);
+      if (info) info.width = width;
+      container.replaceChildren(draw(width));
+    };
+    const known = chartRenderers.has(container);
+    chartRenderers.set(container, { render: render, width: 0 });
+    render();
+    if (!known && resizeObserver) resizeObserver.observe(container);
+  }
+
+  function unmountCharts(root) {
+    for (const container of Array.from(chartRenderers.keys())) {
+      if (root.contains(container)) {
+        chartRenderers.delete(container);
+        if (resizeObserver) resizeObserver.unobserve(container);
+      }
+    }
+  }
+
+  function niceStep(range, count) {
+    const raw = range / Math.max(1, count);
+    const magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
+    const residual = raw / magnitude;
+    const nice = residual > 5 ? 10 : residual > 2 ? 5 : residual > 1 ? 2 : 1;
+    return Math.max(1, nice * magnitude);
+  }
+
+  function ticksFor(max, count) {
+    const step = niceStep(max || 1, count);
+    const top = Math.max(step, Math.ceil((max || 1) / step) * step);
+    const ticks = [];
+    for (let v = 0; v <= top + 1e-9; v += step) ticks.push(v);
+    return { ticks: ticks, top: top };
+  }
+
+  function legend(root, x, y, items) {
+    const group = svg("g", { class: "legend", transform: `translate(${x},${y})` }, root);
+    let offset = 0;
+    for (const item of items) {
+      const entry = svg("g", { transform: `translate(${offset},0)` }, group);
+      svg("rect", { x: 0, y: -9, width: 10, height: 10, rx: 2, fill: item.color }, entry);
+      svgText(entry, 14, 0, item.label, { class: "legend-label" });
+      offset += 22 + item.label.length * 6.6;
+    }
+    return group;
+  }
+
+  function emptyChart(width, height, message) {
+    const root = svg("svg", { width: width, height: height, viewBox: `0 0 ${width} ${height}`, class: "chart-svg empty", role: "img" });
+    svgText(root, width / 2, height / 2, message, { "text-anchor": "middle", class: "empty-label" });
+    return root;
+  }
+
+  /** Stacked bars of counts per sentiment label per time bucket. */
+  function drawSentimentChart(rows, bucketMinutes, width) {
+    const height = 250;
+    const margin = { top: 30, right: 14, bottom: 40, left: 48 };
+    if (!rows.length) return emptyChart(width, height, "No events in the window");
+
+    const byBucket = new Map();
+    for (const row of rows) {
+      const t = parseTime(row.bucket).getTime();
+      if (isNaN(t)) continue;
+      if (!byBucket.has(t)) byBucket.set(t, { negative: 0, neutral: 0, positive: 0 });
+      const label = SENTIMENTS.includes(row.sentiment) ? row.sentiment : "neutral";
+      byBucket.get(t)[label] += Number(row.count) || 0;
+    }
+    const times = Array.from(byBucket.keys()).sort((a, b) => a - b);
+    if (!times.length) return emptyChart(width, height, "No events in the window");
+    const stepMs = bucketMinutes * 60000;
+    const buckets = [];
+    for (let t = times[0]; t <= times[times.length - 1] && buckets.length < 2000; t += stepMs) {
+      buckets.push({ t: t, counts: byBucket.get(t) || { negative: 0, neutral: 0, positive: 0 } });
+    }
+    const totals = buckets.map((b) => b.counts.negative + b.counts.neutral + b.counts.positive);
+    const { ticks, top } = ticksFor(Math.max.apply(null, totals), 4);
+
+    const plotW = width - margin.left - margin.right;
+    const plotH = height - margin.top - margin.bottom;
+    const band = plotW / buckets.length;
+    const barW = Math.max(1, Math.min(36, band * 0.78));
+    const y = (v) => margin.top + plotH - (v / top) * plotH;
+
+    const root = svg("svg", { width: width, height: height, viewBox: `0 0 ${width} ${height}`, class: "chart-svg", role: "img", "aria-label": "Sentiment over time" });
+    legend(root, margin.left, 14, SENTIMENTS.map((s) => ({ label: s, color: SENTIMENT_COLORS[s] })));
+
+    const axes = svg("g", { class: "axis" }, root);
+    for (const v of ticks) {
+      svg("line", { x1: margin.left, x2: width - margin.right, y1: y(v), y2: y(v), class: v === 0 ? "baseline" : "grid" }, axes);
+      svgText(axes, margin.left - 6, y(v) + 4, fmtInt(v), { "text-anchor": "end", class: "tick" });
+    }
+    svgText(axes, 12, margin.top + plotH / 2, "events", { transform: `rotate(-90 12 ${margin.top + plotH / 2})`, "text-anchor": "middle", class: "axis-title" });
+
+    const labelEvery = Math.max(1, Math.ceil(64 / band));
+    let lastDay = "";
+    buckets.forEach((bucket, i) => {
+      if (i % labelEvery !== 0) return;
+      const d = new Date(bucket.t);
+      const x = margin.left + band * i + band / 2;
+      svg("line", { x1: x, x2: x, y1: margin.top + plotH, y2: margin.top + plotH + 4, class: "tick-mark" }, axes);
+      svgText(axes, x, margin.top + plotH + 16, fmtClock(d), { "text-anchor": "middle", class: "tick" });
+      const day = fmtDay(d);
+      if (day !== lastDay) {
+        svgText(axes, x, margin.top + plotH + 30, day, { "text-anchor": "middle", class: "tick tick-day" });
+        lastDay = day;
+      }
+    });
+
+    const bars = svg("g", { class: "bars" }, root);
+    buckets.forEach((bucket, i) => {
+      const x = margin.left + band * i + (band - barW) / 2;
+      const when = fmtDay(new Date(bucket.t)) + " " + fmtClock(new Date(bucket.t));
+      const total = totals[i];
+      const column = svg("g", { class: "column" }, bars);
+      tip(column, `${when} · ${fmtInt(total)} events`);
+      let acc = 0;
+      for (const label of SENTIMENTS) {
+        const n = bucket.counts[label];
+        if (!n) continue;
+        const rect = svg("rect", {
+          x: x, y: y(acc + n), width: barW, height: Math.max(0.5, y(acc) - y(acc + n)),
+          fill: SENTIMENT_COLORS[label], class: `bar seg-${label}`,
+        }, column);
+        tip(rect, `${when} · ${label}: ${fmtInt(n)} of ${fmtInt(total)} (${pct(n, total)})`);
+        acc += n;
+      }
+    });
+    return root;
+  }
+
+  /**
+   * Horizontal stacked bars. rows: [{label, values: {seriesKey: n}, note, tooltip}];
+   * series: [{key, label, color}]. Used for breakdowns and the profile's small charts.
+   */
+  function drawHorizontalBars(rows, series, width, options) {
+    const opts = Object.assign({ rowHeight: 24, legend: true, axis: true, maxRows: 10, emptyText: "No data" }, options || {});
+    const shown = rows.slice(0, opts.maxRows);
+    const hidden = rows.length - shown.length;
+    const legendH = opts.legend ? 24 : 4;
+    const axisH = opts.axis ? 26 : 4;
+    const height = legendH + Math.max(1, shown.length) * opts.rowHeight + axisH + (hidden > 0 ? 14 : 0);
+    if (!shown.length) return emptyChart(width, Math.max(60, height), opts.emptyText);
+
+    const longest = shown.reduce((m, r) => Math.max(m, String(r.label).length), 4);
+    const left = Math.min(Math.max(48, Math.min(longest, 16) * 7 + 12), Math.floor(width * 0.4));
+    const noteW = opts.noteWidth || 92;
+    const plotW = Math.max(40, width - left - noteW - 8);
+    const totals = shown.map((r) => series.reduce((s, ser) => s + (Number(r.values[ser.key]) || 0), 0));
+    const { ticks, top } = ticksFor(Math.max.apply(null, totals), Math.max(2, Math.floor(plotW / 70)));
+    const x = (v) => left + (v / top) * plotW;
+
+    const root = svg("svg", { width: width, height: height, viewBox: `0 0 ${width} ${height}`, class: "chart-svg", role: "img", "aria-label": opts.ariaLabel || "bar chart" });
+    if (opts.legend) legend(root, left, 14, series.map((s) => ({ label: s.label, color: s.color })));
+
+    const plotTop = legendH;
+    const plotBottom = plotTop + shown.length * opts.rowHeight;
+    const axes = svg("g", { class: "axis" }, root);
+    if (opts.axis) {
+      for (const v of ticks) {
+        svg("line", { x1: x(v), x2: x(v), y1: plotTop, y2: plotBottom, class: v === 0 ? "baseline" : "grid" }, axes);
+        svgText(axes, x(v), plotBottom + 14, fmtInt(v), { "text-anchor": "middle", class: "tick" });
+      }
+    } else {
+      svg("line", { x1: left, x2: left, y1: plotTop, y2: plotBottom, class: "baseline" }, axes);
+    }
+
+    const bars = svg("g", { class: "bars" }, root);
+    shown.forEach((row, i) => {
+      const yTop = plotTop + i * opts.rowHeight;
+      const barH = Math.min(16, opts.rowHeight - 6);
+      const yBar = yTop + (opts.rowHeight - barH) / 2;
+      const group = svg("g", { class: "row" }, bars);
+      if (row.tooltip) tip(group, row.tooltip);
+      svgText(group, left - 6, yBar + barH / 2 + 4, truncate(row.label, 16), { "text-anchor": "end", class: "cat-label" });
+      let acc = 0;
+      for (const ser of series) {
+        const n = Number(row.values[ser.key]) || 0;
+        if (!n) continue;
+        const rect = svg("rect", { x: x(acc), y: yBar, width: Math.max(1, x(acc + n) - x(acc)), height: barH, rx: 2, fill: ser.color, class: `bar seg-${ser.key}` }, group);
+        tip(rect, row.tooltip ? `${row.tooltip}\n${ser.label}: ${fmtInt(n)}` : `${row.label} · ${ser.label}: ${fmtInt(n)}`);
+        acc += n;
+      }
+      if (row.note) svgText(group, x(acc) + 6, yBar + barH / 2 + 4, row.note, { class: "bar-note" });
+    });
+    if (hidden > 0) svgText(root, left, height - 4, `+ ${hidden} more`, { class: "tick" });
+    return root;
+  }
+
+  function drawBreakdown(rows, width) {
+    const prepared = rows.map((row) => {
+      const count = Number(row.count) || 0;
+      const negative = Math.min(count, Number(row.negative) || 0);
+      const label = row.key === "" || row.key === null || row.key === undefined ? "(none)" : String(row.key);
+      return {
+        label: label,
+        values: { negative: negative, other: count - negative },
+        note: `${fmtInt(count)} · ${pct(negative, count)} neg`,
+        tooltip: `${label}: ${fmtInt(count)} events, ${fmtInt(negative)} negative (${pct(negative, count)}), mean sentiment ${fmtSigned(Number(row.mean_sentiment))}`,
+      };
+    });
+    return drawHorizontalBars(
+      prepared,
+      [
+        { key: "negative", label: "negative", color: SENTIMENT_COLORS.negative },
+        { key: "other", label: "neutral / positive", color: VOLUME_COLOR },
+      ],
+      width,
+      { maxRows: 8, emptyText: "No events in the window", ariaLabel: "volume and negative share", noteWidth: 96 },
+    );
+  }
+
+  /* ------------------------------------------------------------------ analytics panel */
+
+  const BREAKDOWNS = [
+    ["platform", "chart-platform"],
+    ["brand", "chart-brand"],
+    ["language", "chart-language"],
+  ];
+
+  async function refreshAnalytics() {
+    const note = $("analytics-note");
+    try {
+      const [timeline, ...breakdowns] = await Promise.all([
+        api("/v1/analytics/sentiment?hours=24&bucket_minutes=30"),
+        ...BREAKDOWNS.map(([by]) => api(`/v1/analytics/breakdown?by=${by}`)),
+      ]);
+      show(note, false);
+      show($("charts"), true);
+      // Redraw only when the numbers changed, so a tooltip being read is not swept away.
+      const signature = JSON.stringify([timeline, breakdowns]);
+      if (signature !== state.analyticsSignature) {
+        state.analyticsSignature = signature;
+        mountChart($("chart-sentiment"), (w) => drawSentimentChart(timeline, 30, w));
+        BREAKDOWNS.forEach(([, id], i) => mountChart($(id), (w) => drawBreakdown(breakdowns[i], w)));
+      }
+      $("analytics-updated").textContent = "updated " + fmtClock(new Date());
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      state.analyticsSignature = null;
+      let message = "Analytics is unavailable right now; retrying.";
+      if (error instanceof HttpError && error.status === 503) {
+        message = "Analytics is not configured on this deployment (no ClickHouse), so charts are not shown. " +
+          "Alerts and profiles work as usual.";
+        show($("charts"), false);
+      } else if (error instanceof HttpError && error.status === 403) {
+        message = "Your API key's role may not read analytics.";
+        show($("charts"), false);
+      }
+      note.textContent = message;
+      show(note, true);
+    }
+  }
+
+  /* ------------------------------------------------------------------ live alerts */
+
+  function setLive(stateName, label) {
+    $("live-indicator").dataset.state = stateName;
+    $("live-label").textContent = label;
+  }
+
+  function closeStream() {
+    if (state.source) {
+      state.source.close();
+      state.source = null;
+    }
+    setLive("off", "offline");
+  }
+
+  function openStream() {
+    closeStream();
+    if (!state.key || !("EventSource" in window)) return;
+    const source = new EventSource("/v1/alerts/stream?api_key=" + encodeURIComponent(state.key));
+    state.source = source;
+    let hadError = false;
+    setLive("connecting", "connecting");
+    source.addEventListener("open", () => {
+      setLive("on", "live");
+      if (hadError) loadAlerts(); // catch up on what was raised while disconnected
+    });
+    source.addEventListener("alert", (event) => {
+      let alert;
+      try {
+        alert = JSON.parse(event.data);
+      } catch (_) {
+        return;
+      }
+      addAlert(alert, true);
+    });
+    source.addEventListener("error", () => {
+      hadError = true;
+      if (source.readyState === EventSource.CLOSED) {
+        setLive("off", "offline");
+        // A refused stream (e.g. a revoked key) closes for good: find out why, then retry.
+        refreshStatus().finally(() => {
+          if (state.source === source && !state.locked) window.setTimeout(openStream, 5000);
+        });
+      } else {
+        setLive("connecting", "reconnecting");
+      }
+    });
+  }
+
+  async function loadAlerts() {
+    const note = $("alerts-note");
+    try {
+      const alerts = await api("/v1/alerts?limit=50");
+      show(note, false);
+      for (const alert of alerts) addAlert(alert, false);
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      note.textContent = error instanceof HttpError && error.status === 403
+        ? "Your API key's role may not read alerts."
+        : "Could not load alerts; the live stream still delivers new ones.";
+      show(note, true);
+    }
+  }
+
+  function addAlert(alert, fresh) {
+    if (!alert || typeof alert.alert_id !== "string") return;
+    const list = $("alerts-list");
+    const existing = state.alerts.get(alert.alert_id);
+    if (existing && Number(existing.dataset.version) > (Number(alert.version) || 0)) return; // stale copy
+    const node = renderAlert(alert);
+    if (existing) {
+      if (existing.querySelector("details[open]")) node.querySelector("details").open = true;
+      if (fresh) {
+        existing.remove(); // an incident that grew moves back to the top
+        list.insertBefore(node, list.firstChild);
+      } else {
+        existing.replaceWith(node);
+      }
+    } else if (fresh) {
+      list.insertBefore(node, list.firstChild);
+    } else {
+      insertByTime(list, node);
+    }
+    if (fresh) {
+      node.classList.add("is-new");
+      window.setTimeout(() => node.classList.remove("is-new"), 10000);
+    }
+    state.alerts.set(alert.alert_id, node);
+    while (list.children.length > MAX_ALERTS) {
+      const last = list.lastElementChild;
+      state.alerts.delete(last.dataset.alertId);
+      last.remove();
+    }
+    $("alerts-count").textContent = String(list.children.length);
+    show($("alerts-empty"), list.children.length === 0);
+  }
+
+  /** Keep the initial list newest first (by last event time) without disturbing live arrivals on top. */
+  function insertByTime(list, node) {
+    const at = Number(node.dataset.at) || 0;
+    for (const other of list.children) {
+      if (!other.classList.contains("is-new") && (Number(other.dataset.at) || 0) < at) {
+        list.insertBefore(node, other);
+        return;
+      }
+    }
+    list.appendChild(node);
+  }
+
+  function chipList(values, className) {
+    const wrap = el("span", { className: "chips" });
+    for (const value of values) wrap.appendChild(el("span", { className: "chip " + (className || ""), text: value }));
+    return wrap;
+  }
+
+  function asList(value) {
+    return Array.isArray(value) ? value.filter((v) => v !== null && v !== undefined && typeof v !== "object").map(String) : [];
+  }
+
+  function unique(values) {
+    return Array.from(new Set(values));
+  }
+
+  /** The posts an alert or incident carries as evidence (newest last in incidents; shown newest first). */
+  function evidencePosts(evidence) {
+    const isPost = (p) => p && typeof p === "object" && typeof p.text === "string";
+    if (Array.isArray(evidence.posts) && evidence.posts.some(isPost)) return evidence.posts.filter(isPost).slice().reverse();
+    if (Array.isArray(evidence.seed_posts) && evidence.seed_posts.some(isPost)) return evidence.seed_posts.filter(isPost);
+    return isPost(evidence) ? [evidence] : [];
+  }
+
+  function renderPost(post) {
+    const facts = [
+      post.author ? `@${post.author}` : null,
+      typeof post.followers === "number" ? `${fmtInt(post.followers)} followers` : null,
+      typeof post.influence === "number" ? `influence ${fmtFixed(post.influence, 1)}` : null,
+      typeof post.sentiment_score === "number" ? `sentiment ${fmtSigned(post.sentiment_score)}` : null,
+      post.platform ? String(post.platform) : null,
+      post.occurred_at ? fmtDateTime(post.occurred_at) : null,
+    ].filter(Boolean);
+    return el("div", { className: "post" }, [
+      el("blockquote", { className: "evidence-text", text: post.text }),
+      el("div", { className: "post-meta muted small" }, [facts.join(" · "), " ", externalLink(post.url, "open ↗")]),
+    ]);
+  }
+
+  function compact(value) {
+    const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+    return truncate(text, 160);
+  }
+
+  function renderAlert(alert) {
+    const severity = Math.min(5, Math.max(1, Number(alert.severity) || 1));
+    const evidence = alert.evidence && typeof alert.evidence === "object" ? alert.evidence : {};
+    const latest = evidence.latest && typeof evidence.latest === "object" ? Object.values(evidence.latest) : [evidence];
+    const kind = alert.kind === "opportunity" ? "opportunity" : "crisis";
+    const item = el("li", { className: `alert sev-${severity} kind-${kind} is-${alert.state || "open"}` });
+    item.dataset.alertId = alert.alert_id;
+    item.dataset.version = String(Number(alert.version) || 0);
+    item.dataset.at = String(parseTime(alert.occurred_at || alert.last_seen).getTime() || 0);
+
+    item.appendChild(el("div", { className: "alert-head" }, [
+      el("span", { className: `sev-badge sev-${severity}`, title: `Severity ${severity} of 5`, text: `S${severity}` }),
+      el("span", { className: "alert-title", text: alert.title || alert.rule || "Alert" }),
+      el("time", { className: "muted small", datetime: alert.occurred_at, text: fmtDateTime(alert.occurred_at || alert.last_seen) }),
+    ]));
+
+    const platforms = unique(asList(alert.platforms).concat(alert.platform ? [String(alert.platform)] : []));
+    const meta = el("div", { className: "alert-meta" }, [
+      el("span", { className: `chip kind ${kind === "opportunity" ? "chip-good" : "chip-bad"}`, text: kind }),
+      ...platforms.map((p) => el("span", { className: "chip", text: p })),
+      alert.brand ? el("span", { className: "chip chip-brand", text: alert.brand }) : null,
+      alert.topic ? el("span", { className: "chip chip-topic", text: alert.topic }) : null,
+      Number(alert.count) > 1 ? el("span", { className: "chip chip-count-badge", title: "alerts in this incident", text: `×${fmtInt(Number(alert.count))}` }) : null,
+      el("span", { className: `chip state state-${alert.state || "open"}`, text: alert.state || "open" }),
+      alert.assignee || alert.team ? el("span", { className: "chip", text: "→ " + [alert.assignee, alert.team].filter(Boolean).join(" / ") }) : null,
+    ]);
+    const firstPost = evidencePosts(evidence)[0];
+    if (alert.customer_id) {
+      const who = firstPost && firstPost.author ? `@${firstPost.author}` : "customer";
+      const button = el("button", { type: "button", className: "link customer-link", title: "Open the customer's profile" }, [`View ${who} →`]);
+      button.addEventListener("click", () => openProfile(alert.customer_id));
+      meta.appendChild(button);
+    }
+    item.appendChild(meta);
+
+    const posts = evidencePosts(evidence);
+    const details = el("details", { className: "evidence" });
+    details.appendChild(el("summary", { text: posts.length > 1 ? `Evidence · ${posts.length} posts` : "Evidence" }));
+    for (const post of posts) details.appendChild(renderPost(post));
+
+    const topics = unique(latest.flatMap((e) => asList(e && e.topics)).concat(alert.topic ? [alert.topic] : []));
+    const intents = unique(latest.flatMap((e) => asList(e && e.intents)).concat(asList(evidence.matched_intents)));
+    const risks = unique(asList(evidence.risk_terms).concat(latest.flatMap((e) => asList(e && e.risk_terms))));
+    const severe = new Set(asList(evidence.severe_terms).concat(latest.flatMap((e) => asList(e && e.severe_terms))));
+    const tagRow = (label, values, className) =>
+      values.length ? el("div", { className: "tag-row" }, [el("span", { className: "muted small", text: label }), chipList(values, className)]) : null;
+    for (const row of [tagRow("Topics", topics, "chip-topic"), tagRow("Intents", intents, "chip-intent")]) if (row) details.appendChild(row);
+    if (risks.length) {
+      const chips = el("span", { className: "chips" });
+      for (const term of risks) chips.appendChild(el("span", { className: "chip " + (severe.has(term) ? "chip-bad" : "chip-warn"), text: term }));
+      details.appendChild(el("div", { className: "tag-row" }, [el("span", { className: "muted small", text: "Risk terms" }), chips]));
+    }
+
+    const facts = el("dl", { className: "facts" });
+    const fact = (label, value) => {
+      if (value === undefined || value === null || value === "") return;
+      facts.appendChild(el("div", {}, [el("dt", { text: label }), el("dd", { text: value })]));
+    };
+    if (alert.first_seen && alert.last_seen && alert.first_seen !== alert.last_seen) {
+      fact("First seen", fmtDateTime(alert.first_seen));
+      fact("Last seen", fmtDateTime(alert.last_seen));
+    }
+    if (alert.language && alert.language !== "other") fact("Language", alert.language);
+    const ruleCounts = evidence.rule_counts && typeof evidence.rule_counts === "object" ? evidence.rule_counts : null;
+    if (ruleCounts) fact("Rules", Object.entries(ruleCounts).map(([rule, n]) => `${rule.replace(/_/g, " ")} ×${n}`).join(", "));
+    for (const e of latest) {
+      if (e && typeof e.confidence === "number") { fact("Confidence", pct(e.confidence, 1)); break; }
+    }
+    if (evidence.scopes && typeof evidence.scopes === "object") {
+      for (const [scope, numbers] of Object.entries(evidence.scopes).slice(0, 4)) fact(`Spike · ${scope}`, compact(numbers));
+    }
+    for (const name of ["top_spreaders", "top_sharers"]) {
+      if (Array.isArray(evidence[name]) && evidence[name].length) {
+        fact(name.replace(/_/g, " "), evidence[name].slice(0, 5).map((s) => (s && typeof s === "object" ? s.author || s.customer_id || compact(s) : String(s))).join(", "));
+      }
+    }
+    if (!evidence.latest) {
+      // A single alert's evidence: show anything not covered above.
+      const known = new Set(["text", "url", "author", "followers", "influence", "author_influence", "sentiment_score", "confidence",
+        "topics", "intents", "risk_terms", "severe_terms", "event_id", "platform", "occurred_at", "customer_id", "verified"]);
+      for (const [name, value] of Object.entries(evidence)) {
+        if (!known.has(name) && value !== null && value !== undefined) fact(name.replace(/_/g, " "), compact(value));
+      }
+    }
+    if (facts.children.length) details.appendChild(facts);
+
+    const reply = alert.suggested_reply;
+    if (reply && typeof reply.text === "string") {
+      const copy = el("button", { type: "button", className: "ghost small-button", text: "Copy" });
+      copy.addEventListener("click", () => {
+        const done = () => { copy.textContent = "Copied"; window.setTimeout(() => { copy.textContent = "Copy"; }, 1500); };
+        if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(reply.text).then(done, () => {});
+      });
+      details.appendChild(el("div", { className: "reply" }, [
+        el("div", { className: "reply-head" }, [el("span", { className: "muted small", text: `Suggested reply (${reply.language || "?"})` }), copy]),
+        el("p", { className: "reply-text", text: reply.text }),
+      ]));
+    }
+    if (Array.isArray(alert.comments) && alert.comments.length) {
+      const list = el("ul", { className: "comments" });
+      for (const c of alert.comments.slice(-5)) {
+        list.appendChild(el("li", {}, [el("span", { className: "muted small", text: `${c.author || "?"} · ${fmtDateTime(c.at)}: ` }), String(c.text || "")]));
+      }
+      details.appendChild(list);
+    }
+    details.appendChild(el("p", { className: "muted small mono", text: `${alert.rule}${alert.event_id ? " · event " + alert.event_id : ""}` }));
+    item.appendChild(details);
+
+    if (alert.state && alert.state !== "resolved" && alert.incident_id) {
+      const actions = el("div", { className: "alert-actions" });
+      if (alert.state === "open") actions.appendChild(actionButton(alert, "ack", "Acknowledge"));
+      actions.appendChild(actionButton(alert, "resolve", "Resolve"));
+      item.appendChild(actions);
+    }
+    return item;
+  }
+
+  function actionButton(alert, action, label) {
+    const button = el("button", { type: "button", className: "ghost small-button", text: label, "data-action": action });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        addAlert(await api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}/${action}`, { method: "POST" }), false);
+      } catch (error) {
+        button.disabled = false;
+        if (error instanceof AuthError) return;
+        const note = $("alerts-note");
+        note.textContent = error instanceof HttpError && error.status === 403
+          ? "Your API key's role may not change alerts."
+          : `Could not ${label.toLowerCase()} the alert (${error.message}).`;
+        show(note, true);
+      }
+    });
+    return button;
+  }
+
+  /* ------------------------------------------------------------------ profiles */
+
+  const IDENTITY_PATTERN = /^[a-z][a-z0-9_-]*:\S+$/i;
+
+  async function searchProfiles(event) {
+    if (event) event.preventDefault();
+    const query = $("profile-q").value.trim();
+    const lifecycle = $("profile-lifecycle").value;
+    const params = new URLSearchParams();
+    if (query && IDENTITY_PATTERN.test(query)) params.set("identity", query);
+    else if (query) params.set("q", query);
+    if (lifecycle) params.set("lifecycle", lifecycle);
+    params.set("limit", "50");
+    const note = $("profiles-note");
+    try {
+      const profiles = await api("/v1/profiles?" + params.toString());
+      show(note, false);
+      renderProfileRows(profiles);
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      note.textContent = error instanceof HttpError && error.status === 403
+        ? "Your API key's role may not read profiles."
+        : `Search failed (${error.message}).`;
+      show(note, true);
+    }
+  }
+
+  function renderProfileRows(profiles) {
+    const body = $("profile-rows");
+    const rows = profiles.map((profile) => {
+      const name = profile.display_name || (profile.identities && profile.identities[0]) || profile.customer_id;
+      const ewma = profile.sentiment ? profile.sentiment.ewma : 0;
+      const influence = Number(profile.influence) || 0;
+      const row = el("tr", { tabindex: "0", className: "profile-row", title: "Open the 360° view" }, [
+        el("td", {}, [
+          el("div", { className: "name", text: name }),
+          el("div", { className: "muted small mono", text: (profile.identities || []).slice(0, 2).join(" · ") }),
+        ]),
+        el("td", {}, [el("span", { className: `lc lc-${profile.lifecycle}`, text: profile.lifecycle })]),
+        el("td", { className: "num" }, [
+          el("span", { className: "meter", title: `${fmtFixed(influence, 1)} / 100` }, [
+            el("span", { className: "meter-fill", style: `width:${Math.max(0, Math.min(100, influence))}%` }),
+          ]),
+          el("span", { text: fmtFixed(influence, 1) }),
+        ]),
+        el("td", { className: `num sent ${sentimentClass(ewma)}`, text: fmtSigned(ewma) }),
+        el("td", { className: "num", text: fmtInt(profile.event_count) }),
+      ]);
+      row.dataset.customerId = profile.customer_id;
+      row.addEventListener("click", () => openProfile(profile.customer_id));
+      row.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          openProfile(profile.customer_id);
+        }
+      });
+      return row;
+    });
+    body.replaceChildren(...rows);
+    show($("profiles-empty"), rows.length === 0);
+  }
+
+  function closeProfile() {
+    state.openProfileId = null;
+    unmountCharts($("pv-body"));
+    show($("profile-view"), false);
+    show($("drawer-backdrop"), false);
+    document.body.classList.remove("drawer-open");
+  }
+
+  async function openProfile(customerId) {
+    state.openProfileId = customerId;
+    const body = $("pv-body");
+    unmountCharts(body);
+    $("pv-name").textContent = "Loading…";
+    $("pv-id").textContent = customerId;
+    body.replaceChildren(el("p", { className: "muted", text: "Loading profile…" }));
+    show($("profile-view"), true);
+    show($("drawer-backdrop"), true);
+    document.body.classList.add("drawer-open");
+    $("pv-close").focus();
+    const id = encodeURIComponent(customerId);
+    try {
+      const [profile, timeline] = await Promise.all([api(`/v1/profiles/${id}`), api(`/v1/profiles/${id}/timeline`)]);
+      if (state.openProfileId !== customerId) return;
+      renderProfile(profile, timeline);
+    } catch (error) {
+      if (error instanceof AuthError || state.openProfileId !== customerId) return;
+      $("pv-name").textContent = "Profile unavailable";
+      body.replaceChildren(el("p", { className: "note", text: error instanceof HttpError && error.status === 404 ? "No such customer." : `Could not load the profile (${error.message}).` }));
+    }
+  }
+
+  function section(title, children, className) {
+    return el("section", { className: "pv-section " + (className || "") }, [el("h3", { text: title })].concat(children));
+  }
+
+  function countRows(counts) {
+    return Object.entries(counts || {})
+      .map(([label, n]) => ({ label: label, values: { n: Number(n) || 0 }, note: fmtInt(Number(n) || 0), tooltip: `${label}: ${fmtInt(Number(n) || 0)}` }))
+      .sort((a, b) => b.values.n - a.values.n);
+  }
+
+  function smallBars(counts, color, ariaLabel) {
+    const holder = el("div", { className: "chart-body small-chart" });
+    const rows = countRows(counts);
+    // Mounted after insertion into the document so the width is known.
+    holder._draw = (w) => drawHorizontalBars(rows, [{ key: "n", label: "events", color: color }], w, { legend: false, axis: false, rowHeight: 22, maxRows: 8, noteWidth: 44, ariaLabel: ariaLabel, emptyText: "None" });
+    return holder;
+  }
+
+  function sentimentShare(summary) {
+    const counts = { negative: summary.negative || 0, neutral: summary.neutral || 0, positive: summary.positive || 0 };
+    const total = counts.negative + counts.neutral + counts.positive;
+    const holder = el("div", { className: "chart-body small-chart" });
+    holder._draw = (w) => {
+      const height = 46;
+      if (!total) return emptyChart(w, height, "No texts scored yet");
+      const root = svg("svg", { width: w, height: height, viewBox: `0 0 ${w} ${height}`, class: "chart-svg", role: "img", "aria-label": "sentiment counts" });
+      let x = 0;
+      for (const label of SENTIMENTS) {
+        const n = counts[label];
+        if (!n) continue;
+        const width = (n / total) * w;
+        tip(svg("rect", { x: x, y: 0, width: Math.max(1, width), height: 18, fill: SENTIMENT_COLORS[label], class: `bar seg-${label}` }, root), `${label}: ${fmtInt(n)} (${pct(n, total)})`);
+        x += width;
+      }
+      legend(root, 0, 38, SENTIMENTS.map((s) => ({ label: `${s} ${fmtInt(counts[s])}`, color: SENTIMENT_COLORS[s] })));
+      return root;
+    };
+    return holder;
+  }
+
+  function kpi(label, value, className) {
+    return el("div", { className: "kpi" }, [el("div", { className: "kpi-label", text: label }), el("div", { className: "kpi-value " + (className || ""), text: value })]);
+  }
+
+  function renderProfile(profile, timeline) {
+    const body = $("pv-body");
+    unmountCharts(body);
+    const sentiment = profile.sentiment || { ewma: 0, positive: 0, neutral: 0, negative: 0 };
+    $("pv-name").textContent = profile.display_name || profile.customer_id;
+    $("pv-id").textContent = profile.customer_id + (profile.crm_id ? ` · CRM ${profile.crm_id}` : "");
+
+    const kpis = el("div", { className: "kpis" }, [
+      el("div", { className: "kpi" }, [el("div", { className: "kpi-label", text: "Lifecycle" }), el("div", { className: "kpi-value" }, [el("span", { className: `lc lc-${profile.lifecycle}`, text: profile.lifecycle })])]),
+      kpi("Influence", fmtFixed(profile.influence, 1)),
+      kpi("Followers", fmtInt(profile.followers) + (profile.verified ? " ✔" : "")),
+      kpi("Events", fmtInt(profile.event_count)),
+      kpi("Active days", fmtInt(profile.active_days)),
+      kpi("Sentiment EWMA", fmtSigned(sentiment.ewma), "sent " + sentimentClass(sentiment.ewma)),
+      kpi("First seen", fmtDateTime(profile.first_seen)),
+      kpi("Last seen", fmtDateTime(profile.last_seen)),
+    ]);
+
+    const identities = chipList(profile.identities || [], "mono chip-identity");
+    const brandEntries = Object.entries(profile.brands || {}).sort((a, b) => b[1] - a[1]);
+    const topicEntries = Object.entries(profile.topics || {}).sort((a, b) => b[1] - a[1]);
+    const intentEntries = Object.entries(profile.intents || {}).sort((a, b) => b[1] - a[1]);
+    const weighted = (entries, className, format) => {
+      if (!entries.length) return el("p", { className: "muted small", text: "None yet" });
+      const wrap = el("div", { className: "chips" });
+      for (const [name, value] of entries) {
+        wrap.appendChild(el("span", { className: "chip " + className, title: `${name}: ${format(value)}` }, [name, el("span", { className: "chip-count", text: format(value) })]));
+      }
+      return wrap;
+    };
+
+    const charts = [smallBars(profile.counts_by_platform, VOLUME_COLOR, "events by platform"), smallBars(profile.counts_by_kind, "#8e4ec6", "events by kind"), sentimentShare(sentiment)];
+
+    body.replaceChildren(
+      kpis,
+      section("Identities", [identities]),
+      el("div", { className: "pv-grid" }, [
+        section("By platform", [charts[0]]),
+        section("By kind", [charts[1]]),
+      ]),
+      section("Sentiment", [charts[2]]),
+      el("div", { className: "pv-grid" }, [
+        section("Topics", [weighted(topicEntries, "chip-topic", (v) => fmtFixed(Number(v), 2))]),
+        section("Intents", [weighted(intentEntries, "chip-intent", (v) => fmtInt(Number(v)))]),
+      ]),
+      brandEntries.length ? section("Brands", [weighted(brandEntries, "chip-brand", (v) => fmtInt(Number(v)))]) : null,
+      section("Timeline", [renderTimeline(timeline)], "pv-timeline"),
+    );
+    for (const holder of charts) mountChart(holder, holder._draw);
+  }
+
+  function renderTimeline(items) {
+    if (!items || !items.length) return el("p", { className: "muted small", text: "No interactions recorded." });
+    const list = el("ol", { className: "timeline", id: "pv-timeline" });
+    for (const item of items) {
+      const sentiment = SENTIMENTS.includes(item.sentiment) ? item.sentiment : null;
+      const entry = el("li", { className: "tl-item" + (sentiment ? " tl-" + sentiment : "") }, [
+        el("div", { className: "tl-meta" }, [
+          el("time", { className: "small", datetime: item.occurred_at, text: fmtDateTime(item.occurred_at) }),
+          el("span", { className: "chip", text: item.platform }),
+          el("span", { className: "chip", text: item.kind }),
+          sentiment ? el("span", { className: `chip sent-chip ${sentiment}`, text: sentiment }) : null,
+          externalLink(item.url, "open ↗"),
+        ]),
+        item.text ? el("p", { className: "tl-text", text: item.text }) : null,
+      ]);
+      entry.dataset.eventId = item.event_id;
+      list.appendChild(entry);
+    }
+    return list;
+  }
+
+  /* ------------------------------------------------------------------ wiring */
+
+  function start() {
+    $("key-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const key = $("key-input").value.trim();
+      if (key) unlock(key);
+    });
+    $("change-key").addEventListener("click", () => requireKey("Enter a different API key."));
+    $("profile-search").addEventListener("submit", searchProfiles);
+    $("profile-lifecycle").addEventListener("change", () => searchProfiles());
+    $("pv-close").addEventListener("click", closeProfile);
+    $("drawer-backdrop").addEventListener("click", closeProfile);
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !$("profile-view").hidden) closeProfile();
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && !state.locked) {
+        refreshStatus();
+        refreshAnalytics();
+      }
+    });
+
+    every(STATUS_EVERY_MS, refreshStatus);
+    every(ANALYTICS_EVERY_MS, refreshAnalytics);
+
+    const key = initialKey();
+    if (key) unlock(key);
+    else requireKey();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,73 @@
+"""``build_enricher``: the one entry point the stream and API use to get an ``Enricher``.
+
+Blocking (loads weights; a few seconds at most), cached per process and config: calling it twice with the
+same config returns the same object. Raises ``EnrichmentError`` with a clear message when a package or
+weight file is missing; never downloads anything.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from enrichment.config import EnrichmentConfig
+from enrichment.contracts import ModelStamp
+from enrichment.exceptions import EnrichmentError
+from enrichment.protocols import Enricher
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "data"
+HEAD_FILES = {"fast": "sentiment-fast-v1.npz", "e5": "sentiment-e5-v1.npz", "transformers": "sentiment-hf-v1.npz"}
+VERSION = "1"
+
+
+def head_path(config: EnrichmentConfig) -> Path:
+    """Where the head for ``config.model`` is read from: ``heads_dir`` first, then the shipped data dir."""
+    name = HEAD_FILES[config.model]
+    if config.heads_dir is not None and (config.heads_dir / name).is_file():
+        return config.heads_dir / name
+    return SHIPPED_DIR / name
+
+
+def make_embedder(config: EnrichmentConfig):  # type: ignore[no-untyped-def]
+    from enrichment.embedders import E5Embedder, StaticEmbedder, TransformersEmbedder
+
+    if config.model == "fast":
+        return StaticEmbedder()
+    if config.model == "e5":
+        return E5Embedder()
+    if config.model_path is None:
+        raise EnrichmentError("model='transformers' needs model_path pointing at a local Hugging Face model dir")
+    return TransformersEmbedder(config.model_path)
+
+
+@lru_cache(maxsize=4)
+def build_enricher(config: EnrichmentConfig | None = None) -> Enricher:
+    """The enricher ``config`` selects (defaults: the ``fast`` model)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    config = config or EnrichmentConfig()
+    from enrichment.topics import TopicMatcher, load_topics
+
+    topics = load_topics(config.topics_file)
+    if config.model == "lexicon":
+        from enrichment.lexicon import LexiconEnricher
+
+        return LexiconEnricher({t.id: t.keywords for t in topics})
+    from enrichment.linear import LinearEnricher
+    from enrichment.sentiment_model import LinearHead
+
+    path = head_path(config)
+    if not path.is_file():
+        raise EnrichmentError(
+            f"no sentiment head for model={config.model!r} at {path}: run `scrm models train --model "
+            f"{config.model}`" + (" --model-path DIR" if config.model == "transformers" else "")
+        )
+    head = LinearHead.load(path)
+    embedder = make_embedder(config)
+    if head.embedder and head.embedder != embedder.name:
+        raise EnrichmentError(f"head {path} was trained on {head.embedder!r}, not {embedder.name!r}: retrain it")
+    matcher = TopicMatcher.build(topics, embedder.embed, config.topic_threshold)
+    stamp = ModelStamp(name=f"scrm-{config.model}:{embedder.name}",
+                       version=f"{VERSION}+{head.meta.get('version', '?')}")
+    return LinearEnricher(head=head, embedder=embedder, topics=matcher, stamp=stamp,
+                          batch_size=config.batch_size, convert_traditional=config.convert_traditional)

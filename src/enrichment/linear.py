@@ -1,0 +1,76 @@
+"""``LinearEnricher``: the model-backed enricher (default ``fast``; also ``e5`` / ``transformers``).
+
+Per batch: detect language, convert zh-Hant to Simplified (OpenCC), embed once, score sentiment with the
+linear head, match topics against the same embeddings, then intents/sarcasm/spam rules. Blocking,
+deterministic, thread-safe after construction; returns one result per text in input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from enrichment.chinese import to_simplified
+from enrichment.contracts import Enrichment, ModelStamp, Sentiment
+from enrichment.embedders import Embedder
+from enrichment.intents import intents, sarcasm, spam_likelihood
+from enrichment.language import detect_language
+from enrichment.lexicon import _sentiment as lexicon_sentiment
+from enrichment.sentiment_model import CLASSES, LinearHead
+from enrichment.topics import TopicMatcher
+
+NEUTRAL_MARGIN = 0.15
+
+
+def sentiment_from_probs(probs: np.ndarray) -> Sentiment:
+    """Label = argmax; score = P(pos) - P(neg) in [-1, 1]; confidence = max probability."""
+    neg, neu, pos = (float(p) for p in probs)
+    label = CLASSES[int(np.argmax(probs))]
+    score = max(-1.0, min(1.0, pos - neg))
+    return Sentiment(label=label, score=round(score, 4), confidence=round(max(neg, neu, pos), 4))  # type: ignore[arg-type]
+
+
+class LinearEnricher:
+    def __init__(self, *, head: LinearHead, embedder: Embedder | None, topics: TopicMatcher,
+                 stamp: ModelStamp, batch_size: int = 256, convert_traditional: bool = True) -> None:
+        self._head = head
+        self._embedder = embedder
+        self._topics = topics
+        self._stamp = stamp
+        self._batch = batch_size
+        self._convert = convert_traditional
+
+    @property
+    def stamp(self) -> ModelStamp:
+        return self._stamp
+
+    def enrich(self, texts: Sequence[str]) -> list[Enrichment]:
+        out: list[Enrichment] = []
+        for start in range(0, len(texts), self._batch):
+            out.extend(self._enrich_batch([t if isinstance(t, str) else "" for t in texts[start : start + self._batch]]))
+        return out
+
+    def _enrich_batch(self, texts: list[str]) -> list[Enrichment]:
+        languages = [detect_language(t) for t in texts]
+        normalised = [to_simplified(t) if self._convert and lang in ("zh-Hant", "mixed") else t
+                      for t, lang in zip(texts, languages, strict=True)]
+        vectors = self._embedder.embed(normalised) if self._embedder is not None else None
+        probs = self._head.predict_proba(normalised, vectors)
+        topics = self._topics.match(normalised, vectors)
+        results = []
+        for i, text in enumerate(texts):
+            if not text.strip():
+                sent = Sentiment(label="neutral", score=0.0, confidence=0.5)
+            else:
+                sent = sentiment_from_probs(probs[i])
+            lex = lexicon_sentiment(normalised[i].lower())
+            ironic = sarcasm(normalised[i], sent, lex.score)
+            if ironic and sent.label == "positive":  # sarcastic praise is a complaint
+                sent = Sentiment(label="negative", score=-abs(sent.score), confidence=sent.confidence)
+            results.append(Enrichment(
+                sentiment=sent, topics=topics[i], intents=intents(normalised[i], sent),
+                sarcasm=ironic, language=languages[i],
+                spam=spam_likelihood(text), model=self._stamp,
+            ))
+        return results

@@ -1,0 +1,1 @@
+"""Training and evaluation of the shipped heads (``scrm models train|evaluate``). Needs the ``train`` extra."""

@@ -1,0 +1,138 @@
+"""Rebuild and evaluate the shipped sentiment heads (``scrm models train|evaluate``).
+
+Reproducible: fixed splits (``datasets.SEED``), ``random_state`` fixed, deterministic solvers. The heads
+are trained jointly on the train parts of zh_reviews (binary, mapped onto negative/positive), en_tweets and
+zh_news (3 classes); every test part is held out. Blocking; minutes on 2 cores (the e5 head needs e5
+embeddings of ~12k texts, cached under ``~/.cache/scrm/embeddings``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from enrichment.chinese import to_simplified
+from enrichment.embedders import Embedder, cached_embed
+from enrichment.sentiment_model import CLASSES, LinearHead, char_counts, combine, fit_idf, tfidf
+from enrichment.training import datasets as ds
+
+SEED = 7
+DEFAULT_CACHE = Path.home() / ".cache" / "scrm" / "embeddings"
+# per-dataset cap on training rows for slow embedders (e5 runs ~50 texts/s on 2 cores)
+SLOW_TRAIN_CAP = {"zh_reviews": 4000, "en_tweets": 4000, "zh_news": 3000}
+
+
+def _to3(split: ds.Split, y: np.ndarray) -> np.ndarray:
+    return np.array([CLASSES.index(split.labels[i]) for i in y])
+
+
+def load_splits() -> list[ds.Split]:
+    return [ds.zh_reviews(), ds.en_tweets(), ds.zh_news()]
+
+
+def fit_head(texts: Sequence[str], y: np.ndarray, dense: np.ndarray | None, *, embedder: str | None,
+             dense_weight: float = 1.0, c: float = 10.0, version: str = "1") -> LinearHead:
+    from sklearn.linear_model import LogisticRegression
+
+    counts = char_counts(texts)
+    idf = fit_idf(counts)
+    x = combine(tfidf(counts, idf), dense, dense_weight)
+    model = LogisticRegression(C=c, max_iter=2000, random_state=SEED).fit(x, y)
+    coef, intercept = model.coef_, model.intercept_
+    if coef.shape[0] == 1:  # binary: sklearn keeps one row for the second class
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+    weights = np.zeros((x.shape[1], len(CLASSES)), np.float32)
+    bias = np.full(len(CLASSES), -30.0, np.float32)  # classes absent from training are never predicted
+    for row, cls in enumerate(model.classes_):
+        weights[:, int(cls)], bias[int(cls)] = coef[row], intercept[row]
+    meta = {"embedder": embedder or "", "dense_weight": dense_weight, "C": c, "version": version,
+            "n_train": len(texts), "ngrams": "char1-4", "hash_features": counts.shape[1]}
+    return LinearHead(weights=weights, bias=bias, idf=idf, meta=meta)
+
+
+def train_head(embedder: Embedder | None, *, cap: dict[str, int] | None = None,
+               cache_dir: Path | None = DEFAULT_CACHE, log: Callable[[str], None] = print) -> LinearHead:
+    """Train one joint head on the train parts of every split (``cap`` limits rows per data set)."""
+    texts: list[str] = []
+    labels: list[np.ndarray] = []
+    dense: list[np.ndarray] = []
+    for split in load_splits():
+        n = (cap or {}).get(split.name, len(split.train_texts))
+        part = split.train_texts[:n]
+        texts += part
+        labels.append(_to3(split, split.train_y[:n]))
+        if embedder is not None:
+            log(f"embedding {len(part)} {split.name} texts with {embedder.name}")
+            dense.append(cached_embed(embedder, part, cache_dir))
+    log(f"fitting head on {len(texts)} texts")
+    return fit_head(texts, np.concatenate(labels), np.vstack(dense) if dense else None,
+                    embedder=embedder.name if embedder else None)
+
+
+@dataclass(frozen=True)
+class Score:
+    dataset: str
+    language: str
+    system: str
+    n: int
+    accuracy: float
+    macro_f1: float
+
+
+def _score(split: ds.Split, system: str, y_pred: np.ndarray, y_true: np.ndarray | None = None) -> Score:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    truth = split.test_y if y_true is None else y_true
+    return Score(split.name, split.language, system, len(truth), float(accuracy_score(truth, y_pred)),
+                 float(f1_score(truth, y_pred, average="macro")))
+
+
+def predict_split(head: LinearHead, split: ds.Split, texts: Sequence[str], dense: np.ndarray | None) -> np.ndarray:
+    """Predictions in the split's own label space (binary sets compare negative vs positive only)."""
+    probs = head.predict_proba(texts, dense)
+    columns = [CLASSES.index(label) for label in split.labels]
+    return np.asarray(probs[:, columns].argmax(axis=1))
+
+
+def baseline(split: ds.Split, test_texts: Sequence[str] | None = None) -> np.ndarray:
+    """TF-IDF char 1-3-gram + logistic regression trained on the split's train part."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    model = LogisticRegression(max_iter=2000, random_state=SEED).fit(vec.fit_transform(split.train_texts),
+                                                                     split.train_y)
+    return np.asarray(model.predict(vec.transform(list(test_texts or split.test_texts))))
+
+
+def evaluate_heads(heads: dict[str, tuple[LinearHead, Embedder | None]], *, splits: list[ds.Split] | None = None,
+                   cache_dir: Path | None = DEFAULT_CACHE, log: Callable[[str], None] = print) -> list[Score]:
+    """Scores of the baseline and each named head on every held-out test split, plus zh-Hant variants
+    (the zh test parts converted to Traditional, scored raw and after OpenCC t2s conversion)."""
+    scores: list[Score] = []
+    for split in splits or load_splits():
+        log(f"evaluating {split.name}")
+        scores.append(_score(split, "baseline tfidf-char1-3+LR", baseline(split)))
+        hant = ds.to_traditional(split) if split.language == "zh-Hans" else None
+        if hant is not None:
+            scores.append(_score(hant, "baseline tfidf-char1-3+LR", baseline(split, hant.test_texts)))
+        for name, (head, embedder) in heads.items():
+            dense = cached_embed(embedder, split.test_texts, cache_dir) if embedder else None
+            scores.append(_score(split, name, predict_split(head, split, split.test_texts, dense)))
+            if hant is not None:
+                raw = cached_embed(embedder, hant.test_texts, cache_dir) if embedder else None
+                scores.append(_score(hant, name + " (no t2s)", predict_split(head, hant, hant.test_texts, raw)))
+                back = [to_simplified(t) for t in hant.test_texts]
+                dense_back = cached_embed(embedder, back, cache_dir) if embedder else None
+                scores.append(_score(hant, name + " (t2s)", predict_split(head, hant, back, dense_back)))
+    return scores
+
+
+def format_scores(scores: Sequence[Score]) -> str:
+    lines = [f"{'dataset':<16}{'lang':<9}{'system':<38}{'n':>6}{'acc':>8}{'macroF1':>9}"]
+    lines += [f"{s.dataset:<16}{s.language:<9}{s.system:<38}{s.n:>6}{s.accuracy:>8.3f}{s.macro_f1:>9.3f}"
+              for s in scores]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""``scrm models train|evaluate``: rebuild the shipped sentiment heads; score them against the baseline."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("models", help="train or evaluate the enrichment models")
+    sub = parser.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    for name, func, help_ in (("train", _train, "rebuild a sentiment head from the shipped data sets"),
+                              ("evaluate", _evaluate, "accuracy/macro-F1 per data set vs the TF-IDF baseline")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--model", default="fast", choices=["fast", "e5", "transformers", "char"])
+        p.add_argument("--model-path", type=Path, default=None, help="local Hugging Face model dir")
+        p.add_argument("--out", type=Path, default=None, help="directory for the head (default: shipped dir)")
+        p.set_defaults(handler=func)
+
+
+def _embedder(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from enrichment.config import EnrichmentConfig
+    from enrichment.factory import make_embedder
+
+    if args.model == "char":
+        return None
+    return make_embedder(EnrichmentConfig(model=args.model, model_path=args.model_path))
+
+
+def _head_file(args: argparse.Namespace) -> Path:
+    from enrichment.factory import HEAD_FILES, SHIPPED_DIR
+
+    name = HEAD_FILES.get(args.model, "sentiment-char-v1.npz")
+    return (args.out or SHIPPED_DIR) / name
+
+
+def _train(args: argparse.Namespace) -> int:
+    from enrichment.exceptions import EnrichmentError
+    from enrichment.training.train import SLOW_TRAIN_CAP, train_head
+
+    try:
+        embedder = _embedder(args)
+        cap = SLOW_TRAIN_CAP if args.model in ("e5", "transformers") else None
+        head = train_head(embedder, cap=cap)
+    except EnrichmentError as exc:
+        print(f"error: {exc}")
+        return 1
+    path = _head_file(args)
+    head.save(path)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from enrichment.exceptions import EnrichmentError
+    from enrichment.sentiment_model import LinearHead
+    from enrichment.training.train import evaluate_heads, format_scores
+
+    try:
+        embedder = _embedder(args)
+        head = LinearHead.load(_head_file(args))
+        scores = evaluate_heads({f"scrm-{args.model}": (head, embedder)})
+    except EnrichmentError as exc:
+        print(f"error: {exc}")
+        return 1
+    print(format_scores(scores))
+    return 0

@@ -1,0 +1,60 @@
+"""Intake: raw records to enriched events, dead letters and the identity links the events state.
+
+The first half of the pipeline, shared by both runtimes: decode (invalid input becomes a dead letter and
+counts against the dead-letter limit), route each event to its customer's current id, collect the links
+its identity hints state, and enrich the batch. Blocks (database lookup, model inference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from enrichment.protocols import Enricher
+from ingest.contracts import SocialEvent
+from ingest.deadletter import DeadLetter
+from ingest.records import SourceRecord
+from profile_store.contracts import LinkSignal
+from streams.contracts import EnrichedEvent
+from streams.identity_service import lookup_assignments
+from streams.steps.deadletter_limit import DeadLetterLimit
+from streams.steps.decode import decode_record
+from streams.steps.enrich import enrich_events
+from streams.steps.identity import resolve_customer
+from streams.steps.links import hint_link_signals
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What a batch of raw records became, in input order."""
+
+    enriched: list[EnrichedEvent]
+    dead: list[DeadLetter]
+    links: list[LinkSignal]
+
+
+def take_in(
+    records: Sequence[SourceRecord],
+    *,
+    enricher: Enricher,
+    session_factory: sessionmaker[Session],
+    limit: DeadLetterLimit,
+    now: datetime,
+) -> Intake:
+    """Raises ``DeadLetterRatioExceeded`` when the batch pushes the dead-letter share over the limit."""
+    events: list[SocialEvent] = []
+    dead: list[DeadLetter] = []
+    for record in records:
+        decoded = decode_record(record, now=now)
+        if isinstance(decoded, DeadLetter):
+            dead.append(decoded)
+        else:
+            events.append(decoded)
+        limit.record(isinstance(decoded, DeadLetter))
+    assignments = lookup_assignments([event.identity_key for event in events], session_factory=session_factory)
+    resolved = [(event, resolve_customer(event, assignments)) for event in events]
+    links = [signal for event in events for signal in hint_link_signals(event, at=now)]
+    return Intake(enriched=enrich_events(resolved, enricher) if resolved else [], dead=dead, links=links)

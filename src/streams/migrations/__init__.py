@@ -1,0 +1,1 @@
+"""Alembic migrations of the platform database (profiles, identities, alerts, dead letters)."""

@@ -1,0 +1,170 @@
+"""The web console in a real headless Chromium against the real app (embedded storage, chDB analytics).
+
+Fixtures live in ``conftest.py``: ``console_env`` serves the app twice on 127.0.0.1 (with and without
+analytics, over one database seeded through the embedded runtime), ``page`` is a fresh browser tab.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:  # the fixtures' types, from this folder's conftest.py
+    from conftest import ConsoleEnv, Page
+
+pytestmark = pytest.mark.timeout(120)
+
+SCREENSHOT = "/tmp/console.png"
+
+
+def js(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def open_console(page: Page, base_url: str, key: str = "test-key") -> None:
+    page.goto(f"{base_url}/?api_key={key}")
+
+
+def alert_with_text(text: str) -> str:
+    """JS expression: the alert <li> whose evidence text is exactly ``text`` (or null)."""
+    return (f"Array.from(document.querySelectorAll('#alerts-list li.alert')).find(li => "
+            f"Array.from(li.querySelectorAll('.evidence-text')).some(q => q.textContent === {js(text)})) || null")
+
+
+def test_dashboard_shows_status_alerts_and_charts(console_env: ConsoleEnv, page: Page) -> None:
+    open_console(page, console_env.url)
+
+    # The key moved from the address bar to localStorage, and the key form stays hidden.
+    page.wait_for("!location.search.includes('api_key')")
+    assert page.evaluate("localStorage.getItem('scrm.console.apiKey')") == console_env.api_key
+    assert page.evaluate("document.getElementById('key-overlay').hidden") is True
+
+    # Status header.
+    page.wait_for("document.getElementById('stat-runtime').textContent === 'embedded'")
+    assert int(page.evaluate("document.getElementById('stat-processed').textContent").replace(",", "")) >= 32
+    assert page.evaluate("document.getElementById('stat-dead').textContent") == "0"
+
+    # The Chinese negative post raised an alert, with a severity badge and its evidence.
+    page.wait_for(f"({alert_with_text(console_env.chinese_negative)}) !== null", message="the Chinese alert is not listed")
+    badge = page.evaluate(f"({alert_with_text(console_env.chinese_negative)}).querySelector('.sev-badge').textContent")
+    assert badge.startswith("S")
+    assert "@wxm88" in page.evaluate(f"({alert_with_text(console_env.chinese_negative)}).textContent")
+
+    # Charts: stacked sentiment bars over time and the three breakdowns, with legends and tooltips.
+    for chart in ("chart-sentiment", "chart-platform", "chart-brand", "chart-language"):
+        page.wait_for(f"document.querySelectorAll('#{chart} svg rect.bar').length > 0",
+                      message=f"{chart} has no bars")
+        assert page.evaluate(f"document.querySelectorAll('#{chart} svg title').length") > 0
+        assert page.evaluate(f"document.querySelectorAll('#{chart} svg .legend text').length") >= 2
+    assert page.evaluate("document.getElementById('analytics-note').hidden") is True
+    labels = page.evaluate("Array.from(document.querySelectorAll('#chart-platform .cat-label')).map(t => t.textContent)")
+    assert {"weibo", "reddit", "x"} <= set(labels)
+    languages = page.evaluate("Array.from(document.querySelectorAll('#chart-language .cat-label')).map(t => t.textContent)")
+    assert "zh-Hans" in languages and "en" in languages
+
+    # A new alert arrives over the live stream and is prepended with a highlight.
+    page.wait_for("document.getElementById('live-indicator').dataset.state === 'on'")
+    live_text = "Awful, terrible, broken again. Worst product ever, I want a refund!"
+    console_env.post(2001, "x", "angry_al", live_text, name="Angry Al")
+    page.wait_for(f"({alert_with_text(live_text)})?.classList.contains('is-new')", timeout=10,
+                  message="the live alert did not arrive over the stream")
+    assert page.evaluate(f"document.querySelector('#alerts-list li.alert') === ({alert_with_text(live_text)})")
+
+    # Acknowledging an incident changes its state (POST with the key, answer re-rendered).
+    page.evaluate(f"({alert_with_text(console_env.chinese_negative)}).setAttribute('id', 'cn-alert')")
+    page.click("#cn-alert button[data-action=ack]")
+    page.wait_for(f"({alert_with_text(console_env.chinese_negative)})?.querySelector('.chip.state')?.textContent "
+                  "=== 'acknowledged'", message="acknowledging did not change the state")
+
+    # Evidence expands; then a screenshot of the whole page.
+    page.click("#alerts-list li.alert[data-alert-id] details summary")
+    page.wait_for("document.querySelector('#alerts-list li.alert details').open")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(SCREENSHOT, full_page=True)
+    assert page.exceptions() == []
+
+
+def test_untrusted_post_text_renders_as_text(console_env: ConsoleEnv, page: Page) -> None:
+    open_console(page, console_env.url)
+    page.wait_for(f"({alert_with_text(console_env.xss_text)}) !== null", message="the XSS post's alert is not listed")
+    assert page.evaluate("document.querySelectorAll('#alerts-list img').length") == 0
+
+    # Find the author by identity and open the timeline: the markup is shown literally there too.
+    page.type_into("#profile-q", "reddit:mallory")
+    page.press_enter()
+    page.wait_for("document.querySelector('#profile-rows tr .name')?.textContent === 'Mallory'")
+    page.click("#profile-rows tr")
+    page.wait_for(f"Array.from(document.querySelectorAll('#pv-timeline .tl-text')).some(p => p.textContent === {js(console_env.xss_text)})",
+                  message="the XSS text is not shown literally in the timeline")
+    assert page.evaluate("document.querySelectorAll('#profile-view img').length") == 0
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.exceptions() == []
+
+
+def test_profile_search_opens_the_360_view(console_env: ConsoleEnv, page: Page) -> None:
+    open_console(page, console_env.url)
+    page.type_into("#profile-q", "王小明")
+    page.click("#profile-search button[type=submit]")
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length === 1 && "
+                  "document.querySelector('#profile-rows tr .name').textContent === '王小明'")
+    page.click("#profile-rows tr")
+
+    page.wait_for("document.getElementById('pv-name').textContent === '王小明'")
+    page.wait_for(f"Array.from(document.querySelectorAll('#pv-timeline .tl-text')).some(p => p.textContent === {js(console_env.chinese_negative)})",
+                  message="the timeline does not show the post")
+    identities = page.evaluate("Array.from(document.querySelectorAll('#pv-body .chip-identity')).map(c => c.textContent)")
+    assert "weibo:wxm88" in identities
+    assert page.evaluate("document.querySelectorAll('#pv-body .small-chart svg rect.bar').length") >= 3
+    page.screenshot("/tmp/console-profile.png")
+
+    # Closing and reopening from the alert's customer link.
+    page.click("#pv-close")
+    page.wait_for("document.getElementById('profile-view').hidden")
+    page.wait_for(f"({alert_with_text(console_env.chinese_negative)}) !== null")
+    page.evaluate(f"({alert_with_text(console_env.chinese_negative)}).setAttribute('id', 'cn-alert')")
+    page.click("#cn-alert .customer-link")
+    page.wait_for("!document.getElementById('profile-view').hidden && "
+                  "document.getElementById('pv-name').textContent === '王小明'")
+
+    # The lifecycle filter lists only that stage.
+    page.click("#pv-close")
+    page.type_into("#profile-q", "")
+    page.evaluate("const s = document.getElementById('profile-lifecycle'); s.value = 'prospect';"
+                  "s.dispatchEvent(new Event('change'))")
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length > 1")
+    stages = page.evaluate("Array.from(document.querySelectorAll('#profile-rows .lc')).map(s => s.textContent)")
+    assert set(stages) == {"prospect"}
+    assert page.exceptions() == []
+
+
+def test_without_analytics_a_note_replaces_the_charts(console_env: ConsoleEnv, page: Page) -> None:
+    open_console(page, console_env.url_without_analytics)
+    page.wait_for("!document.getElementById('analytics-note').hidden")
+    assert "not configured" in page.evaluate("document.getElementById('analytics-note').textContent")
+    assert page.evaluate("document.getElementById('charts').hidden") is True
+    page.wait_for(f"({alert_with_text(console_env.chinese_negative)}) !== null")  # the rest still works
+    assert page.exceptions() == []
+
+
+def test_wrong_key_shows_the_key_form(console_env: ConsoleEnv, page: Page) -> None:
+    open_console(page, console_env.url, key="wrong-key")
+    page.wait_for("!document.getElementById('key-overlay').hidden", message="the key form is not shown")
+    assert "not accepted" in page.evaluate("document.getElementById('key-message').textContent")
+    assert page.evaluate("document.getElementById('stat-runtime').textContent") == "–"
+
+    page.type_into("#key-input", console_env.api_key)
+    page.press_enter()
+    page.wait_for("document.getElementById('key-overlay').hidden")
+    page.wait_for("document.getElementById('stat-runtime').textContent === 'embedded'")
+    assert page.evaluate("localStorage.getItem('scrm.console.apiKey')") == console_env.api_key
+
+
+def test_narrow_screen_has_no_horizontal_overflow(console_env: ConsoleEnv, page: Page) -> None:
+    page.set_viewport(390, 844)
+    open_console(page, console_env.url)
+    page.wait_for("document.querySelectorAll('#chart-platform svg rect.bar').length > 0")
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length > 0")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    page.screenshot("/tmp/console-narrow.png")

@@ -1,0 +1,223 @@
+"""Alert channels against real local servers: an HTTP server (http.server in a thread on 127.0.0.1) playing
+a signed-webhook receiver, Slack, WeCom, DingTalk and Feishu robots, and a tiny SMTP server (socketserver),
+driven by the real dispatcher over a SQLite outbox."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socketserver
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from alerts.channels import sign_webhook
+from alerts.config import AlertingConfig
+from alerts.contracts import ScoredPost
+from alerts.dispatch import Dispatcher
+from alerts.dispatch_store import delivery_dead_letters
+from alerts.pipeline import process_posts
+from alerts.routing import (
+    DingTalkChannel,
+    EmailChannel,
+    FeishuChannel,
+    RetryPolicy,
+    Route,
+    RoutingConfig,
+    SlackChannel,
+    WebhookChannel,
+    WeComChannel,
+)
+from ingest.contracts import SocialEvent
+from streams.storage import open_storage
+
+pytestmark = pytest.mark.integration
+SECRET = "s3cret"
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Records every POST; ``/flaky`` answers 503 twice, ``/wecom-error`` answers errcode 93000."""
+
+    received: list[dict[str, Any]] = []
+    flaky_left = 2
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        if self.path.startswith("/flaky") and Receiver.flaky_left > 0:
+            Receiver.flaky_left -= 1
+            self.send_response(503)
+            self.end_headers()
+            return
+        answer = {"errcode": 93000, "errmsg": "invalid webhook url"} if "error" in self.path else {
+            "errcode": 0, "errmsg": "ok", "code": 0}
+        payload = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class SmtpHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP (RFC 5321) for smtplib: EHLO/HELO, MAIL, RCPT, DATA, QUIT."""
+
+    messages: list[dict[str, Any]] = []
+
+    def handle(self) -> None:
+        self._reply("220 test ESMTP")
+        envelope: dict[str, Any] = {"rcpt": []}
+        while line := self.rfile.readline():
+            command = line.decode().strip()
+            verb = command[:4].upper()
+            if verb in ("EHLO", "HELO"):
+                self._reply("250 test")
+            elif verb == "MAIL":
+                envelope["from"] = command
+                self._reply("250 OK")
+            elif verb == "RCPT":
+                envelope["rcpt"].append(command)
+                self._reply("250 OK")
+            elif verb == "DATA":
+                self._reply("354 end with .")
+                data = []
+                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                    data.append(chunk)
+                SmtpHandler.messages.append({**envelope, "data": b"".join(data).decode()})
+                self._reply("250 queued")
+            elif verb == "QUIT":
+                self._reply("221 bye")
+                return
+            else:
+                self._reply("250 OK")
+
+    def _reply(self, text: str) -> None:
+        self.wfile.write(text.encode() + b"\r\n")
+
+
+@pytest.fixture(scope="module")
+def http_base() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def smtp_port() -> Iterator[int]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SmtpHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def _crisis_post(at: datetime) -> ScoredPost:
+    event = SocialEvent.model_validate({
+        "event_id": f"big-{at.timestamp()}", "platform": "weibo", "kind": "post", "occurred_at": at,
+        "received_at": at, "author": {"id": "kol", "handle": "kol", "followers": 2_000_000}, "brand": "acme",
+        "text": "acme 充电器起火了！要召回！", "source": "it"})
+    return ScoredPost(customer_id="c-kol", event=event, sentiment_label="negative", sentiment_score=-0.9,
+                      sentiment_confidence=0.95, topics=("safety_recall",), language="zh-Hans", author_influence=75)
+
+
+def test_one_incident_reaches_every_channel_format_with_retries_signatures_and_dead_letters(
+    tmp_path, http_base: str, smtp_port: int
+) -> None:
+    storage = open_storage(f"sqlite:///{tmp_path}/a.db", None)
+    now = datetime.now(UTC)
+    channels = {
+        "hook": WebhookChannel(url=f"{http_base}/flaky/hook", secret=SECRET),
+        "slack": SlackChannel(url=f"{http_base}/slack"),
+        "wecom": WeComChannel(url=f"{http_base}/wecom?key=k"),
+        "wecom-bad": WeComChannel(url=f"{http_base}/wecom-error?key=k"),
+        "dingtalk": DingTalkChannel(url=f"{http_base}/dingtalk?access_token=t", secret="ding"),
+        "feishu": FeishuChannel(url=f"{http_base}/feishu", secret="fei"),
+        "mail": EmailChannel(host="127.0.0.1", port=smtp_port, sender="alerts@scrm.test",
+                             recipients=("pr@acme.test",)),
+    }
+    routing = RoutingConfig(channels=channels, routes=(Route(name="pr", team="pr", channels=tuple(channels)),),
+                            retry=RetryPolicy(max_attempts=3, base_seconds=0.01, max_seconds=0.05))
+    with storage.session_factory() as session, session.begin():
+        process_posts([_crisis_post(now)], [], config=AlertingConfig(), now=now, session=session)
+    dispatcher = Dispatcher(storage.session_factory, routing)
+    try:
+        for _ in range(40):
+            dispatcher.run_once()
+            if dispatcher.stats.delivered == 6 and dispatcher.stats.dead == 1:
+                break
+            threading.Event().wait(0.03)
+    finally:
+        dispatcher.close()
+    assert (dispatcher.stats.delivered, dispatcher.stats.dead) == (6, 1)
+
+    by_path = {}
+    for request in Receiver.received:
+        by_path.setdefault(request["path"].split("?")[0], []).append(request)
+    hook = by_path["/flaky/hook"]
+    assert len(hook) == 3, "two 503s, then accepted"
+    assert len({r["headers"]["Idempotency-Key"] for r in hook}) == 1
+    last = hook[-1]
+    expected = sign_webhook(SECRET, last["headers"]["X-Scrm-Timestamp"], last["body"])
+    assert hmac.compare_digest(last["headers"]["X-Scrm-Signature"], expected)
+    assert json.loads(last["body"])["incident"]["rule"] == "negative_post"
+
+    slack = json.loads(by_path["/slack"][0]["body"])
+    assert slack["text"].startswith("[CRISIS S5]") and slack["blocks"][0]["type"] == "header"
+    wecom = json.loads(by_path["/wecom"][0]["body"])
+    assert wecom["msgtype"] == "markdown" and "起火" in wecom["markdown"]["content"]
+    ding = by_path["/dingtalk"][0]
+    assert "timestamp=" in ding["path"] and "sign=" in ding["path"]
+    assert json.loads(ding["body"])["markdown"]["title"].startswith("[CRISIS")
+    feishu = json.loads(by_path["/feishu"][0]["body"])
+    assert feishu["msg_type"] == "post" and feishu["sign"] and feishu["timestamp"]
+    assert feishu["content"]["post"]["zh_cn"]["title"].startswith("[CRISIS")
+    (mail,) = SmtpHandler.messages
+    assert "pr@acme.test" in mail["rcpt"][0] and "Idempotency-Key:" in mail["data"]
+
+    with storage.session_factory() as session:
+        (letter,) = delivery_dead_letters(session=session)
+    assert letter["channel"] == "wecom-bad" and "93000" in letter["error"] and letter["attempts"] == 3
+    storage.close()
+
+
+def test_signature_is_hmac_sha256_over_timestamp_and_body() -> None:
+    body = b'{"a":1}'
+    assert sign_webhook("k", "1700000000", body) == "v1=" + hmac.new(
+        b"k", b"1700000000." + body, hashlib.sha256).hexdigest()
+
+
+def test_on_postgresql_a_growing_crisis_is_one_incident_and_its_deliveries_are_routed(
+    fresh_database_url: str, http_base: str
+) -> None:
+    storage = open_storage(fresh_database_url, None)
+    now = datetime.now(UTC)
+    posts = [_crisis_post(now.replace(microsecond=i)) for i in range(3)]
+    for post in posts:  # three batches, three transactions: upserts, advisory locks and the open-key index
+        with storage.session_factory() as session, session.begin():
+            process_posts([post], [], config=AlertingConfig(), now=now, session=session)
+    with storage.session_factory() as session, session.begin():  # a replay re-publishes, counts nothing
+        again = process_posts([], [f"weibo:{posts[0].event.event_id}"], config=AlertingConfig(), now=now,
+                              session=session)
+    assert [a.event_id for a in again] == [posts[0].event.event_id]
+    routing = RoutingConfig(channels={"slack": SlackChannel(url=f"{http_base}/pg-slack")},
+                            routes=(Route(name="pr", team="pr", channels=("slack",)),))
+    dispatcher = Dispatcher(storage.session_factory, routing)
+    try:
+        dispatcher.run_once()
+    finally:
+        dispatcher.close()
+    from alerts.repository import list_incidents
+
+    with storage.session_factory() as session:
+        (incident,) = list_incidents(session=session)
+    assert incident.count == 3 and incident.version == 3
+    assert dispatcher.stats.delivered == 1, "only the 'opened' version matches the default changes"
+    storage.close()

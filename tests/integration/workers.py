@@ -1,0 +1,119 @@
+"""Helpers for integration tests that run ``scrm worker`` processes against the real broker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from kafka import KafkaProducer
+
+from profile_store.repository import find_profile_by_identity
+from streams.storage import open_storage
+
+T = TypeVar("T")
+START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+def social_event(platform: str, author: str, n: int, text: str, **extra: Any) -> dict[str, Any]:
+    """A valid SocialEvent payload, ``n`` minutes after ``START``."""
+    at = START + timedelta(minutes=n)
+    return {
+        "event_id": f"{platform}-{author}-{n}", "platform": platform, "kind": extra.pop("kind", "post"),
+        "occurred_at": at.isoformat(), "received_at": (at + timedelta(seconds=2)).isoformat(),
+        "author": {"id": author, "handle": f"h{author}", "display_name": f"用户{author}", "followers": 5000},
+        "brand": "acme", "text": text, "source": "integration-test", **extra,
+    }
+
+
+def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+    """Send and wait for the broker's acks."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for key, value in messages:
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+    producer.close()
+
+
+def worker_env(bootstrap: str, database_url: str, partitions: int, **extra: str) -> dict[str, str]:
+    """Environment of a worker with its own consumer group (app id) and small, quick batches."""
+    return {
+        **os.environ,
+        "SCRM_KAFKA_BOOTSTRAP": bootstrap,
+        "SCRM_DATABASE_URL": database_url,
+        "SCRM_APP_ID": f"scrm-it-{uuid.uuid4().hex[:8]}",
+        "SCRM_PARTITIONS": str(partitions),
+        "SCRM_PIPELINE__BATCH_MAX_MS": "100",
+        "SCRM_PIPELINE__BATCH_SIZE": "32",
+        **extra,
+    }
+
+
+class Worker:
+    """``scrm worker`` as a child process, with its output in a log file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._env = env
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        log = self.log_path.open("ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "scrm.cli", "worker", "--loglevel", "info"],
+            env=self._env, stdout=log, stderr=subprocess.STDOUT,
+        )
+
+    def restart(self) -> None:
+        self.process = self._start()
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, workers: list[Worker]) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with the workers' logs on timeout or exit."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        for worker in workers:
+            if worker.process.poll() is not None:
+                pytest.fail(f"worker exited ({worker.process.returncode}) waiting for {what}:\n{worker.log_tail()}")
+        time.sleep(0.5)
+    logs = "\n---\n".join(worker.log_tail() for worker in workers)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{logs}")
+
+
+def profile_probe(database_url: str, identity: str) -> Callable[[], Any]:
+    """A function returning the current profile of ``identity`` (or ``None``)."""
+    storage = open_storage(database_url, None)
+
+    def probe() -> Any:
+        with storage.session_factory() as session:
+            return find_profile_by_identity(identity, session=session)
+
+    return probe
+
+
+def as_json(value: Any) -> bytes:
+    return json.dumps(value).encode()

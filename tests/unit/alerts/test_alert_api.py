@@ -1,0 +1,66 @@
+"""``/v1/alerts``: agents and analysts read incidents; only agents act; lifecycle moves are checked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alert_builders import T0, negative
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from alerts.config import AlertingConfig
+from alerts.pipeline import process_posts
+from api.routers import alerts as alerts_router
+from streams.storage import open_storage
+
+KEYS = {"agent-key": "agent", "analyst-key": "analyst", "marketer-key": "marketer"}
+
+
+@pytest.fixture
+def client(sqlite_url):
+    storage = open_storage(sqlite_url, None)
+    with storage.session_factory() as session, session.begin():
+        process_posts([negative(T0, author={"followers": 90_000}, text="refund now, total scam")], [],
+                      config=AlertingConfig(), now=datetime.now(UTC), session=session)
+    app = FastAPI()
+    app.state.session_factory, app.state.api_keys = storage.session_factory, KEYS
+    app.include_router(alerts_router.router)
+    yield TestClient(app)
+    storage.close()
+
+
+def _h(key):
+    return {"X-API-Key": key}
+
+
+def test_agents_and_analysts_list_incidents_with_filters_and_evidence(client):
+    (incident,) = client.get("/v1/alerts", headers=_h("analyst-key")).json()
+    assert incident["rule"] == "negative_post" and incident["evidence"]["posts"][0]["text"] == "refund now, total scam"
+    assert incident["alert_id"] == incident["incident_id"] and incident["suggested_reply"]["text"]
+    assert client.get("/v1/alerts?kind=opportunity", headers=_h("agent-key")).json() == []
+    assert client.get("/v1/alerts?severity=5", headers=_h("agent-key")).json() == []
+    assert client.get(f"/v1/alerts/{incident['incident_id']}", headers=_h("agent-key")).json()["count"] == 1
+    assert client.get("/v1/alerts", headers=_h("marketer-key")).status_code == 403
+    assert client.get("/v1/alerts/nope", headers=_h("agent-key")).status_code == 404
+
+
+def test_an_agent_acknowledges_assigns_comments_snoozes_and_resolves(client):
+    incident_id = client.get("/v1/alerts", headers=_h("agent-key")).json()[0]["incident_id"]
+    base = f"/v1/alerts/{incident_id}"
+    assert client.post(f"{base}/ack", headers=_h("analyst-key")).status_code == 403
+    acked = client.post(f"{base}/ack", json={"by": "li"}, headers=_h("agent-key")).json()
+    assert (acked["state"], acked["acknowledged_by"]) == ("acknowledged", "li")
+    assert client.post(f"{base}/ack", headers=_h("agent-key")).status_code == 409
+    assigned = client.post(f"{base}/assign", json={"assignee": "wang", "team": "care"}, headers=_h("agent-key"))
+    assert (assigned.json()["assignee"], assigned.json()["team"]) == ("wang", "care")
+    commented = client.post(f"{base}/comments", json={"author": "wang", "text": "<b>called</b>"},
+                            headers=_h("agent-key"))
+    assert commented.status_code == 201 and commented.json()["comments"][0]["text"] == "<b>called</b>"
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert client.post(f"{base}/snooze", json={"until": until}, headers=_h("agent-key")).json()["snoozed_until"]
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    assert client.post(f"{base}/snooze", json={"until": past}, headers=_h("agent-key")).status_code == 409
+    resolved = client.post(f"{base}/resolve", headers=_h("agent-key")).json()
+    assert resolved["state"] == "resolved" and resolved["version"] == 6
+    assert client.get("/v1/alerts?state=resolved", headers=_h("agent-key")).json()[0]["incident_id"] == incident_id

@@ -1,0 +1,175 @@
+"""The alert step in the batch transaction (real SQLite) and the dispatcher: one incident per crisis,
+replays count nothing twice, opportunities reach sales with a reply, severe incidents escalate, deliveries
+retry and dead-letter."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from alert_builders import T0, calm_stream, make_post, negative
+
+from alerts.config import AlertingConfig
+from alerts.dispatch import Dispatcher
+from alerts.dispatch_store import deliveries_of, delivery_dead_letters
+from alerts.exceptions import DeliveryFailed
+from alerts.incidents import acknowledge
+from alerts.pipeline import process_posts
+from alerts.repository import change_incident, list_incidents
+from alerts.routing import RetryPolicy, Route, RoutingConfig, SseChannel, WebhookChannel
+from streams.storage import open_storage
+
+CONFIG = AlertingConfig()
+WALL = T0 + timedelta(hours=2)
+
+
+@pytest.fixture
+def storage(sqlite_url):
+    opened = open_storage(sqlite_url, None)
+    yield opened
+    opened.close()
+
+
+def _apply(storage, posts, replayed=(), batch=250):
+    alerts = []
+    for i in range(0, max(1, len(posts)), batch):
+        with storage.session_factory() as session, session.begin():
+            alerts += process_posts(posts[i:i + batch], replayed, config=CONFIG, now=WALL, session=session)
+    return alerts
+
+
+def _incidents(storage, **filters):
+    with storage.session_factory() as session:
+        return list_incidents(session=session, **filters)
+
+
+class Recorder:
+    """A sender that records deliveries and fails the first ``failures`` attempts per channel."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures, self.sent, self.attempts = failures, [], 0
+
+    def __call__(self, channel, delivery, now):
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise DeliveryFailed("503 from test")
+        self.sent.append(delivery)
+
+
+ROUTING = RoutingConfig(
+    channels={"pr-hook": WebhookChannel(url="http://127.0.0.1:9/pr", secret="s"),
+              "sales-hook": WebhookChannel(url="http://127.0.0.1:9/sales", secret="s"),
+              "oncall": WebhookChannel(url="http://127.0.0.1:9/oncall", secret="s"), "live": SseChannel()},
+    routes=(Route(name="pr", team="pr", kinds=("crisis",), min_severity=3, channels=("pr-hook", "live")),
+            Route(name="sales", team="sales", kinds=("opportunity",), rules=("purchase_intent",),
+                  channels=("sales-hook",)),
+            Route(name="escalation", team="duty-manager", min_severity=4, changes=("escalated",),
+                  min_escalation_level=1, channels=("oncall",))),
+    retry=RetryPolicy(max_attempts=3, base_seconds=1, max_seconds=4, jitter=0.2),
+)
+
+
+def _dispatcher(storage, sender, clock=lambda: WALL):
+    return Dispatcher(storage.session_factory, ROUTING, clock=clock, sender=sender, rng=random.Random(1), workers=2)
+
+
+def test_a_calm_stream_opens_no_incident(storage):
+    assert _apply(storage, calm_stream(T0, 36)) == []
+    assert _incidents(storage) == []
+
+
+def test_a_crisis_forming_is_one_incident_stored_and_updated_as_it_grows(storage):
+    _apply(storage, calm_stream(T0, 36))
+    start = T0 + timedelta(hours=36)
+    burst = [negative(start + timedelta(seconds=4 * i)) for i in range(300)]
+    alerts = _apply(storage, burst, batch=40)
+
+    (incident,) = _incidents(storage)
+    assert incident.kind == "crisis" and incident.rule == "negative_spike" and incident.state == "open"
+    assert incident.count == len(alerts) > 2 and incident.version == incident.count
+    assert {a.incident_id for a in alerts} == {incident.incident_id}
+    assert incident.evidence["scopes"]["brand:acme"]["count"] > 10
+    assert incident.evidence["seed_posts"] and incident.evidence["top_spreaders"]
+
+
+def test_replayed_events_move_no_state_and_republish_their_alerts_with_the_same_ids(storage):
+    _apply(storage, calm_stream(T0, 36))
+    burst = [negative(T0 + timedelta(hours=36, seconds=4 * i)) for i in range(60)]
+    first = _apply(storage, burst, batch=60)
+    (before,) = _incidents(storage)
+    keys = {f"{p.event.platform.value}:{p.event.event_id}" for p in burst}
+    again = _apply(storage, [], replayed=keys)
+    (after,) = _incidents(storage)
+    assert [a.alert_id for a in again] == [a.alert_id for a in first] and again
+    assert after == before
+
+
+def test_an_opportunity_reaches_the_sales_route_with_a_suggested_reply(storage):
+    _apply(storage, [make_post(at=T0, text="where can I buy the acme x1?", intents=("purchase_intent",))])
+    sender = Recorder()
+    _dispatcher(storage, sender).run_once()
+    (delivery,) = sender.sent
+    assert (delivery.route, delivery.team, delivery.channel) == ("sales", "sales", "sales-hook")
+    assert delivery.incident.suggested_reply is not None
+    assert delivery.incident.suggested_reply.template_id == "purchase.en"
+    assert delivery.idempotency_key == f"{delivery.incident.incident_id}:1:sales-hook"
+
+
+def test_an_unacknowledged_severe_incident_escalates_and_an_acknowledged_one_does_not(storage):
+    at = T0 + timedelta(minutes=1)
+    _apply(storage, [negative(at, author={"followers": 3_000_000}, text="total scam, lawsuit coming"),
+                     negative(at, author={"followers": 2_000_000, "id": "other"}, text="awful")])
+    first, second = _incidents(storage)
+    with storage.session_factory() as session, session.begin():
+        change_incident(second.incident_id, lambda i: acknowledge(i, by="agent-7", now=WALL), session=session)
+    now = [WALL]
+    sender = Recorder()
+    dispatcher = _dispatcher(storage, sender, clock=lambda: now[0])
+    dispatcher.run_once()
+    assert sorted(d.channel for d in sender.sent) == ["live", "live", "pr-hook", "pr-hook"]
+    now[0] = WALL + timedelta(minutes=4)
+    assert dispatcher.run_once().escalated == 0, "within the severity-4/5 SLA"
+    now[0] = WALL + timedelta(minutes=16)
+    assert dispatcher.run_once().escalated == 1
+    escalated = [d for d in sender.sent if d.change == "escalated"]
+    assert {d.incident.incident_id for d in escalated} == {first.incident_id}
+    assert ("oncall", "duty-manager") in {(d.channel, d.team) for d in escalated}
+    assert escalated[0].incident.escalation_level == 1
+    assert dispatcher.run_once().escalated == 0, "the next level waits another SLA"
+
+
+def test_failed_deliveries_retry_with_backoff_then_succeed_and_survive_a_restart(storage):
+    _apply(storage, [make_post(at=T0, text="where can I buy one?")])
+    now = [WALL]
+    sender = Recorder(failures=2)
+    _dispatcher(storage, sender, clock=lambda: now[0]).run_once()
+    assert sender.sent == []
+    restarted = _dispatcher(storage, sender, clock=lambda: now[0])  # a new process: state is in the database
+    assert restarted.run_once().delivered == 0, "not due before the backoff"
+    for _ in range(3):
+        now[0] += timedelta(seconds=10)
+        restarted.run_once()
+    assert len(sender.sent) == 1
+    with storage.session_factory() as session:
+        (row,) = deliveries_of(sender.sent[0].incident.incident_id, session=session)
+    assert row["status"] == "delivered" and row["attempts"] == 3
+
+
+def test_a_delivery_failing_every_attempt_is_dead_lettered_not_lost(storage):
+    _apply(storage, [make_post(at=T0, text="where can I buy one?")])
+    now = [WALL]
+    dispatcher = _dispatcher(storage, Recorder(failures=100), clock=lambda: now[0])
+    for _ in range(6):
+        dispatcher.run_once()
+        now[0] += timedelta(seconds=30)
+    with storage.session_factory() as session:
+        (letter,) = delivery_dead_letters(session=session)
+    assert letter["channel"] == "sales-hook" and letter["attempts"] == 3 and "503" in letter["error"]
+
+
+def test_replayed_history_is_not_pushed_to_chat_channels(storage):
+    _apply(storage, [make_post(at=T0 - timedelta(days=30), text="where can I buy one?")])
+    sender = Recorder()
+    _dispatcher(storage, sender).run_once()
+    assert sender.sent == []

@@ -1,0 +1,87 @@
+"""Share velocity, unanswered questions (event time), fire caps and the incident lifecycle."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from alert_builders import T0, make_post, negative
+
+from alerts import incidents as lc
+from alerts.config import AlertingConfig, IncidentConfig, OpportunityConfig
+from alerts.exceptions import InvalidTransition
+from alerts.incidents import escalation_due, fold_alerts
+from alerts.state import DetectorState
+from alerts.suite import run_detectors
+
+CONFIG = AlertingConfig(opportunity=OpportunityConfig(brand_handles=("acme_official",)))
+
+
+def test_a_negative_post_shared_fast_raises_a_velocity_alert_naming_its_top_sharers():
+    root = negative(T0, text="acme charger melted")
+    shares = [make_post(at=T0 + timedelta(seconds=30 * i), kind="share", text=None, parent_id=root.event.event_id,
+                        influence=float(i)) for i in range(25)]
+    alerts, state = run_detectors([root, *shares], DetectorState(), CONFIG)
+    velocity = [a for a in alerts if a.rule == "negative_velocity"]
+    assert len(velocity) == 1 and velocity[0].evidence["interactions"] == 20
+    assert velocity[0].evidence["post"]["event_id"] == root.event.event_id
+    assert velocity[0].evidence["top_sharers"][0]["influence"] == 19.0
+    assert velocity[0].dedup_key == "crisis:brand:acme"
+
+
+def test_slow_sharing_does_not_fire():
+    root = negative(T0)
+    shares = [make_post(at=T0 + timedelta(hours=i), kind="share", text=None, parent_id=root.event.event_id)
+              for i in range(30)]
+    alerts, _ = run_detectors([root, *shares], DetectorState(), CONFIG)
+    assert [a for a in alerts if a.rule == "negative_velocity"] == []
+
+
+def test_a_question_unanswered_past_its_time_on_event_time_is_an_opportunity():
+    question = make_post(at=T0, text="does the acme x1 support wireless charging?")
+    _, state = run_detectors([question], DetectorState(), CONFIG)
+    alerts, state = run_detectors([make_post(at=T0 + timedelta(minutes=59))], state, CONFIG)
+    assert alerts == [] and len(state.questions) == 1
+    alerts, state = run_detectors([make_post(at=T0 + timedelta(minutes=61))], state, CONFIG)
+    (alert,) = alerts
+    assert alert.rule == "unanswered_question" and alert.event_id == question.event.event_id
+    assert alert.occurred_at == T0 + timedelta(minutes=60) and state.questions == {}
+    assert alert.suggested_reply is not None and alert.suggested_reply.template_id == "question.en"
+
+
+def test_a_brand_reply_answers_the_question():
+    question = make_post(at=T0, text="is there a warranty?")
+    reply = make_post(at=T0 + timedelta(minutes=5), kind="reply", text="yes, 2 years",
+                      parent_id=question.event.event_id, author={"handle": "acme_official"})
+    _, state = run_detectors([question, reply], DetectorState(), CONFIG)
+    alerts, _ = run_detectors([make_post(at=T0 + timedelta(hours=3))], state, CONFIG)
+    assert alerts == [] and state.questions == {}
+
+
+def test_fire_caps_send_alerts_over_the_cap_into_one_overflow_incident():
+    posts = [negative(T0 + timedelta(minutes=i), author={"followers": 50_000}) for i in range(8)]
+    alerts, _ = run_detectors(posts, DetectorState(), CONFIG)
+    folded = fold_alerts(alerts, {}, {}, IncidentConfig(max_new_per_window=5), T0)
+    keys = sorted(folded.incidents)
+    assert len(keys) == 6 and "overflow:negative_post:acme" in keys
+    assert folded.incidents["overflow:negative_post:acme"].count == 3
+
+
+def test_lifecycle_moves_and_escalation_rules():
+    (alert,) = run_detectors([negative(T0, author={"followers": 50_000})], DetectorState(), CONFIG)[0]
+    incident = next(iter(fold_alerts([alert], {}, {}, IncidentConfig(), T0).incidents.values()))
+    sla = {3: 60}
+    assert not escalation_due(incident, T0 + timedelta(minutes=59), sla, 2)
+    assert escalation_due(incident, T0 + timedelta(minutes=60), sla, 2)
+    snoozed = lc.snooze(incident, until=T0 + timedelta(hours=2), by="a", now=T0)
+    assert not escalation_due(snoozed, T0 + timedelta(minutes=90), sla, 2)
+    acked = lc.acknowledge(lc.assign(incident, assignee="li", team="care", now=T0), by="li", now=T0)
+    assert (acked.state, acked.assignee, acked.team, acked.version) == ("acknowledged", "li", "care", 3)
+    assert not escalation_due(acked, T0 + timedelta(days=1), sla, 2)
+    commented = lc.add_comment(acked, author="li", text="called the customer", now=T0)
+    assert commented.comments[0].author == "li" and commented.comments[0].at == T0
+    resolved = lc.resolve(commented, by="li", now=T0)
+    with pytest.raises(InvalidTransition):
+        lc.acknowledge(resolved, by="li", now=T0)
+    with pytest.raises(InvalidTransition):
+        lc.resolve(resolved, by="li", now=T0)
