@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from alerts.contracts import Incident
-from alerts.sql import upsert
 from alerts.tables import DeliveryDeadLetterRow, DeliveryRow, OutboxRow
+from sqlkit import upsert_rows
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def route_entry(
                                       "team": team}}
         for route, team, channel, status in targets
     ]
-    upsert(session, DeliveryRow.__table__, rows, ["incident_id", "version", "channel"], update=False)  # type: ignore[arg-type]
+    upsert_rows(session, DeliveryRow.__table__, rows, ["incident_id", "version", "channel"], update=False)  # type: ignore[arg-type]
     session.execute(update(OutboxRow).where(OutboxRow.incident_id == incident.incident_id,
                                             OutboxRow.version == incident.version).values(status="routed"))
 
@@ -97,7 +97,7 @@ def dead_letter(delivery: ClaimedDelivery, *, error: str, now: datetime, session
     """The last attempt failed: the delivery becomes ``dead`` and a dead letter keeps the whole message."""
     session.execute(update(DeliveryRow).where(*_where(delivery)).values(
         status="dead", attempts=delivery.attempts + 1, last_error=error[:2000]))
-    upsert(session, DeliveryDeadLetterRow.__table__, [{  # type: ignore[arg-type]
+    upsert_rows(session, DeliveryDeadLetterRow.__table__, [{  # type: ignore[arg-type]
         "incident_id": delivery.incident.incident_id, "version": delivery.incident.version,
         "channel": delivery.channel, "route": delivery.route, "failed_at": now, "attempts": delivery.attempts + 1,
         "error": error[:2000], "data": {"incident": delivery.incident.model_dump(mode="json"),

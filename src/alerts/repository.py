@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from alerts.contracts import Alert, Incident, IncidentChange
 from alerts.exceptions import AlertNotFound
-from alerts.sql import lock_keys, upsert
 from alerts.state import CapCounter, DetectorState, PendingQuestion, ScopeSeries, TrackedPost
 from alerts.tables import DetectorStateRow, IncidentRow, OutboxRow, SignalRow
+from sqlkit import lock_keys, upsert_rows
 
 _KINDS: dict[str, tuple[str, Any]] = {
     "scope": ("scopes", ScopeSeries),
@@ -23,6 +23,9 @@ _KINDS: dict[str, tuple[str, Any]] = {
     "question": ("questions", PendingQuestion),
     "cap": ("caps", CapCounter),
 }
+
+ALERT_LOCKS = 51_337
+"""Advisory-lock namespace of the alerts package (detector state scopes and incidents)."""
 
 
 # ----------------------------------------------------------------------------------- detector state
@@ -36,7 +39,7 @@ def load_detector_state(keys: Iterable[str], *, session: Session, due_by: dateti
         wanted |= set(session.scalars(
             select(DetectorStateRow.key).where(DetectorStateRow.due_at.is_not(None), DetectorStateRow.due_at <= due_by)
         ))
-    lock_keys(wanted, session=session)
+    lock_keys(wanted, namespace=ALERT_LOCKS, session=session)
     if not wanted:
         return DetectorState()
     parts: dict[str, dict[str, Any]] = {field: {} for field, _ in _KINDS.values()}
@@ -61,7 +64,7 @@ def save_detector_state(loaded: Iterable[str], state: DetectorState, *, session:
                 "expires_at": getattr(entry, "expires_at", None),
                 "data": entry.model_dump(mode="json"),
             })
-    upsert(session, DetectorStateRow.__table__, rows, ["key"])  # type: ignore[arg-type]
+    upsert_rows(session, DetectorStateRow.__table__, rows, ["key"])  # type: ignore[arg-type]
     gone = set(loaded) - state.keys()
     if gone:
         session.execute(delete(DetectorStateRow).where(DetectorStateRow.key.in_(gone)))
@@ -84,7 +87,7 @@ def record_signals(alerts: Sequence[Alert], event_keys: Mapping[str, str], *, se
          "occurred_at": a.occurred_at, "recorded_at": now, "data": a.model_dump(mode="json")}
         for a in alerts
     ]
-    upsert(session, SignalRow.__table__, rows, ["alert_id"], update=False)  # type: ignore[arg-type]
+    upsert_rows(session, SignalRow.__table__, rows, ["alert_id"], update=False)  # type: ignore[arg-type]
 
 
 def signals_of_events(event_keys: Iterable[str], *, session: Session) -> list[Alert]:
@@ -102,7 +105,7 @@ def signals_of_events(event_keys: Iterable[str], *, session: Session) -> list[Al
 def open_incidents(dedup_keys: Iterable[str], *, session: Session) -> dict[str, Incident]:
     """Lock and load the open (not resolved) incidents of these dedup keys, by dedup key. Blocks."""
     keys = set(dedup_keys)
-    lock_keys((f"incident:{k}" for k in keys), session=session)
+    lock_keys((f"incident:{k}" for k in keys), namespace=ALERT_LOCKS, session=session)
     if not keys:
         return {}
     rows = session.scalars(select(IncidentRow).where(IncidentRow.open_key.in_(keys)))
@@ -114,13 +117,13 @@ def save_incidents(changes: Sequence[tuple[Incident, IncidentChange]], *, sessio
     if not changes:
         return
     rows = [_incident_row(incident) for incident, _ in changes]
-    upsert(session, IncidentRow.__table__, rows, ["incident_id"])  # type: ignore[arg-type]
+    upsert_rows(session, IncidentRow.__table__, rows, ["incident_id"])  # type: ignore[arg-type]
     outbox = [
         {"incident_id": i.incident_id, "version": i.version, "change": change, "status": "pending",
          "created_at": datetime.now(UTC), "data": i.model_dump(mode="json")}
         for i, change in changes
     ]
-    upsert(session, OutboxRow.__table__, outbox, ["incident_id", "version"], update=False)  # type: ignore[arg-type]
+    upsert_rows(session, OutboxRow.__table__, outbox, ["incident_id", "version"], update=False)  # type: ignore[arg-type]
 
 
 def _incident_row(incident: Incident) -> dict[str, Any]:
@@ -174,7 +177,7 @@ def change_incident(
     dedup_key = session.scalar(select(IncidentRow.dedup_key).where(IncidentRow.incident_id == incident_id))
     if dedup_key is None:
         raise AlertNotFound(incident_id)
-    lock_keys([f"incident:{dedup_key}"], session=session)  # the stream's lock order: advisory, then row
+    lock_keys([f"incident:{dedup_key}"], namespace=ALERT_LOCKS, session=session)  # the stream's lock order: advisory, then row
     data = session.scalar(select(IncidentRow.data).where(IncidentRow.incident_id == incident_id).with_for_update())
     updated = change(Incident.model_validate(data))
     save_incidents([(updated, updated.last_change)], session=session)  # type: ignore[list-item]

@@ -35,8 +35,10 @@ def _opencc() -> Any | None:
         return None
 
 
+@lru_cache(maxsize=16_384)
 def fold(text: str) -> str:
-    """``text`` normalised for matching: NFKC, case-folded, traditional characters made simplified."""
+    """``text`` normalised for matching: NFKC, case-folded, traditional characters made simplified.
+    Cached: phrases are folded for every post, and several detectors fold the same post."""
     if not text:
         return ""
     folded = unicodedata.normalize("NFKC", text).casefold()

@@ -13,7 +13,6 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from profile_store.contracts import IdentityLink, MergeRecord, Provenance, Suggestion
-from profile_store.repository import upsert_rows
 from profile_store.suggestions import Candidate
 from profile_store.tables import (
     IdentityRow,
@@ -24,6 +23,7 @@ from profile_store.tables import (
     RedirectRow,
     SuggestionRow,
 )
+from sqlkit import upsert_rows
 
 
 def customers_of(identity_keys: Iterable[str], *, session: Session) -> dict[str, str]:

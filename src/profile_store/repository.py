@@ -10,8 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from profile_store.contracts import CustomerProfile, Lifecycle
@@ -23,40 +22,15 @@ from profile_store.tables import (
     ProfileRow,
     RedirectRow,
 )
+from sqlkit import lock_keys, upsert_rows
 
-
-def upsert_rows(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], *, update: bool = True
-) -> None:
-    """Insert ``rows`` (all with the same columns); where ``keys`` already exist, update them (or leave
-    them, ``update=False``). One cached statement executed for many rows, on SQLite and PostgreSQL."""
-    if not rows:
-        return
-    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = module.insert(table)
-    columns = set(rows[0])
-    if update:
-        updates = {name: statement.excluded[name] for name in columns if name not in keys}
-        statement = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(statement, list(rows))
+CUSTOMER_LOCKS = 7_310_001
+"""Advisory-lock namespace of customers (shared by event application and the identity service)."""
 
 
 def lock_customers(customer_ids: Iterable[str], *, session: Session) -> None:
-    """Serialise writers of these customers until the transaction ends: PostgreSQL transaction-scoped
-    advisory locks, taken in one statement in sorted order so two transactions never deadlock on them
-    (SQLite already has a single writer). Re-locking a held id is harmless. Blocks."""
-    ids = sorted(set(customer_ids))
-    if not ids or session.get_bind().dialect.name != "postgresql":
-        return
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(hashtextextended(locked.id, 0)) FROM "
-            "(SELECT id FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS t(id, n) ORDER BY n) AS locked"
-        ),
-        {"ids": ids},
-    )
+    """Serialise writers of these customers until the transaction ends (see ``sqlkit.lock_keys``)."""
+    lock_keys(customer_ids, namespace=CUSTOMER_LOCKS, session=session)
 
 
 def unseen_event_keys(keys: Iterable[str], *, session: Session) -> set[str]:

@@ -26,7 +26,6 @@ from streams.steps.alert import scored_posts
 from streams.steps.analytics import event_row
 from streams.steps.profile import event_key
 
-
 DEFAULT_ALERTING = AlertingConfig()
 
 

@@ -820,6 +820,7 @@
   /* ------------------------------------------------------------------ profiles */
 
   const IDENTITY_PATTERN = /^[a-z][a-z0-9_-]*:\S+$/i;
+  let profileSearchSeq = 0; // only the latest search may render: an older, slower response is dropped
 
   async function searchProfiles(event) {
     if (event) event.preventDefault();
@@ -831,12 +832,14 @@
     if (lifecycle) params.set("lifecycle", lifecycle);
     params.set("limit", "50");
     const note = $("profiles-note");
+    const seq = ++profileSearchSeq;
     try {
       const profiles = await api("/v1/profiles?" + params.toString());
+      if (seq !== profileSearchSeq) return;
       show(note, false);
       renderProfileRows(profiles);
     } catch (error) {
-      if (error instanceof AuthError) return;
+      if (error instanceof AuthError || seq !== profileSearchSeq) return;
       note.textContent = error instanceof HttpError && error.status === 403
         ? "Your API key's role may not read profiles."
         : `Search failed (${error.message}).`;

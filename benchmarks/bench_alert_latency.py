@@ -7,7 +7,7 @@ Then produces background chatter at ``--rate`` events/s and, every ``--probe-eve
 probe from a new customer (each opens a new incident). Latency = webhook receive time - probe produce time
 (same host clock). Prints a table. The worker needs ``enrichment.factory.build_enricher``.
 
-    python benchmarks/alert_latency.py --rate 1000 --seconds 60
+    python benchmarks/bench_alert_latency.py --rate 1000 --seconds 60
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Enrichment throughput: texts/s and p50/p99 batch latency per model on this machine.
 
-    PYTHONPATH=src python benchmarks/enrichment.py [--batch 64] [--batches 40] [--models fast,lexicon,e5]
+    PYTHONPATH=src python benchmarks/bench_enrichment.py [--batch 64] [--batches 40] [--models fast,lexicon,e5]
 
 Texts are a fixed mix of Chinese (Simplified + Traditional), English and mixed posts from the shipped data
 sets (falls back to synthetic posts when the train extra is missing). Prints a table; never asserts.

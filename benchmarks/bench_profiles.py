@@ -1,6 +1,6 @@
 """Profile benchmarks: fold+upsert throughput (SQLite, PostgreSQL) and PageRank at 1M nodes / 5M edges.
 
-    python benchmarks/profiles.py [--events 20000] [--postgres-url URL] [--nodes 1000000 --edges 5000000]
+    python benchmarks/bench_profiles.py [--events 20000] [--postgres-url URL] [--nodes 1000000 --edges 5000000]
 
 Without --postgres-url, PostgreSQL is started with deploy/local/postgres.sh in a temporary directory.
 Prints a table. Events are enriched once up front (enrichment has its own benchmark), so the numbers are

@@ -1,0 +1,6 @@
+"""Dialect-aware SQL helpers shared by the stores (SQLite and PostgreSQL). Imports nothing of the
+platform, so every package that owns tables may use it."""
+
+from sqlkit.upsert import lock_keys, upsert_rows
+
+__all__ = ["lock_keys", "upsert_rows"]
