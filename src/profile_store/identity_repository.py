@@ -123,6 +123,14 @@ def get_link(link_id: str, *, session: Session) -> tuple[IdentityLink, bool] | N
     return (_link(row), row.removed_at is None) if row else None
 
 
+def active_link_ids(link_ids: Iterable[str], *, session: Session) -> set[str]:
+    """The subset of ``link_ids`` that are stored and active."""
+    ids = list(set(link_ids))
+    if not ids:
+        return set()
+    return set(session.scalars(select(LinkRow.link_id).where(LinkRow.link_id.in_(ids), LinkRow.removed_at.is_(None))))
+
+
 def add_link(link: IdentityLink, *, session: Session) -> bool:
     """Store a link; re-activates a removed one with the new provenance. Returns whether anything
     changed (``False`` when the link was already active)."""

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from profile_store.contracts import CustomerProfile, IdentityLink, LinkSignal, MergeRecord
 from profile_store.identity_graph import components, elect_customer_id, new_customer_id
 from profile_store.identity_repository import (
+    active_link_ids,
     active_links_touching,
     add_link,
     assign,
@@ -59,8 +60,12 @@ def apply_link_signals(signals: Sequence[LinkSignal], *, session_factory: sessio
     Raises on database errors (then nothing is applied)."""
     changes = IdentityChanges()
     with session_factory() as session, session.begin():
+        unlinked = {s.link_id for s in signals if s.op == "unlink"}
+        known = active_link_ids((s.link.link_id for s in signals if s.link is not None), session=session) - unlinked
         for signal in signals:
             if signal.op == "link" and signal.link is not None:
+                if signal.link.link_id in known:
+                    continue
                 _link(signal.link, session, changes)
             elif signal.op == "unlink" and signal.link_id:
                 _unlink(signal, session, changes)
@@ -77,7 +82,7 @@ def _link(link: IdentityLink, session: Session, changes: IdentityChanges) -> Non
     if not add_link(link, session=session):
         return
     before = set(load_profiles(customers_of([link.a, link.b], session=session).values(), session=session))
-    survivor = _recompute(_component_of(link.a, session), session, changes)
+    survivor = _recompute(_component_of(link.a, session), session, changes, growing=True)
     merges = [
         MergeRecord(kind="merge", survivor=survivor, other=other, link_id=link.link_id,
                     provenance=link.provenance, at=link.created_at)
@@ -125,11 +130,15 @@ def _component_of(start: str, session: Session) -> frozenset[str]:
     return next(c for c in components(seen, links) if start in c)
 
 
-def _recompute(component: frozenset[str], session: Session, changes: IdentityChanges) -> str:
+def _recompute(component: frozenset[str], session: Session, changes: IdentityChanges, *, growing: bool = False) -> str:
     """Assign the component to its elected customer and rebuild that profile from the component's events;
-    customers left without identities are deleted and redirected. Returns the customer id."""
+    customers left without identities are deleted and redirected. Returns the customer id.
+
+    ``growing`` (a link only adds identities): when every identity that moves has never acted, the
+    rebuilt profile would equal the current one but for its identity list, so only that is updated."""
     previous = customers_of(component, session=session)
-    customer_id = elect_customer_id(component, first_seen_of(component, session=session))
+    first_seen = first_seen_of(component, session=session)
+    customer_id = elect_customer_id(component, first_seen)
     touched = set(previous.values()) | {customer_id}
     lock_customers(touched, session=session)
     moved = {key: customer_id for key, old in previous.items() if old != customer_id}
@@ -137,9 +146,15 @@ def _recompute(component: frozenset[str], session: Session, changes: IdentityCha
     changes.assignments.update(moved)
     clear_redirects([customer_id], session=session)
     changes.tombstones.discard(customer_id)
-    events = [EnrichedEvent.model_validate(data) for data in events_of_identities(component, session=session)]
-    centrality = centrality_of([customer_id], session=session).get(customer_id, 0.0)
-    profile = build_profile(customer_id, component, events, centrality=centrality)
+    current = load_profiles([customer_id], session=session).get(customer_id)
+    if growing and current is not None and all(first_seen.get(key) is None for key in moved):
+        profile: CustomerProfile | None = current.model_copy(
+            update={"identities": tuple(sorted(set(component) | set(current.identities)))}
+        )
+    else:
+        events = [EnrichedEvent.model_validate(data) for data in events_of_identities(component, session=session)]
+        centrality = centrality_of([customer_id], session=session).get(customer_id, 0.0)
+        profile = build_profile(customer_id, component, events, centrality=centrality)
     if profile is not None:
         save_profiles([profile], session=session)
         changes.profiles[customer_id] = profile

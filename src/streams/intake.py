@@ -56,5 +56,5 @@ def take_in(
         limit.record(isinstance(decoded, DeadLetter))
     assignments = lookup_assignments([event.identity_key for event in events], session_factory=session_factory)
     resolved = [(event, resolve_customer(event, assignments)) for event in events]
-    links = [signal for event in events for signal in hint_link_signals(event, at=now)]
+    links = list({s.link.link_id: s for e in events for s in hint_link_signals(e, at=now) if s.link}.values())
     return Intake(enriched=enrich_events(resolved, enricher) if resolved else [], dead=dead, links=links)

@@ -19,6 +19,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -248,14 +249,19 @@ def _postgres_from_testcontainers(started: float) -> Server:
 
 
 def _postgres_from_launcher(work_dir: Path, started: float) -> Server:
+    """The cluster lives in its own temporary directory, not under pytest's ``work_dir``: pytest resets its
+    temp root to mode 0700 whenever another session starts, which would lock the ``postgres`` OS user out
+    of a running cluster."""
     script = LOCAL_LAUNCHERS / "postgres.sh"
-    data_dir = work_dir / "postgres"
+    data_dir = Path(tempfile.mkdtemp(prefix="scrm-test-postgres-"))
+    data_dir.chmod(0o755)
     env = {**os.environ, "PGPORT": str(free_port()), "PG_DATA_DIR": str(data_dir)}
     out = _run_launcher(script, "start", env, timeout_s=900)  # may apt-get install postgresql first
     url = out.strip().splitlines()[-1].strip()
 
     def stop() -> None:
         _run_launcher(script, "stop", env, timeout_s=120, check=False)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
     try:
         wait_for_postgres(url, timeout_s=30)
