@@ -60,9 +60,16 @@ def combine(char_part: sparse.csr_matrix, dense: np.ndarray | None, dense_weight
     return sparse.hstack([char_part, sparse.csr_matrix(dense * dense_weight)], format="csr")
 
 
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    probs = np.exp(logits)
+    return (probs / probs.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class LinearHead:
-    """``W`` (features x classes), ``b`` (classes), ``idf`` and metadata (embedder name, dense weight)."""
+    """``W`` (features x outputs), ``b`` (outputs), ``idf`` and metadata (embedder name, dense weight,
+    ``experts``: the domain names when the head is a gated mixture of per-domain experts)."""
 
     weights: np.ndarray
     bias: np.ndarray
@@ -81,14 +88,28 @@ class LinearHead:
     def features(self, texts: Sequence[str], dense: np.ndarray | None) -> sparse.csr_matrix:
         return combine(tfidf(char_counts(texts), self.idf), dense, self.dense_weight)
 
+    @property
+    def experts(self) -> list[str]:
+        """Names of the per-domain expert heads (one entry for a plain single head)."""
+        names = self.meta.get("experts")
+        return [str(n) for n in names] if isinstance(names, list) and names else ["joint"]
+
     def predict_proba(self, texts: Sequence[str], dense: np.ndarray | None) -> np.ndarray:
-        """Probabilities over ``CLASSES`` for each text (rows sum to 1)."""
+        """Probabilities over ``CLASSES`` for each text (rows sum to 1).
+
+        With K > 1 experts the weight matrix holds K blocks of ``len(CLASSES)`` columns (one softmax head
+        per training domain) followed by K gate columns (a softmax over domains): the result is the
+        gate-weighted mixture of the experts' distributions.
+        """
         if not texts:
             return np.zeros((0, len(CLASSES)), dtype=np.float32)
         logits = np.asarray(self.features(texts, dense) @ self.weights.astype(np.float32)) + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+        k, c = len(self.experts), len(CLASSES)
+        if k == 1:
+            return _softmax(logits)
+        expert = _softmax(logits[:, : k * c].reshape(len(texts), k, c))
+        gate = _softmax(logits[:, k * c :])
+        return np.einsum("nk,nkc->nc", gate, expert).astype(np.float32)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
