@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from kafka import KafkaProducer
+
 ROOT = Path(__file__).resolve().parents[1]
 RECEIVED: dict[str, float] = {}
 
@@ -59,7 +61,7 @@ def _event(n: int, probe: bool) -> dict[str, object]:
             "author": {"id": author, "followers": 100}, "brand": "acme", "text": text, "source": "benchmark"}
 
 
-def _warm_up(producer: "KafkaProducer", *, sent_at: float, timeout: float = 180.0) -> None:  # type: ignore[name-defined]
+def _warm_up(producer: KafkaProducer, *, sent_at: float, timeout: float = 180.0) -> None:  # type: ignore[name-defined]
     """Until one probe has been delivered end to end (group joined, model loaded), not measured."""
     from streams.topics import RAW_EVENTS
 
@@ -80,8 +82,6 @@ def main() -> int:
     parser.add_argument("--kafka-port", type=int, default=39092)
     parser.add_argument("--pg-port", type=int, default=55932)
     args = parser.parse_args()
-    from kafka import KafkaProducer
-
     from streams.admin import ensure_topics
     from streams.topics import RAW_EVENTS
 
@@ -103,11 +103,12 @@ def main() -> int:
     # but 20 probes an hour into one overflow incident and hide their latency
     run_env = {**env, "SCRM_KAFKA_BOOTSTRAP": bootstrap, "SCRM_DATABASE_URL": db_url, "SCRM_PARTITIONS": "2",
                "SCRM_PIPELINE__BATCH_MAX_MS": "50", "SCRM_PIPELINE__ALERTS__INCIDENTS__MAX_NEW_PER_WINDOW": "1000000"}
+    worker_log, dispatch_log = (work / "worker.log").open("wb"), (work / "dispatch.log").open("wb")
     worker = subprocess.Popen([sys.executable, "-m", "scrm.cli", "worker"], env=run_env,
-                              stdout=open(work / "worker.log", "wb"), stderr=subprocess.STDOUT)
+                              stdout=worker_log, stderr=subprocess.STDOUT)
     dispatcher = subprocess.Popen([sys.executable, "-m", "scrm.cli", "dispatch", "--database-url", db_url,
                                    "--routing", str(routing)], env={**run_env, "SCRM_IDLE_MS": "10"},
-                                  stdout=open(work / "dispatch.log", "wb"), stderr=subprocess.STDOUT)
+                                  stdout=dispatch_log, stderr=subprocess.STDOUT)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     sent: dict[str, float] = {}
     try:
@@ -132,6 +133,8 @@ def main() -> int:
         for process in (dispatcher, worker):
             process.terminate()
             process.wait(timeout=30)
+        worker_log.close()
+        dispatch_log.close()
         subprocess.run(["bash", str(ROOT / "deploy/local/kafka.sh"), "stop"], env=env, check=False)
         subprocess.run(["bash", str(ROOT / "deploy/local/postgres.sh"), "stop"], env=env, check=False)
     latencies = sorted((RECEIVED[e] - t) * 1000 for e, t in sent.items() if e in RECEIVED)
