@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from enrichment.contracts import Enrichment, Intent, ModelStamp, Sentiment
+from enrichment.contracts import Enrichment, Intent, ModelStamp, Sentiment, SentimentLabel
 from enrichment.language import detect_language
 
 LEXICON_STAMP = ModelStamp(name="scrm-lexicon", version="1")
@@ -101,7 +101,7 @@ def _sentiment(text: str) -> Sentiment:
     if total == 0:
         return Sentiment(label="neutral", score=0.0, confidence=0.5)
     score = (positive - negative) / total
-    label = "positive" if score > 0.2 else "negative" if score < -0.2 else "neutral"
+    label: SentimentLabel = "positive" if score > 0.2 else "negative" if score < -0.2 else "neutral"
     return Sentiment(label=label, score=round(score, 4), confidence=round(min(0.95, 0.5 + 0.15 * total), 4))
 
 

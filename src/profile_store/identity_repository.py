@@ -235,13 +235,14 @@ def suggestion_candidates(*, session: Session) -> list[Candidate]:
     for identity_key, thread_key in session.execute(
         select(ProfileEventRow.identity_key, ProfileEventRow.thread_key).where(ProfileEventRow.thread_key.is_not(None))
     ):
-        threads.setdefault(identity_key, set()).add(thread_key)
+        if thread_key:
+            threads.setdefault(identity_key, set()).add(thread_key)
     rows = session.execute(
         select(IdentityRow.identity_key, IdentityRow.customer_id, IdentityRow.handle_key).where(IdentityRow.handle_key.is_not(None))
     )
     return [
         Candidate(
-            identity_key=key, customer_id=customer_id, handle=handle_key.partition(":")[2],
+            identity_key=key, customer_id=customer_id, handle=(handle_key or "").partition(":")[2],
             display_name=names.get(customer_id), threads=frozenset(threads.get(key, ())),
         )
         for key, customer_id, handle_key in rows

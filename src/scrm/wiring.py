@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from enrichment.factory import build_enricher
 from enrichment.protocols import Enricher
@@ -45,6 +46,6 @@ def open_state(settings: EmbeddedSettings) -> Iterator[Storage]:
         storage.close()
 
 
-def embedded_settings(data_dir: object | None) -> EmbeddedSettings:
+def embedded_settings(data_dir: Path | None) -> EmbeddedSettings:
     """Settings from the environment, with ``--data-dir`` taking precedence when given."""
-    return EmbeddedSettings(data_dir=data_dir) if data_dir else EmbeddedSettings()  # type: ignore[call-arg]
+    return EmbeddedSettings(data_dir=data_dir) if data_dir else EmbeddedSettings()

