@@ -79,6 +79,7 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--probe-every", type=int, default=100)
+    parser.add_argument("--batch-ms", type=int, default=50, help="worker batching window (SCRM_PIPELINE__BATCH_MAX_MS)")
     parser.add_argument("--kafka-port", type=int, default=39092)
     parser.add_argument("--pg-port", type=int, default=55932)
     args = parser.parse_args()
@@ -102,7 +103,7 @@ def main() -> int:
     # every probe opens its own incident: lift the fire cap, which would otherwise (correctly) fold all
     # but 20 probes an hour into one overflow incident and hide their latency
     run_env = {**env, "SCRM_KAFKA_BOOTSTRAP": bootstrap, "SCRM_DATABASE_URL": db_url, "SCRM_PARTITIONS": "2",
-               "SCRM_PIPELINE__BATCH_MAX_MS": "50", "SCRM_PIPELINE__ALERTS__INCIDENTS__MAX_NEW_PER_WINDOW": "1000000"}
+               "SCRM_PIPELINE__BATCH_MAX_MS": str(args.batch_ms), "SCRM_PIPELINE__ALERTS__INCIDENTS__MAX_NEW_PER_WINDOW": "1000000"}
     worker_log, dispatch_log = (work / "worker.log").open("wb"), (work / "dispatch.log").open("wb")
     worker = subprocess.Popen([sys.executable, "-m", "scrm.cli", "worker"], env=run_env,
                               stdout=worker_log, stderr=subprocess.STDOUT)
@@ -143,7 +144,7 @@ def main() -> int:
         return 1
     q = statistics.quantiles(latencies, n=100)
     print(f"{'metric':<28}{'value':>12}")
-    for name, value in [("events/s (target)", args.rate), ("probes sent", len(sent)),
+    for name, value in [("events/s (target)", args.rate), ("batch window ms", args.batch_ms), ("probes sent", len(sent)),
                         ("probes delivered", len(latencies)), ("p50 latency ms", round(q[49], 1)),
                         ("p99 latency ms", round(q[98], 1)), ("max latency ms", round(latencies[-1], 1))]:
         print(f"{name:<28}{value:>12}")
