@@ -181,16 +181,20 @@ class Page:
             time.sleep(0.1)
 
     def click(self, selector: str) -> None:
-        """A real mouse click at the centre of the element (scrolled into view first)."""
+        """A real mouse click at the centre of the element (scrolled into view first), once the element is
+        what lies under that point (the page may still be shifting after a re-render)."""
         box = self.wait_for(
             f"""(() => {{
                 const el = document.querySelector({json.dumps(selector)});
                 if (!el) return null;
                 el.scrollIntoView({{block: 'center'}});
                 const r = el.getBoundingClientRect();
-                return r.width && r.height ? {{x: r.left + r.width / 2, y: r.top + r.height / 2}} : null;
+                if (!r.width || !r.height) return null;
+                const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                const hit = document.elementFromPoint(x, y);
+                return hit && (hit === el || el.contains(hit)) ? {{x, y}} : null;
             }})()""",
-            message=f"no visible element {selector}",
+            message=f"no visible, unobstructed element {selector}",
         )
         for kind in ("mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent",
