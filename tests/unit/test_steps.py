@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from alerts.config import AlertingConfig
+from alerts.state import DetectorState
+from alerts.suite import run_detectors
 from enrichment.contracts import Enrichment, ModelStamp, Sentiment
 from ingest.codec import encode_event, event_from_dict
 from ingest.contracts import SocialEvent
@@ -17,7 +20,7 @@ from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
 from profile_store.contracts import CustomerProfile
 from streams.exceptions import DeadLetterRatioExceeded
-from streams.steps.alert import detect_alerts
+from streams.steps.alert import scored_posts
 from streams.steps.deadletter_limit import DeadLetterLimit
 from streams.steps.decode import decode_record
 from streams.steps.enrich import enrich_events
@@ -437,6 +440,11 @@ def test_event_key_is_platform_and_event_id(enriched_factory):
 
 
 # --------------------------------------------------------------------------- alerts
+
+
+def detect_alerts(events, profiles):
+    """The detector suite over ``events`` from empty state, with the default configuration."""
+    return run_detectors(scored_posts(events, profiles), DetectorState(), AlertingConfig())[0]
 
 
 def _negative(enriched_factory, followers: int = 5000, **overrides):

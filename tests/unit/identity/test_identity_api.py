@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import ApiServices, create_app
 from enrichment.lexicon import LexiconEnricher
-from streams.config import PipelineConfig
 from streams.jobs.suggestions import refresh_suggestions
 from streams.runtimes.embedded import EmbeddedRuntime
-from streams.storage import Storage, open_storage
+from streams.storage import Storage
 
 AGENT = {"X-API-Key": "agent-key"}
 MARKETER = {"X-API-Key": "marketer-key"}
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    opened = open_storage(f"sqlite:///{tmp_path}/api.db", None)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def runtime(storage: Storage) -> EmbeddedRuntime:
-    runtime = EmbeddedRuntime(config=PipelineConfig(), enricher=LexiconEnricher(), storage=storage)
+def runtime(runtime: EmbeddedRuntime) -> EmbeddedRuntime:
+    """The shared runtime, seeded with three authors (two of them probably the same person)."""
     start = datetime(2026, 11, 1, tzinfo=UTC)
     for n, (platform, author, handle, name) in enumerate(
         [("weibo", "1", "liming88", "李明 Li Ming"), ("douyin", "2", "LiMing88", "Li Ming"), ("x", "3", "zw", "Zhang Wei")]

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from enrichment.lexicon import LexiconEnricher
 from profile_store.contracts import CustomerProfile
@@ -21,18 +17,6 @@ from streams.runtimes.embedded import EmbeddedRuntime
 from streams.storage import Storage, open_storage
 
 START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    opened = open_storage(f"sqlite:///{tmp_path}/identity.db", None)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def runtime(storage: Storage) -> EmbeddedRuntime:
-    return EmbeddedRuntime(config=PipelineConfig(), enricher=LexiconEnricher(), storage=storage)
 
 
 def event(platform: str, author: str, n: int, text: str, kind: str = "post", **extra: Any) -> bytes:
