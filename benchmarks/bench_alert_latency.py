@@ -3,9 +3,13 @@
 Starts (on non-default ports, in a temp dir) Kafka via ``deploy/local/kafka.sh`` and PostgreSQL via
 ``deploy/local/postgres.sh``, a ``scrm worker`` process and an alert dispatcher process
 (``scrm dispatch``) routing every opportunity to a signed webhook served by this script.
-Then produces background chatter at ``--rate`` events/s and, every ``--probe-every`` events, a purchase-intent
+Then produces a background stream at ``--rate`` events/s and, every ``--probe-every`` events, a purchase-intent
 probe from a new customer (each opens a new incident). Latency = webhook receive time - probe produce time
-(same host clock). Prints a table. The worker needs ``enrichment.factory.build_enricher``.
+(same host clock). The background is ``--stream simulated`` (the platform's simulator: likes, follows, shares,
+comments, chats, reviews in realistic proportions, ~62 % with text, event time = now) or ``--stream chatter``
+(every event a text post: the worst case for enrichment). Payloads are serialised before the clock starts, so
+the producer costs as little CPU as kafka-python allows. Prints latency and how many cores each process kept
+busy while the stream was produced (all share the same cores; a process falling behind shows less than it needs).
 
     python benchmarks/bench_alert_latency.py --rate 1000 --seconds 60
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import itertools
 import os
 import statistics
 import subprocess
@@ -61,6 +66,44 @@ def _event(n: int, probe: bool) -> dict[str, object]:
             "author": {"id": author, "followers": 100}, "brand": "acme", "text": text, "source": "benchmark"}
 
 
+def _background(stream: str, count: int, rate: int) -> list[tuple[bytes, bytes]]:
+    """``count`` (key, value) records of the background stream, serialised ahead of the run."""
+    if stream == "chatter":
+        records = []
+        for n in range(count):
+            event = _event(n, False)
+            records.append((f"weibo:{event['author']['id']}".encode(), json.dumps(event).encode()))  # type: ignore[index]
+        return records
+    from ingest.producer import partition_key
+    from ingest.simulator import SimulatorConfig, raw_records
+
+    config = SimulatorConfig(start=datetime.now(UTC), events_per_hour=rate * 3600.0, customers=5000, invalid_ratio=0.005)
+    return [(partition_key(value), value) for value in itertools.islice(raw_records(config), count)]
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each live process so far (Linux /proc)."""
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
+
+
+def _postgres_pids(data_dir: Path) -> list[int]:
+    """The postmaster and its backends."""
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    return [postmaster, *map(int, children)]
+
+
 def _warm_up(producer: KafkaProducer, *, sent_at: float, timeout: float = 180.0) -> None:  # type: ignore[name-defined]
     """Until one probe has been delivered end to end (group joined, model loaded), not measured."""
     from streams.topics import RAW_EVENTS
@@ -79,6 +122,7 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--probe-every", type=int, default=100)
+    parser.add_argument("--stream", choices=("simulated", "chatter"), default="simulated")
     parser.add_argument("--batch-ms", type=int, default=50, help="worker batching window (SCRM_PIPELINE__BATCH_MAX_MS)")
     parser.add_argument("--kafka-port", type=int, default=39092)
     parser.add_argument("--pg-port", type=int, default=55932)
@@ -108,24 +152,33 @@ def main() -> int:
     worker = subprocess.Popen([sys.executable, "-m", "scrm.cli", "worker"], env=run_env,
                               stdout=worker_log, stderr=subprocess.STDOUT)
     dispatcher = subprocess.Popen([sys.executable, "-m", "scrm.cli", "dispatch", "--database-url", db_url,
-                                   "--routing", str(routing)], env={**run_env, "SCRM_IDLE_MS": "10"},
+                                   "--routing", str(routing)], env=run_env,
                                   stdout=dispatch_log, stderr=subprocess.STDOUT)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     sent: dict[str, float] = {}
+    total = args.rate * args.seconds
+    processes = {"worker": [worker.pid], "dispatcher": [dispatcher.pid], "producer (this script)": [os.getpid()],
+                 "kafka broker": [int((work / "kafka" / "kafka.pid").read_text())]}
     try:
+        background = _background(args.stream, total, args.rate)
         _warm_up(producer, sent_at=time.time())
+        processes["postgresql"] = _postgres_pids(work / "pg" / "pgdata")
+        cpu_before = {name: _cpu_seconds(pids) for name, pids in processes.items()}
         start = time.monotonic()
-        for n in range(args.rate * args.seconds):
-            probe = n % args.probe_every == 0
-            event = _event(n, probe)
-            producer.send(RAW_EVENTS, key=f"weibo:{event['author']['id']}".encode(),  # type: ignore[index]
-                          value=json.dumps(event).encode())
-            if probe:
-                sent[str(event["event_id"])] = time.time()
+        for n, (key, value) in enumerate(background):
+            if n % args.probe_every == 0:
+                probe = _event(n, True)
+                producer.send(RAW_EVENTS, key=f"weibo:{probe['author']['id']}".encode(),  # type: ignore[index]
+                              value=json.dumps(probe).encode())
+                sent[str(probe["event_id"])] = time.time()
+            producer.send(RAW_EVENTS, key=key, value=value)
             lag = start + (n + 1) / args.rate - time.monotonic()
             if lag > 0:
                 time.sleep(lag)
         producer.flush()
+        produced_in = time.monotonic() - start
+        processes["postgresql"] = _postgres_pids(work / "pg" / "pgdata")
+        cpu = {name: _cpu_used(cpu_before.get(name, {}), _cpu_seconds(pids)) for name, pids in processes.items()}
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(set(sent) & set(RECEIVED)) < len(sent):
             time.sleep(0.5)
@@ -144,10 +197,15 @@ def main() -> int:
         return 1
     q = statistics.quantiles(latencies, n=100)
     print(f"{'metric':<28}{'value':>12}")
-    for name, value in [("events/s (target)", args.rate), ("batch window ms", args.batch_ms), ("probes sent", len(sent)),
-                        ("probes delivered", len(latencies)), ("p50 latency ms", round(q[49], 1)),
-                        ("p99 latency ms", round(q[98], 1)), ("max latency ms", round(latencies[-1], 1))]:
-        print(f"{name:<28}{value:>12}")
+    rows: list[tuple[str, object]] = [
+        ("stream", args.stream), ("events/s (target)", args.rate), ("events/s (produced)", round(total / produced_in)),
+        ("batch window ms", args.batch_ms), ("probes sent", len(sent)), ("probes delivered", len(latencies)),
+        ("p50 latency ms", round(q[49], 1)), ("p99 latency ms", round(q[98], 1)), ("max latency ms", round(latencies[-1], 1)),
+    ]
+    rows += [(f"cores busy while producing: {name}", round(seconds / produced_in, 2)) for name, seconds in cpu.items()]
+    rows.append(("cores busy while producing: all", round(sum(cpu.values()) / produced_in, 2)))
+    for name, value in rows:
+        print(f"{name:<36}{value!s:>12}")
     return 0
 
 

@@ -35,6 +35,7 @@ from alerts.dispatch_store import (
 )
 from alerts.exceptions import DeliveryFailed
 from alerts.incidents import escalate, escalation_due
+from alerts.outbox_signal import OutboxSignal
 from alerts.repository import change_incident, incidents_in_state
 from alerts.routing import ChannelConfig, RetryPolicy, RoutingConfig
 
@@ -92,22 +93,40 @@ class Dispatcher:
         """Stop the sender threads (waits for sends in flight)."""
         self._pool.shutdown(wait=True)
 
-    def run(self, stop: threading.Event, *, idle_seconds: float = 0.05) -> None:
-        """Pass after pass until ``stop`` is set; sleeps ``idle_seconds`` when a pass found nothing. A
-        failing pass is logged and retried (nothing is lost: state is in the database)."""
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        idle_seconds: float = 0.05,
+        signal: OutboxSignal | None = None,
+        escalate_every: timedelta = timedelta(seconds=5),
+    ) -> None:
+        """Pass after pass until ``stop`` is set. When a pass found nothing it waits ``idle_seconds`` (with
+        ``signal``: until the signal fires or ``idle_seconds`` pass). Escalation scans the open incidents at
+        most every ``escalate_every`` (SLAs are minutes; a scan per pass would cost more than the deliveries).
+        A failing pass is logged and retried (nothing is lost: state is in the database)."""
+        next_escalation = self._clock()
         while not stop.is_set():
+            escalate = self._clock() >= next_escalation
             try:
-                done = self.run_once()
+                done = self.run_once(escalate=escalate)
             except Exception:
                 log.exception("dispatch pass failed; retrying")
                 stop.wait(1.0)
                 continue
-            if not (done.routed or done.delivered or done.retried or done.dead or done.escalated):
+            if escalate:
+                next_escalation = self._clock() + escalate_every
+            if done.routed or done.delivered or done.retried or done.dead or done.escalated:
+                continue
+            if signal is None:
                 stop.wait(idle_seconds)
+            else:
+                signal.wait(idle_seconds)
 
-    def run_once(self) -> DispatchStats:
-        """One escalation, routing and delivery pass. Blocks (database and network)."""
-        done = DispatchStats(escalated=self.escalate_due(), routed=self.route_outbox())
+    def run_once(self, *, escalate: bool = True) -> DispatchStats:
+        """One escalation (unless ``escalate`` is false), routing and delivery pass. Blocks (database and
+        network)."""
+        done = DispatchStats(escalated=self.escalate_due() if escalate else 0, routed=self.route_outbox())
         delivered, retried, dead = self.deliver_due()
         done.delivered, done.retried, done.dead = delivered, retried, dead
         self.stats.add(done)

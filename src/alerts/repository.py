@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from alerts.contracts import Alert, Incident, IncidentChange
 from alerts.exceptions import AlertNotFound
+from alerts.outbox_signal import notify_outbox
 from alerts.state import CapCounter, DetectorState, PendingQuestion, ScopeSeries, TrackedPost
 from alerts.tables import DetectorStateRow, IncidentRow, OutboxRow, SignalRow
 from sqlkit import lock_keys, upsert_rows
@@ -113,7 +114,8 @@ def open_incidents(dedup_keys: Iterable[str], *, session: Session) -> dict[str, 
 
 
 def save_incidents(changes: Sequence[tuple[Incident, IncidentChange]], *, session: Session) -> None:
-    """Upsert incidents and enqueue each new version in the delivery outbox (same transaction)."""
+    """Upsert incidents and enqueue each new version in the delivery outbox (same transaction); listening
+    dispatchers are woken when it commits."""
     if not changes:
         return
     rows = [_incident_row(incident) for incident, _ in changes]
@@ -124,6 +126,7 @@ def save_incidents(changes: Sequence[tuple[Incident, IncidentChange]], *, sessio
         for i, change in changes
     ]
     upsert_rows(session, OutboxRow.__table__, outbox, ["incident_id", "version"], update=False)  # type: ignore[arg-type]
+    notify_outbox(session)
 
 
 def _incident_row(incident: Incident) -> dict[str, Any]:

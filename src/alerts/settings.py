@@ -18,7 +18,11 @@ class DispatchSettings(BaseSettings):
 
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/scrm"
     routing_file: Path | None = None
-    idle_ms: float = Field(default=20.0, gt=0)
+    idle_ms: float = Field(default=20.0, gt=0, description="poll interval when idle, on databases without notifications")
+    listen_timeout_ms: float = Field(
+        default=1000.0, gt=0, description="PostgreSQL: an idle dispatcher waits this long for a NOTIFY before polling"
+    )
+    escalate_every_seconds: float = Field(default=5.0, gt=0, description="how often open incidents are checked against SLAs")
 
     def routing(self) -> RoutingConfig:
         """The routing configuration; raises ``OSError`` / ``pydantic.ValidationError`` for a bad file."""

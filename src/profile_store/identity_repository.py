@@ -134,15 +134,22 @@ def active_link_ids(link_ids: Iterable[str], *, session: Session) -> set[str]:
 def add_link(link: IdentityLink, *, session: Session) -> bool:
     """Store a link; re-activates a removed one with the new provenance. Returns whether anything
     changed (``False`` when the link was already active)."""
-    row = session.get(LinkRow, link.link_id)
-    if row is not None and row.removed_at is None:
-        return False
-    values = {
-        "a": link.a, "b": link.b, "source": link.provenance.source, "actor": link.provenance.actor,
-        "reference": link.provenance.reference, "created_at": link.created_at, "removed_at": None, "removed_by": None,
-    }
-    upsert_rows(session, LinkRow.__table__, [{"link_id": link.link_id, **values}], ["link_id"])  # type: ignore[arg-type]
-    return True
+    return bool(add_links([link], session=session))
+
+
+def add_links(links: Sequence[IdentityLink], *, session: Session) -> set[str]:
+    """Store links (one statement); re-activates removed ones with the new provenance. Returns the ids of
+    the links that changed (those not already active)."""
+    ids = [link.link_id for link in links]
+    active = active_link_ids(ids, session=session)
+    rows = [
+        {"link_id": link.link_id, "a": link.a, "b": link.b, "source": link.provenance.source,
+         "actor": link.provenance.actor, "reference": link.provenance.reference, "created_at": link.created_at,
+         "removed_at": None, "removed_by": None}
+        for link in {link.link_id: link for link in links if link.link_id not in active}.values()
+    ]
+    upsert_rows(session, LinkRow.__table__, rows, ["link_id"])  # type: ignore[arg-type]
+    return {str(row["link_id"]) for row in rows}
 
 
 def remove_link(link_id: str, *, at: datetime, by: str | None, session: Session) -> IdentityLink | None:

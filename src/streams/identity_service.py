@@ -7,10 +7,16 @@ into the one with the earliest-seen identity: the survivor's profile is recomput
 events, the other is deleted (a tombstone on ``scrm.profiles``) and its id redirects. An unlink splits the
 component and recomputes every part from its own events, so each gets back exactly the profile (and id)
 it would have had without the link.
+
+Most links a stream states attach a linking key seen for the first time (an e-mail, phone or WeChat
+unionid from a connector's hints) to one account that has acted and is linked to nothing else. Such a
+link changes no customer id and no event's owner, so a batch of them is applied with a handful of
+statements (``_attach_new_keys``) instead of a merge each, with the same outcome as ``_link``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,10 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from profile_store.contracts import CustomerProfile, IdentityLink, LinkSignal, MergeRecord
 from profile_store.identity_graph import components, elect_customer_id, new_customer_id
+from profile_store.identity_keys import is_platform_key
 from profile_store.identity_repository import (
     active_link_ids,
     active_links_touching,
     add_link,
+    add_links,
     assign,
     clear_redirects,
     customers_of,
@@ -60,11 +68,12 @@ def apply_link_signals(signals: Sequence[LinkSignal], *, session_factory: sessio
     Raises on database errors (then nothing is applied)."""
     changes = IdentityChanges()
     with session_factory() as session, session.begin():
-        unlinked = {s.link_id for s in signals if s.op == "unlink"}
+        unlinked = {s.link_id for s in signals if s.op == "unlink" and s.link_id}
         known = active_link_ids((s.link.link_id for s in signals if s.link is not None), session=session) - unlinked
+        attached = _attach_new_keys(signals, known | unlinked, session, changes)
         for signal in signals:
             if signal.op == "link" and signal.link is not None:
-                if signal.link.link_id in known:
+                if signal.link.link_id in known or signal.link.link_id in attached:
                     continue
                 _link(signal.link, session, changes)
             elif signal.op == "unlink" and signal.link_id:
@@ -72,6 +81,50 @@ def apply_link_signals(signals: Sequence[LinkSignal], *, session_factory: sessio
             elif signal.op == "reelect" and signal.identity:
                 _reelect(signal.identity, signal.at, session, changes)
     return changes
+
+
+def _attach_new_keys(
+    signals: Sequence[LinkSignal], skip: set[str], session: Session, changes: IdentityChanges
+) -> set[str]:
+    """Apply the batch's links that attach a never-registered linking key (e-mail, phone, unionid, CRM
+    id: it never acts, so no event can race to register it) to an acting, unlinked account named after
+    itself; returns their link ids. Only links whose ends occur in no other signal of the batch
+    qualify, so applying them first commutes with the rest. Same outcome as ``_link`` for each: the new
+    key joins the account's customer and profile; no customer id changes, nothing is merged."""
+    links = [s.link for s in signals if s.op == "link" and s.link is not None and s.link.link_id not in skip]
+    mentions = Counter(key for link in links for key in (link.a, link.b))
+    mentions.update(s.identity for s in signals if s.op == "reelect" and s.identity)
+    candidates = [link for link in links if mentions[link.a] == mentions[link.b] == 1]
+    ends = {key for link in candidates for key in (link.a, link.b)}
+    first_seen = first_seen_of(ends, session=session)
+    customers = customers_of(ends, session=session)
+    linked = {key for link in active_links_touching(ends, session=session) for key in (link.a, link.b)}
+    attach: dict[str, tuple[IdentityLink, str, str]] = {}  # link id -> (link, account, new key)
+    for link in candidates:
+        for account, new_key in ((link.a, link.b), (link.b, link.a)):
+            if (not is_platform_key(new_key) and new_key not in customers
+                    and first_seen.get(account) is not None and account not in linked
+                    and customers.get(account) == new_customer_id(account)):
+                attach[link.link_id] = (link, account, new_key)
+    if not attach:
+        return set()
+    owner = {new_key: customers[account] for _, account, new_key in attach.values()}
+    register_identities(
+        [{"identity_key": key, "customer_id": customer_id, "handle_key": None, "first_seen": None}
+         for key, customer_id in owner.items()],
+        session=session,
+    )
+    add_links([link for link, _, _ in attach.values()], session=session)
+    lock_customers(set(owner.values()), session=session)
+    profiles = load_profiles(owner.values(), session=session)
+    for key, customer_id in owner.items():
+        if customer_id in profiles:
+            profile = profiles[customer_id]
+            profiles[customer_id] = profile.model_copy(update={"identities": tuple(sorted({*profile.identities, key}))})
+    save_profiles(list(profiles.values()), session=session)
+    changes.assignments.update(owner)
+    changes.profiles.update(profiles)
+    return set(attach)
 
 
 def _link(link: IdentityLink, session: Session, changes: IdentityChanges) -> None:

@@ -1,8 +1,9 @@
-"""Intake: raw records to enriched events, dead letters and the identity links the events state.
+"""Intake: raw records to enriched events and dead letters.
 
 The first half of the pipeline, shared by both runtimes: decode (invalid input becomes a dead letter and
-counts against the dead-letter limit), route each event to its customer's current id, collect the links
-its identity hints state, and enrich the batch. Blocks (database lookup, model inference).
+counts against the dead-letter limit), route each event to its customer's current id and enrich the
+batch. Blocks (database lookup, model inference). The links an event's identity hints state are
+published after it is applied (``streams.unit_of_work``), when its account is registered.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ from enrichment.protocols import Enricher
 from ingest.contracts import SocialEvent
 from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
-from profile_store.contracts import LinkSignal
 from streams.contracts import EnrichedEvent
 from streams.identity_service import lookup_assignments
 from streams.steps.deadletter_limit import DeadLetterLimit
 from streams.steps.decode import decode_record
 from streams.steps.enrich import enrich_events
 from streams.steps.identity import resolve_customer
-from streams.steps.links import hint_link_signals
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,6 @@ class Intake:
 
     enriched: list[EnrichedEvent]
     dead: list[DeadLetter]
-    links: list[LinkSignal]
 
 
 def take_in(
@@ -56,5 +54,4 @@ def take_in(
         limit.record(isinstance(decoded, DeadLetter))
     assignments = lookup_assignments([event.identity_key for event in events], session_factory=session_factory)
     resolved = [(event, resolve_customer(event, assignments)) for event in events]
-    links = list({s.link.link_id: s for e in events for s in hint_link_signals(e, at=now) if s.link}.values())
-    return Intake(enriched=enrich_events(resolved, enricher) if resolved else [], dead=dead, links=links)
+    return Intake(enriched=enrich_events(resolved, enricher) if resolved else [], dead=dead)

@@ -24,6 +24,7 @@ from streams.contracts import EnrichedEvent
 from streams.profile_apply import apply_profiles
 from streams.steps.alert import scored_posts
 from streams.steps.analytics import event_row
+from streams.steps.links import hint_link_signals
 from streams.steps.profile import event_key
 
 DEFAULT_ALERTING = AlertingConfig()
@@ -33,7 +34,8 @@ DEFAULT_ALERTING = AlertingConfig()
 class BatchOutcome:
     """What a batch did: the events that were new, the profiles they changed, the alerts the whole batch
     raises (deterministic ids: a replayed event yields the same alert again), and the identity signals
-    to publish on ``scrm.identity.links`` (re-elections)."""
+    to publish on ``scrm.identity.links``: the links the batch's identity hints state (for replayed events
+    too; links are idempotent) and re-elections."""
 
     applied: tuple[EnrichedEvent, ...]
     profiles: tuple[CustomerProfile, ...]
@@ -64,6 +66,8 @@ def apply_enriched_batch(
         now = datetime.now(UTC)
         write_events(analytics, [event_row(e, ingested_at=now) for e in events])
     now = datetime.now(UTC)
-    signals = tuple(LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
+    hinted = {s.link.link_id: s for e in events for s in hint_link_signals(e.event, at=now) if s.link}
+    reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
+    signals = (*hinted.values(), *reelect)
     changed = tuple(profiles[cid] for cid in update.changed)
     return BatchOutcome(applied=fresh, profiles=changed, alerts=tuple(alerts), identity_signals=signals)

@@ -21,6 +21,7 @@ from alerts.config import AlertingConfig
 from alerts.contracts import ScoredPost
 from alerts.dispatch import Dispatcher
 from alerts.dispatch_store import delivery_dead_letters
+from alerts.outbox_signal import PostgresOutboxListener
 from alerts.pipeline import process_posts
 from alerts.routing import (
     DingTalkChannel,
@@ -221,3 +222,26 @@ def test_on_postgresql_a_growing_crisis_is_one_incident_and_its_deliveries_are_r
     assert incident.count == 3 and incident.version == 3
     assert dispatcher.stats.delivered == 1, "only the 'opened' version matches the default changes"
     storage.close()
+
+
+def test_a_listening_dispatcher_wakes_when_new_incidents_commit_and_not_for_rolled_back_ones(
+    fresh_database_url: str,
+) -> None:
+    storage = open_storage(fresh_database_url, None)
+    listener = PostgresOutboxListener(fresh_database_url)
+    now = datetime.now(UTC)
+    try:
+        assert not listener.wait(0.05), "nothing enqueued yet"
+        with storage.session_factory() as session, session.begin():
+            process_posts([_crisis_post(now)], [], config=AlertingConfig(), now=now, session=session)
+            assert not listener.wait(0.05), "PostgreSQL delivers the notification only at commit"
+        assert listener.wait(10.0)
+        with storage.session_factory() as session:
+            with session.begin():
+                process_posts([_crisis_post(now.replace(microsecond=7))], [], config=AlertingConfig(), now=now,
+                              session=session)
+                session.rollback()
+        assert not listener.wait(0.2), "a rolled-back transaction enqueued nothing"
+    finally:
+        listener.close()
+        storage.close()

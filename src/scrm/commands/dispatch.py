@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def handle(args: argparse.Namespace) -> int:
     from alerts.dispatch import Dispatcher
+    from alerts.outbox_signal import listener_for
     from alerts.settings import DispatchSettings
     from streams.storage import open_storage
 
@@ -33,12 +35,20 @@ def handle(args: argparse.Namespace) -> int:
     settings = DispatchSettings(**overrides)  # type: ignore[arg-type]
     storage = open_storage(settings.database_url, None)
     dispatcher = Dispatcher(storage.session_factory, settings.routing())
+    outbox_signal = listener_for(settings.database_url)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        dispatcher.run(stop, idle_seconds=settings.idle_ms / 1000)
+        dispatcher.run(
+            stop,
+            idle_seconds=(settings.idle_ms if outbox_signal is None else settings.listen_timeout_ms) / 1000,
+            signal=outbox_signal,
+            escalate_every=timedelta(seconds=settings.escalate_every_seconds),
+        )
     finally:
+        if outbox_signal is not None:
+            outbox_signal.close()
         dispatcher.close()
         storage.close()
     return 0

@@ -178,7 +178,6 @@ class EmbeddedRuntime:
             limit=self._dead_letter_limit,
             now=datetime.now(UTC),
         )
-        self.submit_links(intake.links)
         if intake.dead:
             with self._storage.session_factory() as session, session.begin():
                 record_dead_letters(intake.dead, session=session)

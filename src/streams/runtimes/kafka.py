@@ -1,12 +1,16 @@
 """The Kafka runtime: faust agents over Apache Kafka, driving the same steps as the embedded runtime.
 
-Two agents, each consuming batches with ``take_events`` (faust acks a batch's events only after the loop
-body for it returns, so offsets never commit ahead of effects):
+Three agents, each consuming batches with ``take_events`` (faust acks a batch's events only after the loop
+body for it returns, so offsets never commit ahead of effects) and running its blocking work on its own
+thread:
 - ``enrich`` on ``scrm.events.raw``: decode (invalid -> ``scrm.deadletter``), resolve the customer,
   enrich off the event loop, publish ``EnrichedEvent``s keyed by ``customer_id`` and wait for the broker's
   acks.
 - ``apply`` on ``scrm.events.enriched``: fold into PostgreSQL profiles idempotently, write analytics,
-  publish alerts to ``scrm.alerts`` and profiles to the compacted ``scrm.profiles``.
+  publish alerts to ``scrm.alerts``, profiles to the compacted ``scrm.profiles`` and the links the events'
+  identity hints state (and re-elections) to ``scrm.identity.links``.
+- ``identity`` on the single-partition ``scrm.identity.links``: apply link / unlink / re-elect signals in
+  order; publish assignments, recomputed profiles and tombstones.
 
 faust acks a batch even when the loop body raises, so the body never raises: transient failures retry
 with backoff (blocking the partition, as at-least-once requires), and a fatal one stops the process
@@ -80,12 +84,18 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
         for name in (RAW_EVENTS, ENRICHED_EVENTS, ALERTS, DEADLETTER, PROFILES, IDENTITY_LINKS, IDENTITY_ASSIGNMENTS)
     }
     pipeline = settings.pipeline
-    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="scrm-blocking")
+    # one thread per agent (and one for the periodic jobs): a burst of identity merges or a centrality run
+    # must not queue the enrich and apply batches behind it
+    lanes = {lane: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"scrm-{lane}")
+             for lane in ("enrich", "apply", "identity", "jobs")}
     limit = DeadLetterLimit(max_ratio=pipeline.dead_letter_max_ratio, window=pipeline.dead_letter_window)
     within = pipeline.batch_max_ms / 1000
 
-    async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args, **kwargs))
+    def blocking(lane: str) -> Callable[..., Awaitable[Any]]:
+        async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+            return await asyncio.get_running_loop().run_in_executor(lanes[lane], functools.partial(fn, *args, **kwargs))
+
+        return run
 
     async def publish(messages: Sequence[tuple[str, bytes | None, bytes | None]]) -> None:
         futures = [await topics[name].send(key=key, value=value, force=True) for name, key, value in messages]
@@ -96,11 +106,10 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
         async for events in _batches(stream, pipeline.batch_size, within):
             records = [_source_record(event) for event in events]
             intake = await _until_done(
-                "enrich", blocking, take_in, records, enricher=enricher, session_factory=storage.session_factory,
+                "enrich", blocking("enrich"), take_in, records, enricher=enricher, session_factory=storage.session_factory,
                 limit=limit, now=datetime.now(UTC),
             )
             messages = _dead_letter_messages(intake.dead)
-            messages += [(IDENTITY_LINKS, None, signal.model_dump_json().encode()) for signal in intake.links]
             messages += [(ENRICHED_EVENTS, e.customer_id.encode(), e.model_dump_json().encode()) for e in intake.enriched]
             await _until_done("publish enriched", publish, messages)
 
@@ -109,7 +118,7 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
         async for events in _batches(stream, pipeline.batch_size, within):
             enriched, dead = _parse(events, EnrichedEvent, stage="apply")
             outcome = await _until_done(
-                "apply", blocking, apply_enriched_batch, enriched, session_factory=storage.session_factory,
+                "apply", blocking("apply"), apply_enriched_batch, enriched, session_factory=storage.session_factory,
                 analytics=storage.analytics, alert_config=pipeline.alerts,
             )
             messages = _dead_letter_messages(dead)
@@ -123,7 +132,7 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
         async for events in _batches(stream, pipeline.batch_size, within):
             signals, dead = _parse(events, LinkSignal, stage="identity")
             changes = await _until_done(
-                "identity", blocking, apply_link_signals, signals, session_factory=storage.session_factory
+                "identity", blocking("identity"), apply_link_signals, signals, session_factory=storage.session_factory
             )
             messages = _dead_letter_messages(dead)
             messages += [(IDENTITY_ASSIGNMENTS, k.encode(), c.encode()) for k, c in changes.assignments.items()]
@@ -135,10 +144,10 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
     async def periodic_jobs() -> None:
         """Network centrality and identity suggestions, on one worker (the leader) at a time."""
         try:
-            run = await blocking(recompute_centrality, storage.session_factory)
+            run = await blocking("jobs")(recompute_centrality, storage.session_factory)
             log.info("centrality: %s nodes, %s edges, %.1fs", run.nodes, run.edges,
                      run.load_seconds + run.rank_seconds + run.write_seconds)
-            _, signals = await blocking(
+            _, signals = await blocking("jobs")(
                 refresh_suggestions,
                 storage.session_factory,
                 min_score=pipeline.suggestion_min_score,

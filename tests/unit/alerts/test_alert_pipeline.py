@@ -5,6 +5,7 @@ retry and dead-letter."""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import timedelta
 
 import pytest
@@ -137,6 +138,48 @@ def test_an_unacknowledged_severe_incident_escalates_and_an_acknowledged_one_doe
     assert ("oncall", "duty-manager") in {(d.channel, d.team) for d in escalated}
     assert escalated[0].incident.escalation_level == 1
     assert dispatcher.run_once().escalated == 0, "the next level waits another SLA"
+
+
+class ScriptedSignal:
+    """An outbox signal that never fires: each wait moves the fake clock on, the last one stops the loop."""
+
+    def __init__(self, now: list, step: timedelta, waits: int, stop: threading.Event) -> None:
+        self.now, self.step, self.left, self.stop, self.timeouts = now, step, waits, stop, []
+
+    def wait(self, timeout: float) -> bool:
+        self.timeouts.append(timeout)
+        self.now[0] += self.step
+        self.left -= 1
+        if self.left == 0:
+            self.stop.set()
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_run_loop_sleeps_on_the_outbox_signal_and_checks_slas_only_every_interval(storage):
+    _apply(storage, [negative(T0 + timedelta(minutes=1), author={"followers": 3_000_000}, text="lawsuit coming")])
+    now, stop = [WALL], threading.Event()
+    signal = ScriptedSignal(now, timedelta(minutes=1), waits=21, stop=stop)
+    scans = []
+
+    class Counting(Dispatcher):
+        def escalate_due(self) -> int:
+            scans.append(self._clock())
+            return super().escalate_due()
+
+    sender = Recorder()
+    dispatcher = Counting(storage.session_factory, ROUTING, clock=lambda: now[0], sender=sender, workers=1)
+    try:
+        dispatcher.run(stop, idle_seconds=0.5, signal=signal, escalate_every=timedelta(minutes=5))
+    finally:
+        dispatcher.close()
+    assert set(signal.timeouts) == {0.5}
+    assert [s - WALL for s in scans] == [timedelta(minutes=m) for m in (0, 5, 10, 15, 20)]
+    escalated = [d for d in sender.sent if d.change == "escalated" and d.channel == "oncall"]
+    assert [d.incident.escalated_at - WALL for d in escalated] == [timedelta(minutes=5), timedelta(minutes=10)], (
+        "severity 5 (SLA 5 min): found by the scans at 5 and 10 min, then the maximum level")
 
 
 def test_failed_deliveries_retry_with_backoff_then_succeed_and_survive_a_restart(storage):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from enrichment.lexicon import LexiconEnricher
-from profile_store.contracts import CustomerProfile
+from profile_store.contracts import CustomerProfile, LinkSignal, Provenance
 from profile_store.crm_import import parse_crm_csv
-from profile_store.identity_graph import new_customer_id
+from profile_store.identity_graph import make_link, new_customer_id
 from profile_store.identity_repository import links_of_customer, merge_history
 from profile_store.repository import find_profile_by_identity, get_profile
 from streams.config import PipelineConfig
+from streams.identity_service import apply_link_signals
 from streams.runtimes.embedded import EmbeddedRuntime
 from streams.storage import Storage, open_storage
 
@@ -156,3 +158,29 @@ def test_the_earliest_active_identity_names_the_customer_whatever_the_arrival_or
     with storage.session_factory() as session:
         assert get_profile(new_customer_id("douyin:d1"), session=session) == merged
         assert [h.kind for h in merge_history(merged.customer_id, session=session)][-1] == "reelect"
+
+
+def test_a_new_linking_key_joins_its_acting_account_exactly_as_a_full_link_would(tmp_path: Path) -> None:
+    """The identity service attaches a never-seen e-mail to a lone acting account in bulk; the general
+    merge path (taken when the batch names the link twice) must leave the same profiles and links."""
+    link = make_link("weibo:w1", "email:li@example.com", Provenance(source="connector", actor="test"), START)
+    outcomes = []
+    for name, signals in (("bulk", [LinkSignal(op="link", link=link, at=START)]),
+                          ("merge path", [LinkSignal(op="link", link=link, at=START)] * 2)):
+        storage = open_storage(f"sqlite:///{tmp_path}/{name}.db", None)
+        runtime = EmbeddedRuntime(config=PipelineConfig(), enricher=LexiconEnricher(), storage=storage)
+        publish_two_customers(runtime)
+        changes = apply_link_signals(signals, session_factory=storage.session_factory)
+        with storage.session_factory() as session:
+            links = [(lnk.link_id, active) for lnk, active in links_of_customer(new_customer_id("weibo:w1"), session=session)]
+        outcomes.append((changes, profile_of(storage, "weibo:w1"), profile_of(storage, "email:li@example.com"),
+                         profile_of(storage, "douyin:d1"), links))
+        storage.close()
+    (bulk, *bulk_state), (merged, *merged_state) = outcomes
+    assert bulk_state == merged_state
+    weibo = bulk_state[0]
+    assert weibo.customer_id == new_customer_id("weibo:w1") and "email:li@example.com" in weibo.identities
+    assert bulk.assignments == merged.assignments == {"email:li@example.com": weibo.customer_id}
+    assert bulk.history == merged.history == []
+    assert bulk.tombstones == set(), "the bulk path never gives the new key a customer of its own"
+    assert merged.tombstones == {new_customer_id("email:li@example.com")}
