@@ -1,14 +1,15 @@
 """Alert latency with the real Kafka runtime: event appended to ``scrm.events.raw`` -> webhook delivery.
 
 Starts (on non-default ports, in a temp dir) Kafka via ``deploy/local/kafka.sh`` and PostgreSQL via
-``deploy/local/postgres.sh``, a ``scrm worker`` process and an alert dispatcher process
+``deploy/local/postgres.sh``, ``--workers`` ``scrm worker`` processes and an alert dispatcher process
 (``scrm dispatch``) routing every opportunity to a signed webhook served by this script.
 Then produces a background stream at ``--rate`` events/s and, every ``--probe-every`` events, a purchase-intent
 probe from a new customer (each opens a new incident). Latency = webhook receive time - probe produce time
 (same host clock). The background is ``--stream simulated`` (the platform's simulator: likes, follows, shares,
 comments, chats, reviews in realistic proportions, ~62 % with text, event time = now) or ``--stream chatter``
 (every event a text post: the worst case for enrichment). Payloads are serialised before the clock starts, so
-the producer costs as little CPU as kafka-python allows. Prints latency and how many cores each process kept
+the producer costs as little CPU as kafka-python allows. ``--warm-seconds`` of the same stream run first, unmeasured
+(the JVM's JIT, faust's and PostgreSQL's caches warm up), so the table is the steady state. Prints latency and how many cores each process kept
 busy while the stream was produced (all share the same cores; a process falling behind shows less than it needs).
 
     python benchmarks/bench_alert_latency.py --rate 1000 --seconds 60
@@ -17,8 +18,8 @@ busy while the stream was produced (all share the same cores; a process falling 
 from __future__ import annotations
 
 import argparse
-import json
 import itertools
+import json
 import os
 import statistics
 import subprocess
@@ -81,6 +82,18 @@ def _background(stream: str, count: int, rate: int) -> list[tuple[bytes, bytes]]
     return [(partition_key(value), value) for value in itertools.islice(raw_records(config), count)]
 
 
+def _produce(producer: KafkaProducer, records: list[tuple[bytes, bytes]], rate: int) -> None:  # type: ignore[name-defined]
+    from streams.topics import RAW_EVENTS
+
+    start = time.monotonic()
+    for n, (key, value) in enumerate(records):
+        producer.send(RAW_EVENTS, key=key, value=value)
+        lag = start + (n + 1) / rate - time.monotonic()
+        if lag > 0:
+            time.sleep(lag)
+    producer.flush()
+
+
 def _cpu_seconds(pids: list[int]) -> dict[int, float]:
     """User + system CPU seconds of each live process so far (Linux /proc)."""
     seconds = {}
@@ -123,7 +136,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--probe-every", type=int, default=100)
     parser.add_argument("--stream", choices=("simulated", "chatter"), default="simulated")
-    parser.add_argument("--batch-ms", type=int, default=50, help="worker batching window (SCRM_PIPELINE__BATCH_MAX_MS)")
+    parser.add_argument("--warm-seconds", type=int, default=15,
+                        help="background stream at --rate before measuring (JVM JIT, caches); no probes, not measured")
+    parser.add_argument("--batch-ms", type=int, default=200, help="worker batching window (SCRM_PIPELINE__BATCH_MAX_MS)")
+    parser.add_argument("--workers", type=int, default=1, help="scrm worker processes (one consumer group)")
     parser.add_argument("--kafka-port", type=int, default=39092)
     parser.add_argument("--pg-port", type=int, default=55932)
     args = parser.parse_args()
@@ -149,19 +165,22 @@ def main() -> int:
     run_env = {**env, "SCRM_KAFKA_BOOTSTRAP": bootstrap, "SCRM_DATABASE_URL": db_url, "SCRM_PARTITIONS": "2",
                "SCRM_PIPELINE__BATCH_MAX_MS": str(args.batch_ms), "SCRM_PIPELINE__ALERTS__INCIDENTS__MAX_NEW_PER_WINDOW": "1000000"}
     worker_log, dispatch_log = (work / "worker.log").open("wb"), (work / "dispatch.log").open("wb")
-    worker = subprocess.Popen([sys.executable, "-m", "scrm.cli", "worker"], env=run_env,
-                              stdout=worker_log, stderr=subprocess.STDOUT)
+    workers = [subprocess.Popen([sys.executable, "-m", "scrm.cli", "worker"], env=run_env,
+                                stdout=worker_log, stderr=subprocess.STDOUT) for _ in range(args.workers)]
     dispatcher = subprocess.Popen([sys.executable, "-m", "scrm.cli", "dispatch", "--database-url", db_url,
                                    "--routing", str(routing)], env=run_env,
                                   stdout=dispatch_log, stderr=subprocess.STDOUT)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     sent: dict[str, float] = {}
     total = args.rate * args.seconds
-    processes = {"worker": [worker.pid], "dispatcher": [dispatcher.pid], "producer (this script)": [os.getpid()],
+    processes = {"worker(s)": [w.pid for w in workers], "dispatcher": [dispatcher.pid], "producer (this script)": [os.getpid()],
                  "kafka broker": [int((work / "kafka" / "kafka.pid").read_text())]}
     try:
-        background = _background(args.stream, total, args.rate)
+        warm = args.rate * args.warm_seconds
+        background = _background(args.stream, warm + total, args.rate)
         _warm_up(producer, sent_at=time.time())
+        _produce(producer, background[:warm], args.rate)
+        background = background[warm:]
         processes["postgresql"] = _postgres_pids(work / "pg" / "pgdata")
         cpu_before = {name: _cpu_seconds(pids) for name, pids in processes.items()}
         start = time.monotonic()
@@ -184,23 +203,26 @@ def main() -> int:
             time.sleep(0.5)
     finally:
         producer.close()
-        for process in (dispatcher, worker):
+        for process in (dispatcher, *workers):
             process.terminate()
             process.wait(timeout=30)
         worker_log.close()
         dispatch_log.close()
         subprocess.run(["bash", str(ROOT / "deploy/local/kafka.sh"), "stop"], env=env, check=False)
         subprocess.run(["bash", str(ROOT / "deploy/local/postgres.sh"), "stop"], env=env, check=False)
-    latencies = sorted((RECEIVED[e] - t) * 1000 for e, t in sent.items() if e in RECEIVED)
+    in_order = [(RECEIVED[e] - t) * 1000 for e, t in sent.items() if e in RECEIVED]
+    latencies = sorted(in_order)
     if not latencies:
         print("no probe was delivered; see", work)
         return 1
     q = statistics.quantiles(latencies, n=100)
     print(f"{'metric':<28}{'value':>12}")
     rows: list[tuple[str, object]] = [
-        ("stream", args.stream), ("events/s (target)", args.rate), ("events/s (produced)", round(total / produced_in)),
+        ("stream", args.stream), ("worker processes", args.workers), ("events/s (target)", args.rate), ("events/s (produced)", round(total / produced_in)),
         ("batch window ms", args.batch_ms), ("probes sent", len(sent)), ("probes delivered", len(latencies)),
         ("p50 latency ms", round(q[49], 1)), ("p99 latency ms", round(q[98], 1)), ("max latency ms", round(latencies[-1], 1)),
+        ("median ms, first tenth of probes", round(statistics.median(in_order[: max(1, len(in_order) // 10)]), 1)),
+        ("median ms, last tenth of probes", round(statistics.median(in_order[-max(1, len(in_order) // 10):]), 1)),
     ]
     rows += [(f"cores busy while producing: {name}", round(seconds / produced_in, 2)) for name, seconds in cpu.items()]
     rows.append(("cores busy while producing: all", round(sum(cpu.values()) / produced_in, 2)))

@@ -88,24 +88,27 @@ def _attach_new_keys(
 ) -> set[str]:
     """Apply the batch's links that attach a never-registered linking key (e-mail, phone, unionid, CRM
     id: it never acts, so no event can race to register it) to an acting, unlinked account named after
-    itself; returns their link ids. Only links whose ends occur in no other signal of the batch
-    qualify, so applying them first commutes with the rest. Same outcome as ``_link`` for each: the new
-    key joins the account's customer and profile; no customer id changes, nothing is merged."""
+    itself; returns their link ids. A new key must occur in no other signal of the batch, and the account
+    in no signal but such links, so applying them first commutes with the rest. Same outcome as ``_link``
+    for each: the new key joins the account's customer and profile; no customer id changes, nothing is
+    merged."""
     links = [s.link for s in signals if s.op == "link" and s.link is not None and s.link.link_id not in skip]
     mentions = Counter(key for link in links for key in (link.a, link.b))
     mentions.update(s.identity for s in signals if s.op == "reelect" and s.identity)
-    candidates = [link for link in links if mentions[link.a] == mentions[link.b] == 1]
-    ends = {key for link in candidates for key in (link.a, link.b)}
+    ends = {key for link in links for key in (link.a, link.b)}
     first_seen = first_seen_of(ends, session=session)
     customers = customers_of(ends, session=session)
     linked = {key for link in active_links_touching(ends, session=session) for key in (link.a, link.b)}
-    attach: dict[str, tuple[IdentityLink, str, str]] = {}  # link id -> (link, account, new key)
-    for link in candidates:
+    candidates: dict[str, tuple[IdentityLink, str, str]] = {}  # link id -> (link, account, new key)
+    for link in links:
         for account, new_key in ((link.a, link.b), (link.b, link.a)):
-            if (not is_platform_key(new_key) and new_key not in customers
+            if (mentions[new_key] == 1 and not is_platform_key(new_key) and new_key not in customers
                     and first_seen.get(account) is not None and account not in linked
                     and customers.get(account) == new_customer_id(account)):
-                attach[link.link_id] = (link, account, new_key)
+                candidates[link.link_id] = (link, account, new_key)
+    per_account = Counter(account for _, account, _ in candidates.values())
+    # an account qualifies when every signal naming it is one of its candidate links
+    attach = {lid: c for lid, c in candidates.items() if per_account[c[1]] == mentions[c[1]]}
     if not attach:
         return set()
     owner = {new_key: customers[account] for _, account, new_key in attach.values()}
@@ -189,11 +192,14 @@ def _recompute(component: frozenset[str], session: Session, changes: IdentityCha
 
     ``growing`` (a link only adds identities): when every identity that moves has never acted, the
     rebuilt profile would equal the current one but for its identity list, so only that is updated."""
+    # lock every customer the component can end up with or leave before reading first activity: an apply
+    # transaction registering an account's first event holds its customer's lock until it commits
+    lock_customers(set(customers_of(component, session=session).values()) | {new_customer_id(k) for k in component},
+                   session=session)
     previous = customers_of(component, session=session)
     first_seen = first_seen_of(component, session=session)
     customer_id = elect_customer_id(component, first_seen)
     touched = set(previous.values()) | {customer_id}
-    lock_customers(touched, session=session)
     moved = {key: customer_id for key, old in previous.items() if old != customer_id}
     assign(moved, session=session)
     changes.assignments.update(moved)

@@ -60,7 +60,11 @@ def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> Prof
     lock_customers(locked, session=session)
     assignment = customers_of(keys, session=session)
     lock_customers(set(assignment.values()) - locked, session=session)
-    stamped = [e.model_copy(update={"customer_id": assignment[e.event.identity_key]}) for e in unique]
+    stamped = [
+        e if e.customer_id == assignment[e.event.identity_key]
+        else e.model_copy(update={"customer_id": assignment[e.event.identity_key]})
+        for e in unique
+    ]
     fresh_keys = {event_key(e) for e in fresh}
     by_customer: dict[str, list[EnrichedEvent]] = {}
     for enriched in stamped:

@@ -27,6 +27,9 @@ class WorkerSettings(BaseSettings):
     )
     app_id: str = "scrm-worker"
     partitions: int = Field(default=4, ge=1)
+    producer_linger_ms: int = Field(
+        default=5, ge=0, description="how long the producer waits to send a batch's messages in one request"
+    )
     pipeline: PipelineConfig = PipelineConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()
 

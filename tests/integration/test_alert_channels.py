@@ -236,11 +236,10 @@ def test_a_listening_dispatcher_wakes_when_new_incidents_commit_and_not_for_roll
             process_posts([_crisis_post(now)], [], config=AlertingConfig(), now=now, session=session)
             assert not listener.wait(0.05), "PostgreSQL delivers the notification only at commit"
         assert listener.wait(10.0)
-        with storage.session_factory() as session:
-            with session.begin():
-                process_posts([_crisis_post(now.replace(microsecond=7))], [], config=AlertingConfig(), now=now,
-                              session=session)
-                session.rollback()
+        with storage.session_factory() as session, session.begin():
+            process_posts([_crisis_post(now.replace(microsecond=7))], [], config=AlertingConfig(), now=now,
+                          session=session)
+            session.rollback()
         assert not listener.wait(0.2), "a rolled-back transaction enqueued nothing"
     finally:
         listener.close()

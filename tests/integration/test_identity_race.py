@@ -76,14 +76,6 @@ def test_a_merge_racing_with_events_on_two_partitions_converges(
     for sender in senders:
         sender.join()
 
-    probe = profile_probe(fresh_database_url, f"douyin:{b}")
-    merged = wait_for(
-        "the merged profile to hold every event",
-        lambda: (p := probe()) and p.event_count == 2 * EVENTS_EACH and f"weibo:{a}" in p.identities and p,
-        timeout=240, workers=workers,
-    )
-    assert profile_probe(fresh_database_url, f"weibo:{a}")() == merged
-
     reference_store = open_storage("sqlite://", None)
     reference = EmbeddedRuntime(
         config=PipelineConfig(), enricher=build_enricher(EnrichmentConfig()), storage=reference_store
@@ -95,5 +87,18 @@ def test_a_merge_racing_with_events_on_two_partitions_converges(
     with reference_store.session_factory() as session:
         expected = find_profile_by_identity(f"weibo:{a}", session=session)
     assert expected is not None
-    got, want = merged.model_dump(mode="json"), expected.model_dump(mode="json")
-    assert {field: (got[field], want[field]) for field in want if got[field] != want[field]} == {}
+    want = expected.model_dump(mode="json")
+
+    probe_a, probe_b = profile_probe(fresh_database_url, f"weibo:{a}"), profile_probe(fresh_database_url, f"douyin:{b}")
+
+    def differences() -> dict[str, tuple[object, object]]:
+        profile = probe_b()
+        got = profile.model_dump(mode="json") if profile else {}
+        return {field: (got.get(field), want[field]) for field in want if got.get(field) != want[field]}
+
+    # converged = equal to the in-process result; a re-election may still be on its way when the last
+    # event is folded (the link arrived before the earliest account acted), so wait for it, bounded
+    wait_for("the merged profile to equal the in-process one", lambda: not differences(), timeout=240,
+             workers=workers)
+    assert differences() == {}
+    assert probe_a() == probe_b()

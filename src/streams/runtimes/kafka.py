@@ -75,6 +75,7 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
         topic_partitions=settings.partitions,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_linger_ms=settings.producer_linger_ms,
         web_enabled=False,
         broker_commit_every=settings.pipeline.batch_size,
         broker_commit_interval=1.0,

@@ -160,13 +160,15 @@ def test_the_earliest_active_identity_names_the_customer_whatever_the_arrival_or
         assert [h.kind for h in merge_history(merged.customer_id, session=session)][-1] == "reelect"
 
 
-def test_a_new_linking_key_joins_its_acting_account_exactly_as_a_full_link_would(tmp_path: Path) -> None:
-    """The identity service attaches a never-seen e-mail to a lone acting account in bulk; the general
-    merge path (taken when the batch names the link twice) must leave the same profiles and links."""
-    link = make_link("weibo:w1", "email:li@example.com", Provenance(source="connector", actor="test"), START)
+def test_new_linking_keys_join_their_acting_account_exactly_as_full_links_would(tmp_path: Path) -> None:
+    """The identity service attaches never-seen keys (an e-mail and a phone from one connector payload) to
+    a lone acting account in bulk; the general merge path (taken when the batch names each link twice)
+    must leave the same profiles and links."""
+    provenance = Provenance(source="connector", actor="test")
+    hints = [LinkSignal(op="link", link=make_link("weibo:w1", key, provenance, START), at=START)
+             for key in ("email:li@example.com", "phone:+8613800138000")]
     outcomes = []
-    for name, signals in (("bulk", [LinkSignal(op="link", link=link, at=START)]),
-                          ("merge path", [LinkSignal(op="link", link=link, at=START)] * 2)):
+    for name, signals in (("bulk", hints), ("merge path", [s for s in hints for _ in range(2)])):
         storage = open_storage(f"sqlite:///{tmp_path}/{name}.db", None)
         runtime = EmbeddedRuntime(config=PipelineConfig(), enricher=LexiconEnricher(), storage=storage)
         publish_two_customers(runtime)
@@ -179,8 +181,10 @@ def test_a_new_linking_key_joins_its_acting_account_exactly_as_a_full_link_would
     (bulk, *bulk_state), (merged, *merged_state) = outcomes
     assert bulk_state == merged_state
     weibo = bulk_state[0]
-    assert weibo.customer_id == new_customer_id("weibo:w1") and "email:li@example.com" in weibo.identities
-    assert bulk.assignments == merged.assignments == {"email:li@example.com": weibo.customer_id}
+    assert weibo.customer_id == new_customer_id("weibo:w1")
+    assert {"email:li@example.com", "phone:+8613800138000"} <= set(weibo.identities)
+    assert bulk.assignments == merged.assignments == {
+        "email:li@example.com": weibo.customer_id, "phone:+8613800138000": weibo.customer_id}
     assert bulk.history == merged.history == []
-    assert bulk.tombstones == set(), "the bulk path never gives the new key a customer of its own"
-    assert merged.tombstones == {new_customer_id("email:li@example.com")}
+    assert bulk.tombstones == set(), "the bulk path never gives a new key a customer of its own"
+    assert merged.tombstones == {new_customer_id("email:li@example.com"), new_customer_id("phone:+8613800138000")}
