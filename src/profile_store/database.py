@@ -5,15 +5,17 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from sqlkit import dump_json
+
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``. SQLite gets WAL mode and a busy timeout so the pipeline and API threads of
-    the embedded runtime can share one file."""
+    the embedded runtime can share one file. JSON columns take ``sqlkit.JsonText`` as already serialised."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=dump_json)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=dump_json)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

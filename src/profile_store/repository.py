@@ -22,7 +22,7 @@ from profile_store.tables import (
     ProfileRow,
     RedirectRow,
 )
-from sqlkit import lock_keys, upsert_rows
+from sqlkit import JsonText, lock_keys, upsert_rows
 
 CUSTOMER_LOCKS = 7_310_001
 """Advisory-lock namespace of customers (shared by event application and the identity service)."""
@@ -71,8 +71,8 @@ def load_profiles(customer_ids: Iterable[str], *, session: Session) -> dict[str,
     ids = set(customer_ids)
     if not ids:
         return {}
-    rows = session.scalars(select(ProfileRow).where(ProfileRow.customer_id.in_(ids)))
-    return {row.customer_id: CustomerProfile.model_validate(row.data) for row in rows}
+    rows = session.execute(select(ProfileRow.customer_id, ProfileRow.data).where(ProfileRow.customer_id.in_(ids)))
+    return {customer_id: CustomerProfile.model_validate(data) for customer_id, data in rows}
 
 
 def save_profiles(profiles: Sequence[CustomerProfile], *, session: Session) -> None:
@@ -88,7 +88,7 @@ def save_profiles(profiles: Sequence[CustomerProfile], *, session: Session) -> N
             "event_count": p.event_count,
             "first_seen": p.first_seen,
             "last_seen": p.last_seen,
-            "data": p.model_dump(mode="json"),
+            "data": JsonText(p.model_dump_json()),
         }
         for p in profiles
     ]

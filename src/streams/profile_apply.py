@@ -28,6 +28,7 @@ from profile_store.repository import (
     store_events,
     unseen_event_keys,
 )
+from sqlkit import JsonText
 from streams.contracts import EnrichedEvent
 from streams.steps.profile import build_profile, event_key, fold_event, sort_key
 
@@ -136,7 +137,7 @@ def _store(fresh: list[EnrichedEvent], session: Session) -> None:
     store_events(
         [
             {"event_key": event_key(e), "identity_key": e.event.identity_key, "occurred_at": e.event.occurred_at_utc,
-             "thread_key": _thread_key(e), "data": e.model_dump(mode="json")}
+             "thread_key": _thread_key(e), "data": JsonText(e.model_dump_json())}
             for e in fresh
         ],
         session=session,
