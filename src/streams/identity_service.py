@@ -9,8 +9,8 @@ component and recomputes every part from its own events, so each gets back exact
 it would have had without the link.
 
 Most links a stream states attach a linking key seen for the first time (an e-mail, phone or WeChat
-unionid from a connector's hints) to one account that has acted and is linked to nothing else. Such a
-link changes no customer id and no event's owner, so a batch of them is applied with a handful of
+unionid from a connector's hints) to an account that has acted. Such a link changes no customer id and
+no event's owner, so a batch of them is applied with a handful of
 statements (``_attach_new_keys``) instead of a merge each, with the same outcome as ``_link``.
 """
 
@@ -87,28 +87,33 @@ def _attach_new_keys(
     signals: Sequence[LinkSignal], skip: set[str], session: Session, changes: IdentityChanges
 ) -> set[str]:
     """Apply the batch's links that attach a never-registered linking key (e-mail, phone, unionid, CRM
-    id: it never acts, so no event can race to register it) to an acting, unlinked account named after
-    itself; returns their link ids. A new key must occur in no other signal of the batch, and the account
-    in no signal but such links, so applying them first commutes with the rest. Same outcome as ``_link``
-    for each: the new key joins the account's customer and profile; no customer id changes, nothing is
-    merged."""
+    id: it never acts, so no event can race to register it) to an acting account whose customer carries
+    the id its identities elect; returns their link ids. A new key must occur in no other signal of the
+    batch, and the account in no signal but such links, so applying them first commutes with the rest.
+    Same outcome as ``_link`` for each: the new key joins the account's customer and profile (a key that
+    never acted cannot change the election); no customer id changes, nothing is merged."""
     links = [s.link for s in signals if s.op == "link" and s.link is not None and s.link.link_id not in skip]
     mentions = Counter(key for link in links for key in (link.a, link.b))
     mentions.update(s.identity for s in signals if s.op == "reelect" and s.identity)
-    ends = {key for link in links for key in (link.a, link.b)}
-    first_seen = first_seen_of(ends, session=session)
-    customers = customers_of(ends, session=session)
-    linked = {key for link in active_links_touching(ends, session=session) for key in (link.a, link.b)}
+    customers = customers_of({key for link in links for key in (link.a, link.b)}, session=session)
     candidates: dict[str, tuple[IdentityLink, str, str]] = {}  # link id -> (link, account, new key)
     for link in links:
         for account, new_key in ((link.a, link.b), (link.b, link.a)):
             if (mentions[new_key] == 1 and not is_platform_key(new_key) and new_key not in customers
-                    and first_seen.get(account) is not None and account not in linked
-                    and customers.get(account) == new_customer_id(account)):
+                    and account in customers):
                 candidates[link.link_id] = (link, account, new_key)
     per_account = Counter(account for _, account, _ in candidates.values())
     # an account qualifies when every signal naming it is one of its candidate links
-    attach = {lid: c for lid, c in candidates.items() if per_account[c[1]] == mentions[c[1]]}
+    candidates = {lid: c for lid, c in candidates.items() if per_account[c[1]] == mentions[c[1]]}
+    if not candidates:
+        return set()
+    owners = {customers[account] for _, account, _ in candidates.values()}
+    lock_customers(owners, session=session)  # before reading first activity (see ``_recompute``)
+    members = identities_of(owners, session=session)
+    first_seen = first_seen_of((key for keys in members.values() for key in keys), session=session)
+    named = {c for c, keys in members.items() if keys and elect_customer_id(keys, first_seen) == c}
+    attach = {lid: (link, account, new_key) for lid, (link, account, new_key) in candidates.items()
+              if customers[account] in named and first_seen.get(account) is not None}
     if not attach:
         return set()
     owner = {new_key: customers[account] for _, account, new_key in attach.values()}
@@ -118,8 +123,7 @@ def _attach_new_keys(
         session=session,
     )
     add_links([link for link, _, _ in attach.values()], session=session)
-    lock_customers(set(owner.values()), session=session)
-    profiles = load_profiles(owner.values(), session=session)
+    profiles = load_profiles(set(owner.values()), session=session)
     for key, customer_id in owner.items():
         if customer_id in profiles:
             profile = profiles[customer_id]

@@ -161,30 +161,30 @@ def test_the_earliest_active_identity_names_the_customer_whatever_the_arrival_or
 
 
 def test_new_linking_keys_join_their_acting_account_exactly_as_full_links_would(tmp_path: Path) -> None:
-    """The identity service attaches never-seen keys (an e-mail and a phone from one connector payload) to
-    a lone acting account in bulk; the general merge path (taken when the batch names each link twice)
-    must leave the same profiles and links."""
+    """The identity service attaches never-seen keys (an e-mail and a phone from one connector payload,
+    then a CRM id to the now linked account) to an acting account in bulk; the general merge path (taken
+    when a batch names each link twice) must leave the same profiles and links."""
     provenance = Provenance(source="connector", actor="test")
-    hints = [LinkSignal(op="link", link=make_link("weibo:w1", key, provenance, START), at=START)
-             for key in ("email:li@example.com", "phone:+8613800138000")]
+    new_keys = ("email:li@example.com", "phone:+8613800138000", "crm:C-42")
+    hints = [LinkSignal(op="link", link=make_link("weibo:w1", key, provenance, START), at=START) for key in new_keys]
+    batches = {"bulk": [hints[:2], hints[2:]], "merge path": [[s for s in batch for _ in range(2)] for batch in (hints[:2], hints[2:])]}
     outcomes = []
-    for name, signals in (("bulk", hints), ("merge path", [s for s in hints for _ in range(2)])):
+    for name, signal_batches in batches.items():
         storage = open_storage(f"sqlite:///{tmp_path}/{name}.db", None)
         runtime = EmbeddedRuntime(config=PipelineConfig(), enricher=LexiconEnricher(), storage=storage)
         publish_two_customers(runtime)
-        changes = apply_link_signals(signals, session_factory=storage.session_factory)
+        changes = [apply_link_signals(signals, session_factory=storage.session_factory) for signals in signal_batches]
         with storage.session_factory() as session:
             links = [(lnk.link_id, active) for lnk, active in links_of_customer(new_customer_id("weibo:w1"), session=session)]
-        outcomes.append((changes, profile_of(storage, "weibo:w1"), profile_of(storage, "email:li@example.com"),
+        outcomes.append((changes, profile_of(storage, "weibo:w1"), profile_of(storage, "crm:C-42"),
                          profile_of(storage, "douyin:d1"), links))
         storage.close()
     (bulk, *bulk_state), (merged, *merged_state) = outcomes
     assert bulk_state == merged_state
     weibo = bulk_state[0]
-    assert weibo.customer_id == new_customer_id("weibo:w1")
-    assert {"email:li@example.com", "phone:+8613800138000"} <= set(weibo.identities)
-    assert bulk.assignments == merged.assignments == {
-        "email:li@example.com": weibo.customer_id, "phone:+8613800138000": weibo.customer_id}
-    assert bulk.history == merged.history == []
-    assert bulk.tombstones == set(), "the bulk path never gives a new key a customer of its own"
-    assert merged.tombstones == {new_customer_id("email:li@example.com"), new_customer_id("phone:+8613800138000")}
+    assert weibo.customer_id == new_customer_id("weibo:w1") and set(new_keys) <= set(weibo.identities)
+    assert [c.assignments for c in bulk] == [c.assignments for c in merged] == [
+        {key: weibo.customer_id for key in new_keys[:2]}, {new_keys[2]: weibo.customer_id}]
+    assert [c.history for c in bulk] == [c.history for c in merged] == [[], []]
+    assert [c.tombstones for c in bulk] == [set(), set()], "the bulk path never gives a new key a customer of its own"
+    assert [c.tombstones for c in merged] == [{new_customer_id(k) for k in new_keys[:2]}, {new_customer_id(new_keys[2])}]
