@@ -47,6 +47,8 @@ def test_gated_experts_mix_per_domain_heads(tmp_path) -> None:
     head.save(tmp_path / "m.npz")
     loaded = LinearHead.load(tmp_path / "m.npz")
     assert loaded.experts == ["zh_reviews", "en_tweets"]
+    assert loaded.uses_words and set(loaded.meta["gate_offsets"]) == {"zh_reviews", "en_tweets"}
+    assert loaded.meta["offsets"]["zh_reviews"] == [0.0, 0.0, 0.0]  # binary expert: no class offsets
     assert loaded.weights.shape[1] == 2 * 3 + 2
     probs = loaded.predict_proba(["质量很好", "terrible service", ""], None)
     assert probs.shape == (3, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
