@@ -67,14 +67,18 @@ def _event(n: int, probe: bool) -> dict[str, object]:
             "author": {"id": author, "followers": 100}, "brand": "acme", "text": text, "source": "benchmark"}
 
 
-def _background(stream: str, count: int, rate: int) -> list[tuple[bytes, bytes]]:
+def _record(event: dict[str, object]) -> tuple[bytes | None, bytes]:
+    """(key, value) of an event as any connector would publish it."""
+    from ingest.producer import partition_key
+
+    value = json.dumps(event).encode()
+    return partition_key(value), value
+
+
+def _background(stream: str, count: int, rate: int) -> list[tuple[bytes | None, bytes]]:
     """``count`` (key, value) records of the background stream, serialised ahead of the run."""
     if stream == "chatter":
-        records = []
-        for n in range(count):
-            event = _event(n, False)
-            records.append((f"weibo:{event['author']['id']}".encode(), json.dumps(event).encode()))  # type: ignore[index]
-        return records
+        return [_record(_event(n, False)) for n in range(count)]
     from ingest.producer import partition_key
     from ingest.simulator import SimulatorConfig, raw_records
 
@@ -82,7 +86,7 @@ def _background(stream: str, count: int, rate: int) -> list[tuple[bytes, bytes]]
     return [(partition_key(value), value) for value in itertools.islice(raw_records(config), count)]
 
 
-def _produce(producer: KafkaProducer, records: list[tuple[bytes, bytes]], rate: int) -> None:  # type: ignore[name-defined]
+def _produce(producer: KafkaProducer, records: list[tuple[bytes | None, bytes]], rate: int) -> None:  # type: ignore[name-defined]
     from streams.topics import RAW_EVENTS
 
     start = time.monotonic()
@@ -122,7 +126,8 @@ def _warm_up(producer: KafkaProducer, *, sent_at: float, timeout: float = 180.0)
     from streams.topics import RAW_EVENTS
 
     event = _event(-1, True)
-    producer.send(RAW_EVENTS, key=f"weibo:{event['author']['id']}".encode(), value=json.dumps(event).encode())  # type: ignore[index]
+    key, value = _record(event)
+    producer.send(RAW_EVENTS, key=key, value=value)
     producer.flush()
     deadline = time.monotonic() + timeout
     while str(event["event_id"]) not in RECEIVED and time.monotonic() < deadline:
@@ -187,8 +192,8 @@ def main() -> int:
         for n, (key, value) in enumerate(background):
             if n % args.probe_every == 0:
                 probe = _event(n, True)
-                producer.send(RAW_EVENTS, key=f"weibo:{probe['author']['id']}".encode(),  # type: ignore[index]
-                              value=json.dumps(probe).encode())
+                key, value = _record(probe)
+                producer.send(RAW_EVENTS, key=key, value=value)
                 sent[str(probe["event_id"])] = time.time()
             producer.send(RAW_EVENTS, key=key, value=value)
             lag = start + (n + 1) / args.rate - time.monotonic()

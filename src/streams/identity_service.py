@@ -50,7 +50,7 @@ from profile_store.repository import (
     save_profiles,
 )
 from streams.contracts import EnrichedEvent
-from streams.steps.profile import build_profile
+from streams.steps.profile import build_profile, with_identities
 
 
 @dataclass
@@ -126,8 +126,7 @@ def _attach_new_keys(
     profiles = load_profiles(set(owner.values()), session=session)
     for key, customer_id in owner.items():
         if customer_id in profiles:
-            profile = profiles[customer_id]
-            profiles[customer_id] = profile.model_copy(update={"identities": tuple(sorted({*profile.identities, key}))})
+            profiles[customer_id] = with_identities(profiles[customer_id], [key])
     save_profiles(list(profiles.values()), session=session)
     changes.assignments.update(owner)
     changes.profiles.update(profiles)
@@ -211,9 +210,7 @@ def _recompute(component: frozenset[str], session: Session, changes: IdentityCha
     changes.tombstones.discard(customer_id)
     current = load_profiles([customer_id], session=session).get(customer_id)
     if growing and current is not None and all(first_seen.get(key) is None for key in moved):
-        profile: CustomerProfile | None = current.model_copy(
-            update={"identities": tuple(sorted(set(component) | set(current.identities)))}
-        )
+        profile: CustomerProfile | None = with_identities(current, component)
     else:
         events = [EnrichedEvent.model_validate(data) for data in events_of_identities(component, session=session)]
         centrality = centrality_of([customer_id], session=session).get(customer_id, 0.0)

@@ -48,7 +48,12 @@ def build_profile(
         profile = fold_event(profile, enriched, customer_id=customer_id, centrality=centrality)
     if profile is None:
         return None
-    return profile.model_copy(update={"identities": tuple(sorted(set(identities) | set(profile.identities)))})
+    return with_identities(profile, identities)
+
+
+def with_identities(profile: CustomerProfile, identities: Iterable[str]) -> CustomerProfile:
+    """Pure. ``profile`` also listing ``identities`` (a key that never acted changes nothing else)."""
+    return profile.model_copy(update={"identities": tuple(sorted({*profile.identities, *identities}))})
 
 
 def fold_event(
