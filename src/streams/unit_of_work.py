@@ -32,11 +32,13 @@ DEFAULT_ALERTING = AlertingConfig()
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What a batch did: the events that were new, the profiles they changed, the alerts the whole batch
+    """What a batch did: all its events (deduplicated, stamped with their current customer), the ones that
+    were new, the profiles they changed, the alerts the whole batch
     raises (deterministic ids: a replayed event yields the same alert again), and the identity signals
     to publish on ``scrm.identity.links``: the links the batch's identity hints state (for replayed events
     too; links are idempotent) and re-elections."""
 
+    events: tuple[EnrichedEvent, ...]
     applied: tuple[EnrichedEvent, ...]
     profiles: tuple[CustomerProfile, ...]
     alerts: tuple[Alert, ...]
@@ -70,4 +72,4 @@ def apply_enriched_batch(
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
     signals = (*hinted.values(), *reelect)
     changed = tuple(profiles[cid] for cid in update.changed)
-    return BatchOutcome(applied=fresh, profiles=changed, alerts=tuple(alerts), identity_signals=signals)
+    return BatchOutcome(events=events, applied=fresh, profiles=changed, alerts=tuple(alerts), identity_signals=signals)

@@ -17,7 +17,7 @@ from kafka import KafkaConsumer
 from workers import Worker, as_json, produce, profile_probe, social_event, wait_for, worker_env
 
 from streams.admin import ensure_topics
-from streams.topics import ALERTS, DEADLETTER, RAW_EVENTS
+from streams.topics import ALERTS, DEADLETTER, ENRICHED_EVENTS, RAW_EVENTS
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 2
@@ -74,6 +74,12 @@ def test_events_become_a_postgres_profile_an_alert_and_dead_letters(
     alerts = _topic_messages(kafka_bootstrap, ALERTS, lambda a: a["event_id"] == negative["event_id"], timeout=60)
     assert alerts, "no alert for the negative post on scrm.alerts"
     assert alerts[0]["rule"] == "negative_post" and alerts[0]["customer_id"] == profile.customer_id
+
+    enriched = _topic_messages(
+        kafka_bootstrap, ENRICHED_EVENTS, lambda e: e["event"]["event_id"] == negative["event_id"], timeout=60
+    )
+    assert enriched, "the enriched event was not published for outside consumers"
+    assert enriched[0]["customer_id"] == profile.customer_id and enriched[0]["enrichment"]["sentiment"]["label"] == "negative"
 
     letters = _topic_messages(
         kafka_bootstrap, DEADLETTER, lambda d: base64.b64decode(d["original"]) == bad_bytes, timeout=60

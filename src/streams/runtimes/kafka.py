@@ -1,14 +1,15 @@
 """The Kafka runtime: faust agents over Apache Kafka, driving the same steps as the embedded runtime.
 
-Three agents, each consuming batches with ``take_events`` (faust acks a batch's events only after the loop
+Two agents, each consuming batches with ``take_events`` (faust acks a batch's events only after the loop
 body for it returns, so offsets never commit ahead of effects) and running its blocking work on its own
 thread:
-- ``enrich`` on ``scrm.events.raw``: decode (invalid -> ``scrm.deadletter``), resolve the customer,
-  enrich off the event loop, publish ``EnrichedEvent``s keyed by ``customer_id`` and wait for the broker's
-  acks.
-- ``apply`` on ``scrm.events.enriched``: fold into PostgreSQL profiles idempotently, write analytics,
-  publish alerts to ``scrm.alerts``, profiles to the compacted ``scrm.profiles`` and the links the events'
-  identity hints state (and re-elections) to ``scrm.identity.links``.
+- ``process`` on ``scrm.events.raw``: decode (invalid -> ``scrm.deadletter``), resolve the customer,
+  enrich, then fold into PostgreSQL profiles idempotently (customers locked, so a customer whose accounts
+  live on several partitions is applied one batch at a time), write analytics; publish the batch's
+  ``EnrichedEvent``s to ``scrm.events.enriched`` (keyed by ``customer_id``, for outside consumers),
+  alerts to ``scrm.alerts``, profiles to the compacted ``scrm.profiles`` and the links the events'
+  identity hints state (and re-elections) to ``scrm.identity.links``. Enrichment and apply share one
+  batch: no second Kafka hop, batching window and JSON round trip between them.
 - ``identity`` on the single-partition ``scrm.identity.links``: apply link / unlink / re-elect signals in
   order; publish assignments, recomputed profiles and tombstones.
 
@@ -36,7 +37,6 @@ from enrichment.protocols import Enricher
 from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal
-from streams.contracts import EnrichedEvent
 from streams.exceptions import DeadLetterRatioExceeded
 from streams.identity_service import apply_link_signals
 from streams.intake import take_in
@@ -86,9 +86,9 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
     }
     pipeline = settings.pipeline
     # one thread per agent (and one for the periodic jobs): a burst of identity merges or a centrality run
-    # must not queue the enrich and apply batches behind it
+    # must not queue the event batches behind it
     lanes = {lane: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"scrm-{lane}")
-             for lane in ("enrich", "apply", "identity", "jobs")}
+             for lane in ("process", "identity", "jobs")}
     limit = DeadLetterLimit(max_ratio=pipeline.dead_letter_max_ratio, window=pipeline.dead_letter_window)
     within = pipeline.batch_max_ms / 1000
 
@@ -102,28 +102,21 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
         futures = [await topics[name].send(key=key, value=value, force=True) for name, key, value in messages]
         await asyncio.gather(*futures)
 
-    @app.agent(topics[RAW_EVENTS], name="scrm.enrich", concurrency=1)
-    async def enrich_agent(stream: StreamT[bytes]) -> None:
+    @app.agent(topics[RAW_EVENTS], name="scrm.process", concurrency=1)
+    async def process_agent(stream: StreamT[bytes]) -> None:
         async for events in _batches(stream, pipeline.batch_size, within):
             records = [_source_record(event) for event in events]
             intake = await _until_done(
-                "enrich", blocking("enrich"), take_in, records, enricher=enricher, session_factory=storage.session_factory,
-                limit=limit, now=datetime.now(UTC),
+                "enrich", blocking("process"), take_in, records, enricher=enricher,
+                session_factory=storage.session_factory, limit=limit, now=datetime.now(UTC),
+            )
+            outcome = await _until_done(
+                "apply", blocking("process"), apply_enriched_batch, intake.enriched,
+                session_factory=storage.session_factory, analytics=storage.analytics, alert_config=pipeline.alerts,
             )
             messages = _dead_letter_messages(intake.dead)
-            messages += [(ENRICHED_EVENTS, e.customer_id.encode(), e.model_dump_json().encode()) for e in intake.enriched]
-            await _until_done("publish enriched", publish, messages)
-
-    @app.agent(topics[ENRICHED_EVENTS], name="scrm.apply", concurrency=1)
-    async def apply_agent(stream: StreamT[bytes]) -> None:
-        async for events in _batches(stream, pipeline.batch_size, within):
-            enriched, dead = _parse(events, EnrichedEvent, stage="apply")
-            outcome = await _until_done(
-                "apply", blocking("apply"), apply_enriched_batch, enriched, session_factory=storage.session_factory,
-                analytics=storage.analytics, alert_config=pipeline.alerts,
-            )
-            messages = _dead_letter_messages(dead)
             messages += [(ALERTS, a.alert_id.encode(), a.model_dump_json().encode()) for a in outcome.alerts]
+            messages += [(ENRICHED_EVENTS, e.customer_id.encode(), e.model_dump_json().encode()) for e in outcome.events]
             messages += [(PROFILES, p.customer_id.encode(), p.model_dump_json().encode()) for p in outcome.profiles]
             messages += [(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in outcome.identity_signals]
             await _until_done("publish results", publish, messages)
