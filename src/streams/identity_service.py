@@ -134,6 +134,9 @@ def _attach_new_keys(
 
 
 def _link(link: IdentityLink, session: Session, changes: IdentityChanges) -> None:
+    # customer locks before identity rows, the order apply transactions take them in
+    lock_customers(set(customers_of([link.a, link.b], session=session).values())
+                   | {new_customer_id(link.a), new_customer_id(link.b)}, session=session)
     register_identities(
         [{"identity_key": key, "customer_id": new_customer_id(key), "handle_key": None, "first_seen": None} for key in (link.a, link.b)],
         session=session,

@@ -51,14 +51,18 @@ class ProfileUpdate:
 
 
 def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> ProfileUpdate:
-    """Blocks; idempotent by event key. Takes per-customer locks until the caller's transaction ends."""
+    """Blocks; idempotent by event key. Takes per-customer locks (before storing anything) until the
+    caller's transaction ends."""
     unique = list({event_key(e): e for e in events}.values())
     unseen = unseen_event_keys((event_key(e) for e in unique), session=session)
     fresh = [e for e in unique if event_key(e) in unseen]
-    _store(fresh, session)
     keys = {e.event.identity_key for e in unique}
-    locked = set(customers_of(keys, session=session).values())
+    # lock before registering first activity: the identity service reads it under the same locks to elect
+    # a component's customer id, so it must not miss an account's first event that is about to commit
+    known = customers_of(keys, session=session)
+    locked = set(known.values()) | {new_customer_id(key) for key in keys - known.keys()}
     lock_customers(locked, session=session)
+    _store(fresh, session)
     assignment = customers_of(keys, session=session)
     lock_customers(set(assignment.values()) - locked, session=session)
     stamped = [

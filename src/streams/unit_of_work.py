@@ -20,6 +20,7 @@ from alerts.pipeline import process_posts
 from analytics.client import AnalyticsClient
 from analytics.writer import write_events
 from profile_store.contracts import CustomerProfile, LinkSignal
+from profile_store.identity_repository import active_link_ids
 from streams.contracts import EnrichedEvent
 from streams.profile_apply import apply_profiles
 from streams.steps.alert import scored_posts
@@ -35,8 +36,8 @@ class BatchOutcome:
     """What a batch did: all its events (deduplicated, stamped with their current customer), the ones that
     were new, the profiles they changed, the alerts the whole batch
     raises (deterministic ids: a replayed event yields the same alert again), and the identity signals
-    to publish on ``scrm.identity.links``: the links the batch's identity hints state (for replayed events
-    too; links are idempotent) and re-elections."""
+    to publish on ``scrm.identity.links``: the links the batch's identity hints state that are not active
+    yet (for replayed events too; links are idempotent) and re-elections."""
 
     events: tuple[EnrichedEvent, ...]
     applied: tuple[EnrichedEvent, ...]
@@ -64,12 +65,22 @@ def apply_enriched_batch(
         replayed = {event_key(e) for e in events} - fresh_keys
         alerts = process_posts(scored_posts(fresh, profiles), replayed, config=alert_config,
                                now=datetime.now(UTC), session=session)
+        hinted = _unknown_hint_links(events, at=datetime.now(UTC), session=session)
     if analytics is not None and events:
         now = datetime.now(UTC)
         write_events(analytics, [event_row(e, ingested_at=now) for e in events])
     now = datetime.now(UTC)
-    hinted = {s.link.link_id: s for e in events for s in hint_link_signals(e.event, at=now) if s.link}
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
-    signals = (*hinted.values(), *reelect)
+    signals = (*hinted, *reelect)
     changed = tuple(profiles[cid] for cid in update.changed)
     return BatchOutcome(events=events, applied=fresh, profiles=changed, alerts=tuple(alerts), identity_signals=signals)
+
+
+def _unknown_hint_links(events: Sequence[EnrichedEvent], *, at: datetime, session: Session) -> list[LinkSignal]:
+    """The link signals the events' identity hints state, one per link, without the links already active:
+    most hints repeat a link the identity service applied long ago (a customer's e-mail on every order),
+    and the identity service would skip them anyway. State-based, so a replayed batch re-publishes
+    whatever a crashed one did not get applied. A removed link is re-stated (the connector says it again)."""
+    hinted = {s.link.link_id: s for e in events for s in hint_link_signals(e.event, at=at) if s.link}
+    active = active_link_ids(hinted, session=session)
+    return [signal for link_id, signal in hinted.items() if link_id not in active]

@@ -98,7 +98,10 @@ def test_a_merge_racing_with_events_on_two_partitions_converges(
 
     # converged = equal to the in-process result; a re-election may still be on its way when the last
     # event is folded (the link arrived before the earliest account acted), so wait for it, bounded
-    wait_for("the merged profile to equal the in-process one", lambda: not differences(), timeout=240,
-             workers=workers)
+    try:
+        wait_for("the merged profile to equal the in-process one", lambda: not differences(), timeout=240,
+                 workers=workers)
+    except pytest.fail.Exception as exc:
+        raise AssertionError(f"never converged; fields (got, want): {differences()}") from exc
     assert differences() == {}
     assert probe_a() == probe_b()

@@ -10,8 +10,10 @@ import pytest
 from alerts.repository import list_alerts
 from enrichment.lexicon import LexiconEnricher
 from ingest.codec import event_from_dict
+from profile_store.contracts import LinkSignal
 from profile_store.repository import get_profile
 from streams.contracts import EnrichedEvent
+from streams.identity_service import apply_link_signals
 from streams.steps.enrich import enrich_events
 from streams.steps.identity import resolve_customer
 from streams.storage import Storage, open_storage
@@ -168,3 +170,24 @@ def test_a_late_event_in_a_later_batch_gives_the_profile_of_in_order_delivery(
 def test_a_batch_with_no_events_changes_nothing(storage):
     outcome = _apply(storage, [])
     assert (outcome.applied, outcome.profiles, outcome.alerts) == ((), (), ())
+
+
+def test_hint_links_are_published_until_the_identity_service_applied_them_and_again_after_an_unlink(
+    storage, event_factory, enrich
+):
+    def order(n: int) -> list[EnrichedEvent]:
+        return enrich(event_factory(author={"id": "frank"}, text="order placed", identity_hints={"email": "f@x.cn"},
+                                    at=T0 + timedelta(hours=n)))
+
+    first = _apply(storage, order(0)).identity_signals
+    assert [(s.op, {s.link.a, s.link.b} if s.link else None) for s in first] == [("link", {"weibo:frank", "email:f@x.cn"})]
+    assert [s.link.link_id for s in _apply(storage, order(1)).identity_signals if s.link] == [first[0].link.link_id], \
+        "not applied yet: stated again"
+
+    apply_link_signals(first, session_factory=storage.session_factory)
+    assert _apply(storage, order(2)).identity_signals == (), "an active link is not re-published"
+
+    unlink = LinkSignal(op="unlink", link_id=first[0].link.link_id, requested_by="reviewer", at=T0 + timedelta(hours=3))
+    apply_link_signals([unlink], session_factory=storage.session_factory)
+    again = _apply(storage, order(4)).identity_signals
+    assert [s.link.link_id for s in again if s.link] == [first[0].link.link_id], "the connector states it again"
