@@ -13,6 +13,8 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from profile_store.contracts import IdentityLink, MergeRecord, Provenance, Suggestion
+from profile_store.identity_graph import new_customer_id
+from profile_store.repository import lock_customers
 from profile_store.suggestions import Candidate
 from profile_store.tables import (
     IdentityRow,
@@ -48,6 +50,17 @@ def identities_of(customer_ids: Iterable[str], *, session: Session) -> dict[str,
         for customer_id, key in rows:
             result[customer_id].append(key)
     return result
+
+
+def lock_customers_of(identity_keys: Iterable[str], *, session: Session) -> set[str]:
+    """Lock (``lock_customers``) every customer these identities belong to or would get when first
+    registered (uuid5 of the key), and return their ids. Take it before writing identity rows or reading
+    first activity: apply transactions and the identity service then serialise on the same customers, in
+    the same order (advisory locks, then rows). Blocks."""
+    keys = set(identity_keys)
+    customers = set(customers_of(keys, session=session).values()) | {new_customer_id(key) for key in keys}
+    lock_customers(customers, session=session)
+    return customers
 
 
 def first_seen_of(identity_keys: Iterable[str], *, session: Session) -> dict[str, datetime | None]:

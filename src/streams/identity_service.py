@@ -36,6 +36,7 @@ from profile_store.identity_repository import (
     customers_of,
     first_seen_of,
     identities_of,
+    lock_customers_of,
     record_merges,
     register_identities,
     remove_link,
@@ -135,8 +136,7 @@ def _attach_new_keys(
 
 def _link(link: IdentityLink, session: Session, changes: IdentityChanges) -> None:
     # customer locks before identity rows, the order apply transactions take them in
-    lock_customers(set(customers_of([link.a, link.b], session=session).values())
-                   | {new_customer_id(link.a), new_customer_id(link.b)}, session=session)
+    lock_customers_of([link.a, link.b], session=session)
     register_identities(
         [{"identity_key": key, "customer_id": new_customer_id(key), "handle_key": None, "first_seen": None} for key in (link.a, link.b)],
         session=session,
@@ -200,8 +200,7 @@ def _recompute(component: frozenset[str], session: Session, changes: IdentityCha
     rebuilt profile would equal the current one but for its identity list, so only that is updated."""
     # lock every customer the component can end up with or leave before reading first activity: an apply
     # transaction registering an account's first event holds its customer's lock until it commits
-    lock_customers(set(customers_of(component, session=session).values()) | {new_customer_id(k) for k in component},
-                   session=session)
+    lock_customers_of(component, session=session)
     previous = customers_of(component, session=session)
     first_seen = first_seen_of(component, session=session)
     customer_id = elect_customer_id(component, first_seen)

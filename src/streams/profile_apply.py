@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from profile_store.contracts import CustomerProfile
 from profile_store.identity_graph import elect_customer_id, new_customer_id
-from profile_store.identity_repository import customers_of, first_seen_of, identities_of, register_identities
+from profile_store.identity_repository import (
+    customers_of,
+    first_seen_of,
+    identities_of,
+    lock_customers_of,
+    register_identities,
+)
 from profile_store.repository import (
     centrality_of,
     events_of_identities,
@@ -59,9 +65,7 @@ def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> Prof
     keys = {e.event.identity_key for e in unique}
     # lock before registering first activity: the identity service reads it under the same locks to elect
     # a component's customer id, so it must not miss an account's first event that is about to commit
-    known = customers_of(keys, session=session)
-    locked = set(known.values()) | {new_customer_id(key) for key in keys - known.keys()}
-    lock_customers(locked, session=session)
+    locked = lock_customers_of(keys, session=session)
     _store(fresh, session)
     assignment = customers_of(keys, session=session)
     lock_customers(set(assignment.values()) - locked, session=session)

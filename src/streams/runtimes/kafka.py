@@ -104,14 +104,15 @@ def build_app(settings: WorkerSettings, *, enricher: Enricher, storage: Storage)
 
     @app.agent(topics[RAW_EVENTS], name="scrm.process", concurrency=1)
     async def process_agent(stream: StreamT[bytes]) -> None:
+        on_lane = blocking("process")
         async for events in _batches(stream, pipeline.batch_size, within):
             records = [_source_record(event) for event in events]
             intake = await _until_done(
-                "enrich", blocking("process"), take_in, records, enricher=enricher,
+                "enrich", on_lane, take_in, records, enricher=enricher,
                 session_factory=storage.session_factory, limit=limit, now=datetime.now(UTC),
             )
             outcome = await _until_done(
-                "apply", blocking("process"), apply_enriched_batch, intake.enriched,
+                "apply", on_lane, apply_enriched_batch, intake.enriched,
                 session_factory=storage.session_factory, analytics=storage.analytics, alert_config=pipeline.alerts,
             )
             messages = _dead_letter_messages(intake.dead)
