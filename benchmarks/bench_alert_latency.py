@@ -8,12 +8,12 @@ probe from a new customer (each opens a new incident). Latency = webhook receive
 (same host clock). The background is ``--stream simulated`` (the platform's simulator: likes, follows, shares,
 comments, chats, reviews in realistic proportions, ~62 % with text, event time = now) or ``--stream chatter``
 (every event a text post: the worst case for enrichment). Payloads are serialised before the clock starts and
-sent with librdkafka (``confluent-kafka``, the ``bench`` extra: ~2 % of a core at 1,000 events/s, where
+sent with librdkafka (``confluent-kafka``: ~2 % of a core at 1,000 events/s, where
 kafka-python took a third of one of the two cores being measured). ``--warm-seconds`` of the same stream run first, unmeasured
-(the JVM's JIT, faust's and PostgreSQL's caches warm up), so the table is the steady state. Prints latency and how many cores each process kept
+(the JVM's JIT and PostgreSQL's caches warm up), so the table is the steady state. Prints latency and how many cores each process kept
 busy while the stream was produced (all share the same cores; a process falling behind shows less than it needs).
 
-    pip install -e '.[bench]'
+    pip install -e .
     python benchmarks/bench_alert_latency.py --rate 1000 --seconds 60
 """
 
@@ -152,7 +152,9 @@ def main() -> int:
     parser.add_argument("--warm-seconds", type=int, default=15,
                         help="background stream at --rate before measuring (JVM JIT, caches); no probes, not measured")
     parser.add_argument("--batch-ms", type=int, default=200, help="worker batching window (SCRM_PIPELINE__BATCH_MAX_MS)")
-    parser.add_argument("--workers", type=int, default=1, help="scrm worker processes (one consumer group)")
+    parser.add_argument("--workers", nargs="+", default=["enrich,apply,identity"], metavar="LANES",
+                        help="one scrm worker process per argument, running those lanes (e.g. `enrich apply,identity`: "
+                        "enrichment and application in separate processes)")
     parser.add_argument("--kafka-port", type=int, default=39092)
     parser.add_argument("--pg-port", type=int, default=55932)
     args = parser.parse_args()
@@ -178,8 +180,8 @@ def main() -> int:
     run_env = {**env, "SCRM_KAFKA_BOOTSTRAP": bootstrap, "SCRM_DATABASE_URL": db_url, "SCRM_PARTITIONS": "2",
                "SCRM_PIPELINE__BATCH_MAX_MS": str(args.batch_ms), "SCRM_PIPELINE__ALERTS__INCIDENTS__MAX_NEW_PER_WINDOW": "1000000"}
     worker_log, dispatch_log = (work / "worker.log").open("wb"), (work / "dispatch.log").open("wb")
-    workers = [subprocess.Popen([sys.executable, "-m", "scrm.cli", "worker"], env=run_env,
-                                stdout=worker_log, stderr=subprocess.STDOUT) for _ in range(args.workers)]
+    workers = [subprocess.Popen([sys.executable, "-m", "scrm.cli", "worker", "--lanes", lanes], env=run_env,
+                                stdout=worker_log, stderr=subprocess.STDOUT) for lanes in args.workers]
     dispatcher = subprocess.Popen([sys.executable, "-m", "scrm.cli", "dispatch", "--database-url", db_url,
                                    "--routing", str(routing)], env=run_env,
                                   stdout=dispatch_log, stderr=subprocess.STDOUT)
@@ -230,7 +232,7 @@ def main() -> int:
     q = statistics.quantiles(latencies, n=100)
     print(f"{'metric':<28}{'value':>12}")
     rows: list[tuple[str, object]] = [
-        ("stream", args.stream), ("worker processes", args.workers), ("events/s (target)", args.rate), ("events/s (produced)", round(total / produced_in)),
+        ("stream", args.stream), ("worker processes (lanes)", " + ".join(args.workers)), ("events/s (target)", args.rate), ("events/s (produced)", round(total / produced_in)),
         ("batch window ms", args.batch_ms), ("probes sent", len(sent)), ("probes delivered", len(latencies)),
         ("p50 latency ms", round(q[49], 1)), ("p99 latency ms", round(q[98], 1)), ("max latency ms", round(latencies[-1], 1)),
         ("median ms, first tenth of probes", round(statistics.median(in_order[: max(1, len(in_order) // 10)]), 1)),

@@ -43,8 +43,7 @@ Environment (defaults in brackets):
 
 Broker settings: num.partitions=4, every replication factor and min ISR = 1,
 group.initial.rebalance.delay.ms=0, auto.create.topics.enable=true (so outside tools such as
-kafka-console-producer just work; the application itself creates its source topics explicitly and
-faust creates its internal topics through the admin API). Logs: \$KAFKA_DATA_DIR/server.log.
+kafka-console-producer just work; the application itself creates its topics explicitly through the admin API). Logs: \$KAFKA_DATA_DIR/server.log.
 EOF
 }
 
@@ -159,7 +158,7 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=10
 group.initial.rebalance.delay.ms=0
-# true for outside tools; the application and faust create their topics explicitly.
+# true for outside tools; the application creates its topics explicitly.
 auto.create.topics.enable=true
 delete.topic.enable=true
 log.retention.hours=168

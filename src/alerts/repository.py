@@ -26,7 +26,8 @@ _KINDS: dict[str, tuple[str, Any]] = {
 }
 
 ALERT_LOCKS = 51_337
-"""Advisory-lock namespace of the alerts package (detector state scopes and incidents)."""
+"""Advisory-lock namespace of the alerts package (detector state scopes, then incidents). ``final``
+locks (``sqlkit.lock_keys``): a transaction takes them after its customer locks and takes none after."""
 
 
 # ----------------------------------------------------------------------------------- detector state
@@ -40,7 +41,7 @@ def load_detector_state(keys: Iterable[str], *, session: Session, due_by: dateti
         wanted |= set(session.scalars(
             select(DetectorStateRow.key).where(DetectorStateRow.due_at.is_not(None), DetectorStateRow.due_at <= due_by)
         ))
-    lock_keys(wanted, namespace=ALERT_LOCKS, session=session)
+    lock_keys(wanted, namespace=ALERT_LOCKS, session=session, final=True)
     if not wanted:
         return DetectorState()
     parts: dict[str, dict[str, Any]] = {field: {} for field, _ in _KINDS.values()}
@@ -106,7 +107,7 @@ def signals_of_events(event_keys: Iterable[str], *, session: Session) -> list[Al
 def open_incidents(dedup_keys: Iterable[str], *, session: Session) -> dict[str, Incident]:
     """Lock and load the open (not resolved) incidents of these dedup keys, by dedup key. Blocks."""
     keys = set(dedup_keys)
-    lock_keys((f"incident:{k}" for k in keys), namespace=ALERT_LOCKS, session=session)
+    lock_keys((f"incident:{k}" for k in keys), namespace=ALERT_LOCKS, session=session, final=True)
     if not keys:
         return {}
     rows = session.scalars(select(IncidentRow).where(IncidentRow.open_key.in_(keys)))
@@ -180,7 +181,7 @@ def change_incident(
     dedup_key = session.scalar(select(IncidentRow.dedup_key).where(IncidentRow.incident_id == incident_id))
     if dedup_key is None:
         raise AlertNotFound(incident_id)
-    lock_keys([f"incident:{dedup_key}"], namespace=ALERT_LOCKS, session=session)  # the stream's lock order: advisory, then row
+    lock_keys([f"incident:{dedup_key}"], namespace=ALERT_LOCKS, session=session, final=True)  # the stream's lock order: advisory, then row
     data = session.scalar(select(IncidentRow.data).where(IncidentRow.incident_id == incident_id).with_for_update())
     updated = change(Incident.model_validate(data))
     save_incidents([(updated, updated.last_change)], session=session)  # type: ignore[list-item]

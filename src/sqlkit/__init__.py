@@ -2,6 +2,7 @@
 platform, so every package that owns tables may use it."""
 
 from sqlkit.json import JsonText, dump_json
-from sqlkit.upsert import lock_keys, upsert_rows
+from sqlkit.locks import LocksBusy, lock_keys, locked_transaction
+from sqlkit.upsert import upsert_rows
 
-__all__ = ["JsonText", "dump_json", "lock_keys", "upsert_rows"]
+__all__ = ["JsonText", "LocksBusy", "dump_json", "lock_keys", "locked_transaction", "upsert_rows"]

@@ -1,11 +1,11 @@
-"""Batched upserts and transaction-scoped advisory locks, on SQLite and PostgreSQL alike."""
+"""Batched upserts, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,19 +26,3 @@ def upsert_rows(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(keys))
     session.execute(statement, list(rows))
-
-
-def lock_keys(keys: Iterable[str], *, namespace: int, session: Session) -> None:
-    """Serialise writers of these keys until the transaction ends: PostgreSQL transaction-scoped advisory
-    locks ``(namespace, hash(key))``, taken in one statement in sorted order so two transactions never
-    deadlock on them. SQLite already has a single writer: a no-op there. Re-locking is harmless. Blocks."""
-    ordered = sorted(set(keys))
-    if not ordered or session.get_bind().dialect.name != "postgresql":
-        return
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(:namespace, hashtext(locked.key)) FROM "
-            "(SELECT key FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(key, n) ORDER BY n) AS locked"
-        ),
-        {"namespace": namespace, "keys": ordered},
-    )

@@ -1,1 +1,1 @@
-"""Stream processing: pure pipeline steps and the two runtimes (embedded, Kafka/faust) that drive them."""
+"""Stream processing: pure pipeline steps and the two runtimes (embedded, Kafka) that drive them."""

@@ -1,4 +1,4 @@
-"""Creating the platform's topics with kafka-python's admin client (faust creates only its own)."""
+"""Creating the platform's topics with kafka-python's admin client (sources are never auto-created by the runtime)."""
 
 from __future__ import annotations
 

@@ -50,6 +50,7 @@ from profile_store.repository import (
     lock_customers,
     save_profiles,
 )
+from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
 from streams.steps.profile import build_profile, with_identities
 
@@ -67,8 +68,9 @@ class IdentityChanges:
 def apply_link_signals(signals: Sequence[LinkSignal], *, session_factory: sessionmaker[Session]) -> IdentityChanges:
     """Blocks. Idempotent: an active link added again, or a removed link removed again, changes nothing.
     Raises on database errors (then nothing is applied)."""
-    changes = IdentityChanges()
-    with session_factory() as session, session.begin():
+
+    def transaction(session: Session) -> IdentityChanges:
+        changes = IdentityChanges()
         unlinked = {s.link_id for s in signals if s.op == "unlink" and s.link_id}
         known = active_link_ids((s.link.link_id for s in signals if s.link is not None), session=session) - unlinked
         attached = _attach_new_keys(signals, known | unlinked, session, changes)
@@ -81,7 +83,9 @@ def apply_link_signals(signals: Sequence[LinkSignal], *, session_factory: sessio
                 _unlink(signal, session, changes)
             elif signal.op == "reelect" and signal.identity:
                 _reelect(signal.identity, signal.at, session, changes)
-    return changes
+        return changes
+
+    return locked_transaction(session_factory, transaction)
 
 
 def _attach_new_keys(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,16 @@ class WorkerSettings(BaseSettings):
     partitions: int = Field(default=4, ge=1)
     producer_linger_ms: int = Field(
         default=5, ge=0, description="how long the producer waits to send a batch's messages in one request"
+    )
+    lanes: tuple[Literal["enrich", "apply", "identity"], ...] = Field(
+        default=("enrich", "apply", "identity"), min_length=1,
+        description="which consumer lanes this process runs: all by default; a deployment may run enrichment "
+        "and application in separate processes so they do not share one interpreter lock",
+    )
+    consumer_session_timeout_ms: int = Field(
+        default=10_000, ge=1_000,
+        description="a worker silent this long (killed, partitioned off) loses its partitions to the others; "
+        "heartbeats come from librdkafka's own thread, so a long batch does not count as silence",
     )
     pipeline: PipelineConfig = PipelineConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()

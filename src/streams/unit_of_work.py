@@ -21,8 +21,9 @@ from analytics.client import AnalyticsClient
 from analytics.writer import write_events
 from profile_store.contracts import CustomerProfile, LinkSignal
 from profile_store.identity_repository import active_link_ids
+from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
-from streams.profile_apply import apply_profiles
+from streams.profile_apply import ProfileUpdate, apply_profiles
 from streams.steps.alert import scored_posts
 from streams.steps.analytics import event_row
 from streams.steps.links import hint_link_signals
@@ -57,23 +58,25 @@ def apply_enriched_batch(
     rows are produced for every event of the batch (replayed ones too), because a worker killed after the
     commit but before publishing must re-publish them on replay; both are keyed, so duplicates collapse.
     Raises on database errors (then nothing is applied)."""
-    with session_factory() as session, session.begin():
+
+    def transaction(session: Session) -> tuple[ProfileUpdate, list[Alert], list[LinkSignal]]:
         update = apply_profiles(events, session=session)
-        events, fresh, profiles = update.events, update.fresh, update.profiles
         # alerts: only fresh events move detector state; replayed ones re-publish their stored alerts
-        fresh_keys = {event_key(e) for e in fresh}
-        replayed = {event_key(e) for e in events} - fresh_keys
-        alerts = process_posts(scored_posts(fresh, profiles), replayed, config=alert_config,
+        fresh_keys = {event_key(e) for e in update.fresh}
+        replayed = {event_key(e) for e in update.events} - fresh_keys
+        alerts = process_posts(scored_posts(update.fresh, update.profiles), replayed, config=alert_config,
                                now=datetime.now(UTC), session=session)
-        hinted = _unknown_hint_links(events, at=datetime.now(UTC), session=session)
-    if analytics is not None and events:
+        return update, alerts, _unknown_hint_links(update.events, at=datetime.now(UTC), session=session)
+
+    update, alerts, hinted = locked_transaction(session_factory, transaction)
+    if analytics is not None and update.events:
         now = datetime.now(UTC)
-        write_events(analytics, [event_row(e, ingested_at=now) for e in events])
+        write_events(analytics, [event_row(e, ingested_at=now) for e in update.events])
     now = datetime.now(UTC)
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
     signals = (*hinted, *reelect)
-    changed = tuple(profiles[cid] for cid in update.changed)
-    return BatchOutcome(events=events, applied=fresh, profiles=changed, alerts=tuple(alerts), identity_signals=signals)
+    changed = tuple(update.profiles[cid] for cid in update.changed)
+    return BatchOutcome(events=update.events, applied=update.fresh, profiles=changed, alerts=tuple(alerts), identity_signals=signals)
 
 
 def _unknown_hint_links(events: Sequence[EnrichedEvent], *, at: datetime, session: Session) -> list[LinkSignal]:

@@ -1,5 +1,5 @@
-"""The Kafka runtime end to end: kafka-python produces to the real broker, a real faust worker runs as a
-separate process, and the outcome lands in PostgreSQL and on the output topics."""
+"""The Kafka runtime end to end: kafka-python produces to the real broker, real ``scrm worker`` processes
+consume, and the outcome lands in PostgreSQL and on the output topics."""
 
 from __future__ import annotations
 
@@ -105,3 +105,29 @@ def test_a_killed_worker_loses_and_double_counts_nothing(
     time.sleep(3)
     assert probe().event_count == total
     assert profile.counts_by_kind == {"post": total}
+
+
+def test_enrichment_and_application_in_separate_worker_processes(
+    kafka_bootstrap: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    """The lanes of a worker can run as separate processes (one interpreter lock each); together they do
+    what one worker does, handing events over on ``scrm.events.enriched``."""
+    ensure_topics(kafka_bootstrap, PARTITIONS)
+    env = worker_env(kafka_bootstrap, fresh_database_url, PARTITIONS)
+    workers = [Worker({**env, "SCRM_LANES": json.dumps(lanes)}, tmp_path / f"{'-'.join(lanes)}.log")
+               for lanes in (["enrich"], ["apply", "identity"])]
+    try:
+        author = f"split{uuid.uuid4().hex[:10]}"
+        key = f"douyin:{author}".encode()
+        produce(kafka_bootstrap, RAW_EVENTS, [
+            (key, as_json(social_event("douyin", author, n, "质量问题，我要投诉" if n == 0 else "还不错"))) for n in range(3)
+        ])
+        probe = profile_probe(fresh_database_url, f"douyin:{author}")
+        profile = wait_for("the profile to count all events", lambda: (p := probe()) and p.event_count == 3 and p, 120,
+                           workers)
+        assert profile.sentiment.negative == 1
+        alerts = _topic_messages(kafka_bootstrap, ALERTS, lambda a: a["customer_id"] == profile.customer_id, timeout=60)
+        assert alerts, "the applier published no alert for the complaint"
+    finally:
+        for worker in workers:
+            worker.stop()

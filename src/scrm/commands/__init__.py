@@ -1,7 +1,7 @@
 """One module per ``scrm`` sub-command group; each exposes ``register(subparsers)``.
 
 Modules are discovered, so adding a command is adding a module. Command modules import heavy
-dependencies (faust, models, databases) inside their handlers, keeping ``scrm --help`` fast.
+dependencies (Kafka clients, models, databases) inside their handlers, keeping ``scrm --help`` fast.
 """
 
 from __future__ import annotations

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from ingest.codec import decode_event
 from ingest.contracts import SocialEvent
 from ingest.deadletter import DeadLetter
 from ingest.exceptions import InvalidEvent
 from ingest.records import SourceRecord
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def decode_record(record: SourceRecord, *, now: datetime | None = None) -> SocialEvent | DeadLetter:
@@ -34,3 +40,15 @@ def dead_letter(
         offset=record.offset,
         failed_at=now or datetime.now(UTC),
     )
+
+
+def parse_records(records: Sequence[SourceRecord], model: type[M], *, stage: str) -> tuple[list[M], list[DeadLetter]]:
+    """Pure. The records' values validated as ``model``, in order; the ones that are not become dead letters."""
+    parsed: list[M] = []
+    dead: list[DeadLetter] = []
+    for record in records:
+        try:
+            parsed.append(model.model_validate_json(record.value))
+        except ValidationError as exc:
+            dead.append(dead_letter(record, stage=stage, error=f"not a {model.__name__}: {exc}"))
+    return parsed, dead

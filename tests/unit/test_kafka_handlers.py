@@ -1,0 +1,86 @@
+"""The Kafka runtime's lane handlers without a broker: records in, the messages to publish out, chained
+the way the topics chain them (raw -> enriched -> alerts / profiles / links), over a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from enrichment.lexicon import LexiconEnricher
+from ingest.records import SourceRecord
+from profile_store.contracts import LinkSignal, Provenance
+from profile_store.identity_graph import make_link
+from streams.runtimes.kafka import apply_handler, enrich_handler, identity_handler
+from streams.runtimes.kafka_lane import Outgoing
+from streams.settings import WorkerSettings
+from streams.storage import Storage, open_storage
+from streams.topics import (
+    ALERTS,
+    DEADLETTER,
+    ENRICHED_EVENTS,
+    IDENTITY_ASSIGNMENTS,
+    IDENTITY_LINKS,
+    PROFILES,
+    RAW_EVENTS,
+)
+
+
+@pytest.fixture
+def storage(sqlite_url: str) -> Iterator[Storage]:
+    opened = open_storage(sqlite_url, None)
+    yield opened
+    opened.close()
+
+
+def _as_records(messages: list[Outgoing], topic: str) -> list[SourceRecord]:
+    """What a consumer of ``topic`` would receive from ``messages`` (one partition, offsets in order)."""
+    return [SourceRecord(value=m.value or b"", topic=topic, partition=0, offset=n, key=m.key)
+            for n, m in enumerate(m for m in messages if m.topic == topic)]
+
+
+def test_raw_records_flow_through_enrich_and_apply_to_alerts_profiles_and_dead_letters(storage, event_factory):
+    settings = WorkerSettings()
+    complaint = event_factory(author={"id": "u-9", "followers": 5000}, text="terrible quality, broken after a day, I want a refund",
+                              identity_hints={"email": "nine@example.com"})
+    raw = [
+        SourceRecord(value=json.dumps(complaint).encode(), topic=RAW_EVENTS, partition=0, offset=0, key=b"weibo:u-9"),
+        SourceRecord(value=b"\xff not json", topic=RAW_EVENTS, partition=0, offset=1, key=None),
+    ]
+    enriched = enrich_handler(settings, enricher=LexiconEnricher(), storage=storage)(raw)
+
+    (letter,) = [json.loads(m.value or b"") for m in enriched if m.topic == DEADLETTER]
+    assert letter["offset"] == 1 and letter["source_topic"] == RAW_EVENTS
+    (event,) = [m for m in enriched if m.topic == ENRICHED_EVENTS]
+    payload = json.loads(event.value or b"")
+    assert event.key == payload["customer_id"].encode(), "enriched events are keyed by their customer"
+    assert payload["enrichment"]["sentiment"]["label"] == "negative"
+
+    applied = apply_handler(settings, storage=storage)(_as_records(enriched, ENRICHED_EVENTS))
+    by_topic = {topic: [json.loads(m.value or b"") for m in applied if m.topic == topic]
+                for topic in (ALERTS, PROFILES, IDENTITY_LINKS)}
+    assert {a["rule"] for a in by_topic[ALERTS]} >= {"negative_post"}
+    assert [p["customer_id"] for p in by_topic[PROFILES]] == [payload["customer_id"]]
+    assert by_topic[PROFILES][0]["event_count"] == 1
+    assert [{s["link"]["a"], s["link"]["b"]} for s in by_topic[IDENTITY_LINKS]] == [{"weibo:u-9", "email:nine@example.com"}]
+
+    replayed = apply_handler(settings, storage=storage)(_as_records(enriched, ENRICHED_EVENTS))
+    assert [m for m in replayed if m.topic == PROFILES] == [], "a replayed batch changes no profile"
+    assert {m.key for m in replayed if m.topic == ALERTS} == {m.key for m in applied if m.topic == ALERTS}
+
+
+def test_apply_and_identity_dead_letter_what_is_not_their_contract(storage):
+    settings = WorkerSettings()
+    junk = [SourceRecord(value=b'{"not": "an event"}', topic=ENRICHED_EVENTS, partition=0, offset=7, key=None)]
+    (letter,) = apply_handler(settings, storage=storage)(junk)
+    assert letter.topic == DEADLETTER and b"not a EnrichedEvent" in (letter.value or b"")
+
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    link = LinkSignal(op="link", link=make_link("weibo:u-1", "crm:c-1", Provenance(source="api", actor="test"), at), at=at)
+    records = [SourceRecord(value=link.model_dump_json().encode(), topic=IDENTITY_LINKS, partition=0, offset=0),
+               SourceRecord(value=b"[]", topic=IDENTITY_LINKS, partition=0, offset=1)]
+    out = identity_handler(storage)(records)
+    assert [m.topic for m in out].count(DEADLETTER) == 1
+    assert b"weibo:u-1" in {m.key for m in out if m.topic == IDENTITY_ASSIGNMENTS}, "the link was applied"
