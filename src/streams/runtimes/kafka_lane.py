@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -52,8 +51,6 @@ class LaneStats:
 
     batches: int = 0
     records: int = 0
-    published: int = 0
-    started_at: float = field(default_factory=time.monotonic)
 
 
 class Stopped(Exception):
@@ -104,13 +101,11 @@ class Lane:
                 _commit(consumer, records)
                 self.stats.batches += 1
                 self.stats.records += len(records)
-                self.stats.published += len(outgoing)
         except Stopped:
             log.info("%s: stopped with a batch unfinished; it will be redelivered", self.name)
         finally:
             consumer.close()
             producer.flush(PUBLISH_TIMEOUT_SECONDS)
-
 
     def _assigned(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("%s: assigned partitions %s", self.name, [p.partition for p in partitions])
