@@ -1,7 +1,7 @@
 """Alert latency with the real Kafka runtime: event appended to ``scrm.events.raw`` -> webhook delivery.
 
 Starts (on non-default ports, in a temp dir) Kafka via ``deploy/local/kafka.sh`` and PostgreSQL via
-``deploy/local/postgres.sh``, ``--workers`` ``scrm worker`` processes and an alert dispatcher process
+``deploy/local/postgres.sh``, one ``scrm worker`` process per ``--workers`` lane list and an alert dispatcher process
 (``scrm dispatch``) routing every opportunity to a signed webhook served by this script.
 Then produces a background stream at ``--rate`` events/s and, every ``--probe-every`` events, a purchase-intent
 probe from a new customer (each opens a new incident). Latency = webhook receive time - probe produce time

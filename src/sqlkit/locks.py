@@ -15,7 +15,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy import text
@@ -26,7 +25,7 @@ log = logging.getLogger(__name__)
 LockKey = tuple[int, str]
 
 MAX_ATTEMPTS = 50
-_LEDGER = "sqlkit.advisory_locks"
+_HELD = "sqlkit.advisory_locks_held"
 
 
 class LocksBusy(Exception):
@@ -37,28 +36,21 @@ class LocksBusy(Exception):
         self.wanted = wanted
 
 
-@dataclass
-class _Ledger:
-    held: set[LockKey] = field(default_factory=set)
-    wanted: set[LockKey] = field(default_factory=set)
-
-
 def locked_transaction(session_factory: sessionmaker[Session], body: Callable[[Session], T]) -> T:
     """Run ``body(session)`` in one transaction and commit; re-run it (after a rollback) while a later
     lock round finds a key busy, up to ``MAX_ATTEMPTS`` times, then raise ``LocksBusy``. Blocks; raises
     whatever ``body`` or the database raise (nothing committed then)."""
-    prelock: set[LockKey] = set()
+    prelock: list[LockKey] = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with session_factory() as session, session.begin():
-                ledger = _Ledger()
-                session.info[_LEDGER] = ledger
-                _acquire(sorted(prelock), ledger, session, wait=True)
+                _acquire(prelock, session, wait=True)
+                session.info[_HELD] = set(prelock)
                 return body(session)
         except LocksBusy as busy:
             if attempt == MAX_ATTEMPTS:
                 raise
-            prelock = busy.wanted
+            prelock = sorted(busy.wanted)
             log.info("advisory locks busy (attempt %d); re-running with %d keys locked up front", attempt, len(prelock))
             time.sleep(random.uniform(0, 0.002 * attempt))
     raise AssertionError("unreachable")
@@ -74,21 +66,22 @@ def lock_keys(keys: Iterable[str], *, namespace: int, session: Session, final: b
     SQLite already has a single writer: a no-op there. Re-locking is harmless. Blocks."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    ledger = session.info.get(_LEDGER)
-    if ledger is None or final:
-        _acquire(sorted((namespace, key) for key in set(keys)), _Ledger(), session, wait=True)
+    asked = {(namespace, key) for key in keys}
+    held: set[LockKey] | None = session.info.get(_HELD)
+    if held is None or final:
+        _acquire(sorted(asked), session, wait=True)
         return
-    new = sorted({(namespace, key) for key in keys} - ledger.held)
+    new = sorted(asked - held)
     if not new:
         return
-    ledger.wanted.update(new)
-    if not _acquire(new, ledger, session, wait=not ledger.held):
-        raise LocksBusy(ledger.wanted)
+    if not _acquire(new, session, wait=not held):
+        raise LocksBusy(held | asked)
+    held.update(new)
 
 
-def _acquire(keys: list[LockKey], ledger: _Ledger, session: Session, *, wait: bool) -> bool:
-    """Lock ``keys`` (sorted) in one statement: waiting for each, or trying each (then ``False`` when
-    one is taken; the ones taken stay locked until the rollback)."""
+def _acquire(keys: list[LockKey], session: Session, *, wait: bool) -> bool:
+    """Lock ``keys`` (sorted) in one statement: waiting for each (``True``), or trying each (``False``
+    when one is taken; the ones taken stay locked until the rollback)."""
     if not keys:
         return True
     # pg_advisory_xact_lock returns void: count() makes the waiting form a query with a row too
@@ -101,7 +94,4 @@ def _acquire(keys: list[LockKey], ledger: _Ledger, session: Session, *, wait: bo
         ),
         {"namespaces": [namespace for namespace, _ in keys], "keys": [key for _, key in keys]},
     ).scalar_one()
-    if wait or acquired:
-        ledger.held.update(keys)
-        ledger.wanted.update(keys)
     return wait or bool(acquired)

@@ -34,13 +34,11 @@ DEFAULT_ALERTING = AlertingConfig()
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What a batch did: all its events (deduplicated, stamped with their current customer), the ones that
-    were new, the profiles they changed, the alerts the whole batch
+    """What a batch did: the events that were new, the profiles they changed, the alerts the whole batch
     raises (deterministic ids: a replayed event yields the same alert again), and the identity signals
     to publish on ``scrm.identity.links``: the links the batch's identity hints state that are not active
     yet (for replayed events too; links are idempotent) and re-elections."""
 
-    events: tuple[EnrichedEvent, ...]
     applied: tuple[EnrichedEvent, ...]
     profiles: tuple[CustomerProfile, ...]
     alerts: tuple[Alert, ...]
@@ -76,7 +74,7 @@ def apply_enriched_batch(
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
     signals = (*hinted, *reelect)
     changed = tuple(update.profiles[cid] for cid in update.changed)
-    return BatchOutcome(events=update.events, applied=update.fresh, profiles=changed, alerts=tuple(alerts), identity_signals=signals)
+    return BatchOutcome(applied=update.fresh, profiles=changed, alerts=tuple(alerts), identity_signals=signals)
 
 
 def _unknown_hint_links(events: Sequence[EnrichedEvent], *, at: datetime, session: Session) -> list[LinkSignal]:

@@ -43,7 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        worker = KafkaWorker(settings, enricher=build_enricher(settings.enrichment), storage=storage)
+        worker = KafkaWorker(settings, build_enricher=lambda: build_enricher(settings.enrichment), storage=storage)
         log.info("worker %s consuming from %s", settings.app_id, settings.kafka_bootstrap)
         worker.run(stop)
     finally:

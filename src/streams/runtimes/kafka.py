@@ -24,6 +24,7 @@ murmur2 partitioner, so a key lands on the partition Java clients, kafka-python 
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -122,30 +123,31 @@ def identity_handler(storage: Storage) -> Handler:
 class KafkaWorker:
     """One worker process's lanes. ``run`` blocks until ``stop`` is set or a lane fails."""
 
-    def __init__(self, settings: WorkerSettings, *, enricher: Enricher, storage: Storage) -> None:
+    def __init__(self, settings: WorkerSettings, *, build_enricher: Callable[[], Enricher], storage: Storage) -> None:
+        """``build_enricher`` is called only when this worker runs the enrich lane (it loads models)."""
         self._settings = settings
         self._storage = storage
-        self._owns_identity = threading.Event()
-        handlers = {
-            "enrich": (RAW_EVENTS, settings.app_id, enrich_handler(settings, enricher=enricher, storage=storage)),
-            "apply": (ENRICHED_EVENTS, f"{settings.app_id}-apply", apply_handler(settings, storage=storage)),
-            "identity": (IDENTITY_LINKS, f"{settings.app_id}-identity", identity_handler(storage)),
-        }
-        self._lanes = tuple(
-            self._lane(name, topic, handler, group=group, **(
-                {"on_assign": lambda _: self._owns_identity.set(), "on_revoke": lambda _: self._owns_identity.clear()}
-                if name == "identity" else {}))
-            for name, (topic, group, handler) in handlers.items() if name in settings.lanes
-        )
+        lanes: list[Lane] = []
+        if "enrich" in settings.lanes:
+            handler = enrich_handler(settings, enricher=build_enricher(), storage=storage)
+            lanes.append(self._lane("enrich", RAW_EVENTS, handler, group=settings.app_id))
+        if "apply" in settings.lanes:
+            lanes.append(self._lane("apply", ENRICHED_EVENTS, apply_handler(settings, storage=storage),
+                                    group=f"{settings.app_id}-apply"))
+        if "identity" in settings.lanes:
+            lanes.append(self._lane("identity", IDENTITY_LINKS, identity_handler(storage),
+                                    group=f"{settings.app_id}-identity"))
+        self._lanes = tuple(lanes)
         self.exit_code = 0
 
     def run(self, stop: threading.Event) -> None:
-        """Start the lanes and the jobs thread; return when ``stop`` is set (each lane finishes its batch)
-        or when a lane fails (then ``exit_code`` is non-zero and the others are stopped too)."""
-        threads = [threading.Thread(target=self._guarded, args=(lane.name, lane.run, stop), name=f"scrm-{lane.name}")
-                   for lane in self._lanes]
-        if "identity" in self._settings.lanes:
-            threads.append(threading.Thread(target=self._guarded, args=("jobs", self._run_jobs, stop), name="scrm-jobs"))
+        """Start the lanes (and, with the identity lane, the jobs thread); return when ``stop`` is set (each
+        lane finishes its batch) or when a lane fails (then ``exit_code`` is non-zero and the others are
+        stopped too)."""
+        bodies = [(lane.name, lane.run) for lane in self._lanes]
+        bodies += [("jobs", functools.partial(self._run_jobs, lane)) for lane in self._lanes if lane.name == "identity"]
+        threads = [threading.Thread(target=self._guarded, args=(name, body, stop), name=f"scrm-{name}")
+                   for name, body in bodies]
         for thread in threads:
             thread.start()
         last = {lane.name: (lane.stats.records, time.monotonic()) for lane in self._lanes}
@@ -166,13 +168,13 @@ class KafkaWorker:
         finally:
             stop.set()
 
-    def _run_jobs(self, stop: threading.Event) -> None:
-        """Centrality and suggestions while this worker owns the identity partition; a failure is logged
-        and the jobs run again at the next interval."""
+    def _run_jobs(self, identity: Lane, stop: threading.Event) -> None:
+        """Centrality and suggestions while this worker's ``identity`` lane owns the identity partition; a
+        failure is logged and the jobs run again at the next interval."""
         pipeline = self._settings.pipeline
         producer = Producer(self._producer_config("jobs"))
         while not stop.wait(pipeline.jobs_interval_seconds):
-            if not self._owns_identity.is_set():
+            if not identity.has_partitions.is_set():
                 continue
             try:
                 run = recompute_centrality(self._storage.session_factory)
@@ -204,13 +206,11 @@ class KafkaWorker:
         handler: Handler,
         *,
         group: str,
-        on_assign: Callable[[list[int]], None] | None = None,
-        on_revoke: Callable[[list[int]], None] | None = None,
     ) -> Lane:
         pipeline = self._settings.pipeline
         return Lane(name, topic=topic, handler=handler, consumer_config=self._consumer_config(group),
                     producer_config=self._producer_config(name), batch_size=pipeline.batch_size,
-                    batch_max_ms=pipeline.batch_max_ms, on_assign=on_assign, on_revoke=on_revoke)
+                    batch_max_ms=pipeline.batch_max_ms)
 
     def _consumer_config(self, group: str) -> dict[str, Any]:
         settings = self._settings

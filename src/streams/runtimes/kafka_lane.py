@@ -58,7 +58,8 @@ class Stopped(Exception):
 
 
 class Lane:
-    """A consumer thread over ``topic``. ``run`` blocks until ``stop`` is set; a
+    """A consumer thread over ``topic``; ``has_partitions`` is set while the group assigns it any.
+    ``run`` blocks until ``stop`` is set; a
     ``DeadLetterRatioExceeded`` from the handler propagates (the caller stops the process, nothing of the
     batch committed); every other handler or publish failure is retried."""
 
@@ -72,8 +73,6 @@ class Lane:
         producer_config: dict[str, Any],
         batch_size: int,
         batch_max_ms: int,
-        on_assign: Callable[[list[int]], None] | None = None,
-        on_revoke: Callable[[list[int]], None] | None = None,
     ) -> None:
         self.name = name
         self.stats = LaneStats()
@@ -83,8 +82,7 @@ class Lane:
         self._producer_config = producer_config
         self._batch_size = batch_size
         self._batch_seconds = batch_max_ms / 1000
-        self._on_assign = on_assign
-        self._on_revoke = on_revoke
+        self.has_partitions = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
         consumer = Consumer(self._consumer_config)
@@ -109,13 +107,12 @@ class Lane:
 
     def _assigned(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("%s: assigned partitions %s", self.name, [p.partition for p in partitions])
-        if self._on_assign is not None:
-            self._on_assign([p.partition for p in partitions])
+        if partitions:
+            self.has_partitions.set()
 
     def _revoked(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("%s: revoked partitions %s", self.name, [p.partition for p in partitions])
-        if self._on_revoke is not None:
-            self._on_revoke([p.partition for p in partitions])
+        self.has_partitions.clear()
 
 
 def publish(producer: Producer, messages: Sequence[Outgoing]) -> None:
