@@ -77,14 +77,15 @@ def _record(event: dict[str, object]) -> tuple[bytes | None, bytes]:
     return partition_key(value), value
 
 
-def _background(stream: str, count: int, rate: int) -> list[tuple[bytes | None, bytes]]:
+def _background(stream: str, count: int, rate: int, customers: int) -> list[tuple[bytes | None, bytes]]:
     """``count`` (key, value) records of the background stream, serialised ahead of the run."""
     if stream == "chatter":
         return [_record(_event(n, False)) for n in range(count)]
     from ingest.producer import partition_key
     from ingest.simulator import SimulatorConfig, raw_records
 
-    config = SimulatorConfig(start=datetime.now(UTC), events_per_hour=rate * 3600.0, customers=5000, invalid_ratio=0.005)
+    config = SimulatorConfig(start=datetime.now(UTC), events_per_hour=rate * 3600.0, customers=customers,
+                             invalid_ratio=0.005)
     return [(partition_key(value), value) for value in itertools.islice(raw_records(config), count)]
 
 
@@ -149,6 +150,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--probe-every", type=int, default=100)
     parser.add_argument("--stream", choices=("simulated", "chatter"), default="simulated")
+    parser.add_argument("--customers", type=int, default=5000,
+                        help="simulated customer population (at 1,000/s and 5,000 each acts every 5 s)")
     parser.add_argument("--warm-seconds", type=int, default=15,
                         help="background stream at --rate before measuring (JVM JIT, caches); no probes, not measured")
     parser.add_argument("--batch-ms", type=int, default=200, help="worker batching window (SCRM_PIPELINE__BATCH_MAX_MS)")
@@ -193,7 +196,7 @@ def main() -> int:
                  "kafka broker": [int((work / "kafka" / "kafka.pid").read_text())]}
     try:
         warm = args.rate * args.warm_seconds
-        background = _background(args.stream, warm + total, args.rate)
+        background = _background(args.stream, warm + total, args.rate, args.customers)
         _warm_up(producer, sent_at=time.time())
         _produce(producer, background[:warm], args.rate)
         background = background[warm:]

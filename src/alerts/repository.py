@@ -16,7 +16,7 @@ from alerts.exceptions import AlertNotFound
 from alerts.outbox_signal import notify_outbox
 from alerts.state import CapCounter, DetectorState, PendingQuestion, ScopeSeries, TrackedPost
 from alerts.tables import DetectorStateRow, IncidentRow, OutboxRow, SignalRow
-from sqlkit import lock_keys, upsert_rows
+from sqlkit import any_of, lock_keys, upsert_rows
 
 _KINDS: dict[str, tuple[str, Any]] = {
     "scope": ("scopes", ScopeSeries),
@@ -45,7 +45,7 @@ def load_detector_state(keys: Iterable[str], *, session: Session, due_by: dateti
     if not wanted:
         return DetectorState()
     parts: dict[str, dict[str, Any]] = {field: {} for field, _ in _KINDS.values()}
-    for row in session.scalars(select(DetectorStateRow).where(DetectorStateRow.key.in_(wanted))):
+    for row in session.scalars(select(DetectorStateRow).where(any_of(DetectorStateRow.key, wanted, session=session))):
         kind, _, name = row.key.partition(":")
         field, model = _KINDS[kind]
         parts[field][name] = model.model_validate(row.data)
@@ -69,7 +69,7 @@ def save_detector_state(loaded: Iterable[str], state: DetectorState, *, session:
     upsert_rows(session, DetectorStateRow.__table__, rows, ["key"])  # type: ignore[arg-type]
     gone = set(loaded) - state.keys()
     if gone:
-        session.execute(delete(DetectorStateRow).where(DetectorStateRow.key.in_(gone)))
+        session.execute(delete(DetectorStateRow).where(any_of(DetectorStateRow.key, gone, session=session)))
 
 
 def purge_expired_state(before: datetime, *, session: Session) -> None:
@@ -97,7 +97,8 @@ def signals_of_events(event_keys: Iterable[str], *, session: Session) -> list[Al
     keys = list(set(event_keys))
     if not keys:
         return []
-    query = select(SignalRow.data).where(SignalRow.event_key.in_(keys)).order_by(SignalRow.occurred_at)
+    query = (select(SignalRow.data).where(any_of(SignalRow.event_key, keys, session=session))
+             .order_by(SignalRow.occurred_at))
     return [Alert.model_validate(data) for data in session.scalars(query)]
 
 
@@ -110,7 +111,7 @@ def open_incidents(dedup_keys: Iterable[str], *, session: Session) -> dict[str, 
     lock_keys((f"incident:{k}" for k in keys), namespace=ALERT_LOCKS, session=session, final=True)
     if not keys:
         return {}
-    rows = session.scalars(select(IncidentRow).where(IncidentRow.open_key.in_(keys)))
+    rows = session.scalars(select(IncidentRow).where(any_of(IncidentRow.open_key, keys, session=session)))
     return {row.dedup_key: Incident.model_validate(row.data) for row in rows}
 
 

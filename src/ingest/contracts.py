@@ -7,11 +7,11 @@ Instances are frozen; build new ones with ``model_copy(update=...)``.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 MAX_TEXT_CHARS = 20_000
@@ -127,8 +127,9 @@ class SocialEvent(_Frozen):
 
 
 def json_size(value: Any) -> int:
-    """Size in bytes of ``value`` serialised as compact UTF-8 JSON."""
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"))
+    """Size in bytes of ``value`` serialised as compact UTF-8 JSON (pydantic-core's serialiser: every
+    event is validated again by each stage that reads it, so this is on the hot path)."""
+    return len(pydantic_core.to_json(value, fallback=str))
 
 
 def identity_key(platform: str, platform_user_id: str) -> str:

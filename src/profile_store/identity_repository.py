@@ -25,7 +25,7 @@ from profile_store.tables import (
     RedirectRow,
     SuggestionRow,
 )
-from sqlkit import upsert_rows
+from sqlkit import any_of, upsert_rows
 
 
 def customers_of(identity_keys: Iterable[str], *, session: Session) -> dict[str, str]:
@@ -33,7 +33,9 @@ def customers_of(identity_keys: Iterable[str], *, session: Session) -> dict[str,
     keys = list(set(identity_keys))
     if not keys:
         return {}
-    rows = session.execute(select(IdentityRow.identity_key, IdentityRow.customer_id).where(IdentityRow.identity_key.in_(keys)))
+    query = select(IdentityRow.identity_key, IdentityRow.customer_id).where(
+        any_of(IdentityRow.identity_key, keys, session=session))
+    rows = session.execute(query)
     return {key: value for key, value in rows}
 
 
@@ -44,7 +46,7 @@ def identities_of(customer_ids: Iterable[str], *, session: Session) -> dict[str,
     if ids:
         rows = session.execute(
             select(IdentityRow.customer_id, IdentityRow.identity_key)
-            .where(IdentityRow.customer_id.in_(ids))
+            .where(any_of(IdentityRow.customer_id, ids, session=session))
             .order_by(IdentityRow.identity_key)
         )
         for customer_id, key in rows:
@@ -68,7 +70,9 @@ def first_seen_of(identity_keys: Iterable[str], *, session: Session) -> dict[str
     keys = list(set(identity_keys))
     if not keys:
         return {}
-    rows = session.execute(select(IdentityRow.identity_key, IdentityRow.first_seen).where(IdentityRow.identity_key.in_(keys)))
+    query = select(IdentityRow.identity_key, IdentityRow.first_seen).where(
+        any_of(IdentityRow.identity_key, keys, session=session))
+    rows = session.execute(query)
     return {key: value for key, value in rows}
 
 
@@ -81,7 +85,8 @@ def register_identities(rows: Sequence[dict[str, Any]], *, session: Session) -> 
     known = {
         key: (seen, handle)
         for key, seen, handle in session.execute(
-            select(IdentityRow.identity_key, IdentityRow.first_seen, IdentityRow.handle_key).where(IdentityRow.identity_key.in_(keys))
+            select(IdentityRow.identity_key, IdentityRow.first_seen, IdentityRow.handle_key)
+            .where(any_of(IdentityRow.identity_key, keys, session=session))
         )
     }
     fresh = [row for row in rows if row["identity_key"] not in known]
@@ -127,7 +132,7 @@ def clear_redirects(customer_ids: Iterable[str], *, session: Session) -> None:
     """Forget redirects of customer ids that exist again (after a split)."""
     ids = list(set(customer_ids))
     if ids:
-        session.execute(delete(RedirectRow).where(RedirectRow.customer_id.in_(ids)))
+        session.execute(delete(RedirectRow).where(any_of(RedirectRow.customer_id, ids, session=session)))
 
 
 def get_link(link_id: str, *, session: Session) -> tuple[IdentityLink, bool] | None:
@@ -141,7 +146,8 @@ def active_link_ids(link_ids: Iterable[str], *, session: Session) -> set[str]:
     ids = list(set(link_ids))
     if not ids:
         return set()
-    return set(session.scalars(select(LinkRow.link_id).where(LinkRow.link_id.in_(ids), LinkRow.removed_at.is_(None))))
+    query = select(LinkRow.link_id).where(any_of(LinkRow.link_id, ids, session=session), LinkRow.removed_at.is_(None))
+    return set(session.scalars(query))
 
 
 def add_link(link: IdentityLink, *, session: Session) -> bool:
@@ -180,7 +186,10 @@ def active_links_touching(identity_keys: Iterable[str], *, session: Session) -> 
     if not keys:
         return []
     rows = session.scalars(
-        select(LinkRow).where(LinkRow.removed_at.is_(None), or_(LinkRow.a.in_(keys), LinkRow.b.in_(keys)))
+        select(LinkRow).where(
+            LinkRow.removed_at.is_(None),
+            or_(any_of(LinkRow.a, keys, session=session), any_of(LinkRow.b, keys, session=session)),
+        )
     )
     return [_link(row) for row in rows]
 
@@ -190,7 +199,8 @@ def links_of_customer(customer_id: str, *, session: Session) -> list[tuple[Ident
     keys = identities_of([customer_id], session=session)[customer_id]
     if not keys:
         return []
-    rows = session.scalars(select(LinkRow).where(or_(LinkRow.a.in_(keys), LinkRow.b.in_(keys))).order_by(LinkRow.created_at))
+    touching = or_(any_of(LinkRow.a, keys, session=session), any_of(LinkRow.b, keys, session=session))
+    rows = session.scalars(select(LinkRow).where(touching).order_by(LinkRow.created_at))
     return [(_link(row), row.removed_at is None) for row in rows]
 
 
@@ -225,7 +235,8 @@ def save_suggestions(suggestions: Sequence[Suggestion], *, session: Session) -> 
     if not suggestions:
         return 0
     ids = [s.suggestion_id for s in suggestions]
-    existing = set(session.scalars(select(SuggestionRow.suggestion_id).where(SuggestionRow.suggestion_id.in_(ids))))
+    query = select(SuggestionRow.suggestion_id).where(any_of(SuggestionRow.suggestion_id, ids, session=session))
+    existing = set(session.scalars(query))
     rows = [s.model_dump() for s in suggestions if s.suggestion_id not in existing]
     upsert_rows(session, SuggestionRow.__table__, rows, ["suggestion_id"], update=False)  # type: ignore[arg-type]
     return len(rows)

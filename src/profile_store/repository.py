@@ -10,10 +10,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Text, cast, delete, select
 from sqlalchemy.orm import Session
 
 from profile_store.contracts import CustomerProfile, Lifecycle
+from profile_store.profile_cache import ProfileCache
 from profile_store.tables import (
     CentralityRow,
     IdentityRow,
@@ -22,7 +23,7 @@ from profile_store.tables import (
     ProfileRow,
     RedirectRow,
 )
-from sqlkit import JsonText, lock_keys, upsert_rows
+from sqlkit import JsonText, any_of, lock_keys, upsert_rows
 
 CUSTOMER_LOCKS = 7_310_001
 """Advisory-lock namespace of customers (shared by event application and the identity service)."""
@@ -38,7 +39,8 @@ def unseen_event_keys(keys: Iterable[str], *, session: Session) -> set[str]:
     wanted = set(keys)
     if not wanted:
         return set()
-    seen = session.scalars(select(ProfileEventRow.event_key).where(ProfileEventRow.event_key.in_(wanted)))
+    query = select(ProfileEventRow.event_key).where(any_of(ProfileEventRow.event_key, wanted, session=session))
+    seen = session.scalars(query)
     return wanted - set(seen)
 
 
@@ -54,7 +56,7 @@ def events_of_identities(identity_keys: Iterable[str], *, session: Session) -> l
         return []
     query = (
         select(ProfileEventRow.data)
-        .where(ProfileEventRow.identity_key.in_(keys))
+        .where(any_of(ProfileEventRow.identity_key, keys, session=session))
         .order_by(ProfileEventRow.occurred_at, ProfileEventRow.event_key)
     )
     return list(session.scalars(query))
@@ -66,17 +68,30 @@ def store_edges(rows: Sequence[dict[str, Any]], *, session: Session) -> None:
     upsert_rows(session, InteractionEdgeRow.__table__, rows, ["event_key"], update=False)  # type: ignore[arg-type]
 
 
-def load_profiles(customer_ids: Iterable[str], *, session: Session) -> dict[str, CustomerProfile]:
-    """Profiles by customer id; ids without a profile are absent from the result."""
+def load_profiles(
+    customer_ids: Iterable[str], *, session: Session, cache: ProfileCache | None = None
+) -> dict[str, CustomerProfile]:
+    """Profiles by customer id; ids without a profile are absent from the result. With a ``cache``, a
+    profile whose stored JSON is unchanged since the cache saw it is not validated again."""
     ids = set(customer_ids)
     if not ids:
         return {}
-    rows = session.execute(select(ProfileRow.customer_id, ProfileRow.data).where(ProfileRow.customer_id.in_(ids)))
-    return {customer_id: CustomerProfile.model_validate(data) for customer_id, data in rows}
+    query = select(ProfileRow.customer_id, cast(ProfileRow.data, Text)).where(
+        any_of(ProfileRow.customer_id, ids, session=session))
+    parse = cache.parse if cache is not None else _parse_profile
+    return {customer_id: parse(customer_id, text) for customer_id, text in session.execute(query)}
 
 
-def save_profiles(profiles: Sequence[CustomerProfile], *, session: Session) -> None:
-    """Upsert profiles in one batch. Idempotent."""
+def _parse_profile(customer_id: str, text: str) -> CustomerProfile:
+    return CustomerProfile.model_validate_json(text)
+
+
+def save_profiles(profiles: Sequence[CustomerProfile], *, session: Session, cache: ProfileCache | None = None) -> None:
+    """Upsert profiles in one batch (and tell ``cache`` the JSON each is stored as). Idempotent."""
+    texts = [p.model_dump_json() for p in profiles]
+    if cache is not None:
+        for profile, text in zip(profiles, texts, strict=True):
+            cache.remember(profile, text)
     rows = [
         {
             "customer_id": p.customer_id,
@@ -88,9 +103,9 @@ def save_profiles(profiles: Sequence[CustomerProfile], *, session: Session) -> N
             "event_count": p.event_count,
             "first_seen": p.first_seen,
             "last_seen": p.last_seen,
-            "data": JsonText(p.model_dump_json()),
+            "data": JsonText(text),
         }
-        for p in profiles
+        for p, text in zip(profiles, texts, strict=True)
     ]
     upsert_rows(session, ProfileRow.__table__, rows, ["customer_id"])  # type: ignore[arg-type]
 
@@ -99,7 +114,7 @@ def delete_profiles(customer_ids: Iterable[str], *, session: Session) -> None:
     """Remove profiles (merged away, or left without events)."""
     ids = list(set(customer_ids))
     if ids:
-        session.execute(delete(ProfileRow).where(ProfileRow.customer_id.in_(ids)))
+        session.execute(delete(ProfileRow).where(any_of(ProfileRow.customer_id, ids, session=session)))
 
 
 def resolve_redirect(customer_id: str, *, session: Session) -> str:
@@ -146,7 +161,9 @@ def centrality_of(customer_ids: Iterable[str], *, session: Session) -> dict[str,
     ids = list(set(customer_ids))
     if not ids:
         return {}
-    rows = session.execute(select(CentralityRow.customer_id, CentralityRow.percentile).where(CentralityRow.customer_id.in_(ids)))
+    query = select(CentralityRow.customer_id, CentralityRow.percentile).where(
+        any_of(CentralityRow.customer_id, ids, session=session))
+    rows = session.execute(query)
     return {customer_id: percentile for customer_id, percentile in rows}
 
 

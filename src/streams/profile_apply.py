@@ -24,6 +24,7 @@ from profile_store.identity_repository import (
     lock_customers_of,
     register_identities,
 )
+from profile_store.profile_cache import ProfileCache
 from profile_store.repository import (
     centrality_of,
     events_of_identities,
@@ -56,9 +57,11 @@ class ProfileUpdate:
     reelect: tuple[str, ...]
 
 
-def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> ProfileUpdate:
+def apply_profiles(
+    events: Sequence[EnrichedEvent], *, session: Session, cache: ProfileCache | None = None
+) -> ProfileUpdate:
     """Blocks; idempotent by event key. Takes per-customer locks (before storing anything) until the
-    caller's transaction ends."""
+    caller's transaction ends. ``cache`` spares re-validating profiles unchanged since the last batch."""
     unique = list({event_key(e): e for e in events}.values())
     unseen = unseen_event_keys((event_key(e) for e in unique), session=session)
     fresh = [e for e in unique if event_key(e) in unseen]
@@ -79,7 +82,7 @@ def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> Prof
     for enriched in stamped:
         if event_key(enriched) in fresh_keys:
             by_customer.setdefault(enriched.customer_id, []).append(enriched)
-    profiles = load_profiles({e.customer_id for e in stamped}, session=session)
+    profiles = load_profiles({e.customer_id for e in stamped}, session=session, cache=cache)
     rebuild = [cid for cid, new in by_customer.items() if not _extends(profiles.get(cid), new)]
     identities = identities_of(rebuild, session=session)
     centrality = centrality_of(rebuild, session=session)
@@ -98,7 +101,7 @@ def apply_profiles(events: Sequence[EnrichedEvent], *, session: Session) -> Prof
         assert rebuilt is not None, "a customer with new events has a profile"
         profiles[customer_id] = rebuilt
     changed = tuple(by_customer)
-    save_profiles([profiles[cid] for cid in changed], session=session)
+    save_profiles([profiles[cid] for cid in changed], session=session, cache=cache)
     return ProfileUpdate(
         events=tuple(stamped),
         fresh=tuple(e for e in stamped if event_key(e) in fresh_keys),

@@ -21,6 +21,7 @@ from analytics.client import AnalyticsClient
 from analytics.writer import write_events
 from profile_store.contracts import CustomerProfile, LinkSignal
 from profile_store.identity_repository import active_link_ids
+from profile_store.profile_cache import ProfileCache
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
 from streams.profile_apply import ProfileUpdate, apply_profiles
@@ -51,14 +52,16 @@ def apply_enriched_batch(
     session_factory: sessionmaker[Session],
     analytics: AnalyticsClient | None,
     alert_config: AlertingConfig = DEFAULT_ALERTING,
+    profile_cache: ProfileCache | None = None,
 ) -> BatchOutcome:
     """Blocks. Idempotent by ``<platform>:<event_id>``: only unseen events are folded. Alerts and analytics
     rows are produced for every event of the batch (replayed ones too), because a worker killed after the
     commit but before publishing must re-publish them on replay; both are keyed, so duplicates collapse.
-    Raises on database errors (then nothing is applied)."""
+    Raises on database errors (then nothing is applied). ``profile_cache``: the caller's, kept across
+    batches (see ``ProfileCache``)."""
 
     def transaction(session: Session) -> tuple[ProfileUpdate, list[Alert], list[LinkSignal]]:
-        update = apply_profiles(events, session=session)
+        update = apply_profiles(events, session=session, cache=profile_cache)
         # alerts: only fresh events move detector state; replayed ones re-publish their stored alerts
         fresh_keys = {event_key(e) for e in update.fresh}
         replayed = {event_key(e) for e in update.events} - fresh_keys

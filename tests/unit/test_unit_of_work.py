@@ -11,7 +11,8 @@ from alerts.repository import list_alerts
 from enrichment.lexicon import LexiconEnricher
 from ingest.codec import event_from_dict
 from profile_store.contracts import LinkSignal
-from profile_store.repository import get_profile
+from profile_store.profile_cache import ProfileCache
+from profile_store.repository import find_profile_by_identity, get_profile
 from streams.contracts import EnrichedEvent
 from streams.identity_service import apply_link_signals
 from streams.steps.enrich import enrich_events
@@ -191,3 +192,39 @@ def test_hint_links_are_published_until_the_identity_service_applied_them_and_ag
     apply_link_signals([unlink], session_factory=storage.session_factory)
     again = _apply(storage, order(4)).identity_signals
     assert [s.link.link_id for s in again if s.link] == [first[0].link.link_id], "the connector states it again"
+
+
+def test_a_profile_cache_gives_the_profiles_of_an_applier_without_one_even_when_others_write_between(
+    tmp_path, event_factory, enrich
+):
+    """The cache must never serve a profile another writer has changed since: here a second applier (no
+    cache) folds an event for the same customer and a merge rebuilds her profile between the cached
+    applier's batches. Both databases see the same events; every stored profile must end up identical."""
+    first, second, third, fourth = enrich(
+        event_factory(author={"id": "gina"}, text="love it", identity_hints={"email": "g@x.cn"}, at=T0),
+        event_factory(author={"id": "gina"}, text="terrible, broken, refund", at=T0 + timedelta(hours=1)),
+        event_factory(platform="douyin", author={"id": "gina-dy"}, text="great service",
+                      identity_hints={"email": "g@x.cn"}, at=T0 + timedelta(hours=2)),
+        event_factory(author={"id": "gina"}, kind="like", text=None, at=T0 + timedelta(hours=3)),
+    )
+    cached = open_storage(f"sqlite:///{tmp_path}/cached.db", None)
+    plain = open_storage(f"sqlite:///{tmp_path}/plain.db", None)
+    cache = ProfileCache(max_entries=10)
+    try:
+        for store, profile_cache in ((cached, cache), (plain, None)):
+            links = apply_enriched_batch([first], session_factory=store.session_factory, analytics=None,
+                                         profile_cache=profile_cache).identity_signals
+            _apply(store, [second])  # another applier, without this cache
+            links += _apply(store, [third]).identity_signals
+            apply_link_signals(links, session_factory=store.session_factory)  # merges gina's two accounts
+            apply_enriched_batch([fourth], session_factory=store.session_factory, analytics=None,
+                                 profile_cache=profile_cache)
+
+        with cached.session_factory() as session:
+            profile = find_profile_by_identity("weibo:gina", session=session)
+        assert profile is not None and profile.event_count == 4, "every event folded once, across the merge"
+        for customer_id in {e.customer_id for e in (first, third)} | {profile.customer_id}:
+            assert _profile_json(cached, customer_id) == _profile_json(plain, customer_id)
+    finally:
+        cached.close()
+        plain.close()

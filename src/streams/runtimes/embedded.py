@@ -21,6 +21,7 @@ from enrichment.protocols import Enricher
 from ingest.deadletter_store import record_dead_letters
 from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal
+from profile_store.profile_cache import ProfileCache
 from streams.config import PipelineConfig
 from streams.identity_service import apply_link_signals
 from streams.intake import take_in
@@ -86,6 +87,7 @@ class EmbeddedRuntime:
             max_ratio=config.dead_letter_max_ratio, window=config.dead_letter_window
         )
         self._listeners: list[AlertListener] = []
+        self._profile_cache = ProfileCache(config.profile_cache_size)
         self.stats = RuntimeStats()
 
     def subscribe_alerts(self, listener: AlertListener) -> None:
@@ -188,6 +190,7 @@ class EmbeddedRuntime:
             session_factory=self._storage.session_factory,
             analytics=self._storage.analytics,
             alert_config=self._config.alerts,
+            profile_cache=self._profile_cache,
         )
         self.submit_links(outcome.identity_signals)
         self.stats.batches += 1

@@ -38,6 +38,7 @@ from enrichment.protocols import Enricher
 from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal
+from profile_store.profile_cache import ProfileCache
 from streams.contracts import EnrichedEvent
 from streams.exceptions import DeadLetterRatioExceeded
 from streams.identity_service import apply_link_signals
@@ -88,11 +89,12 @@ def apply_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
     (records that are not an ``EnrichedEvent`` become dead letters). Blocks; raises on database errors
     (nothing applied)."""
     pipeline = settings.pipeline
+    profile_cache = ProfileCache(pipeline.profile_cache_size)
 
     def handle(records: list[SourceRecord]) -> list[Outgoing]:
         events, dead = parse_records(records, EnrichedEvent, stage="apply")
-        outcome = apply_enriched_batch(events, session_factory=storage.session_factory,
-                                       analytics=storage.analytics, alert_config=pipeline.alerts)
+        outcome = apply_enriched_batch(events, session_factory=storage.session_factory, analytics=storage.analytics,
+                                       alert_config=pipeline.alerts, profile_cache=profile_cache)
         return [
             *_dead_letter_messages(dead),
             *(Outgoing(ALERTS, a.alert_id.encode(), a.model_dump_json().encode()) for a in outcome.alerts),
