@@ -3,26 +3,81 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
+from pydantic_core import to_json
+from sqlalchemy import JSON, Dialect, Table, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
+
+from sqlkit.json import JsonText
 
 
 def upsert_rows(
     session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], *, update: bool = True
 ) -> None:
     """Insert ``rows`` (all with the same columns); where ``keys`` already exist, overwrite the other given
-    columns (or keep the row, ``update=False``). One cached statement executed for all rows (psycopg
-    batches them); never commits."""
+    columns (or keep the row, ``update=False``). Rows repeating a key count as if upserted one after the
+    other: the last one wins an update, the first one an insert-only. Never commits.
+
+    PostgreSQL gets the whole batch as one JSON array in one ``INSERT ... SELECT FROM
+    json_populate_recordset`` statement, executed once instead of once per row (a pipelined
+    ``executemany`` binds and executes every row separately, and converts every parameter client-side).
+    JSON columns are embedded as they are and stored verbatim. SQLite gets one cached statement
+    executed for all rows."""
     if not rows:
         return
-    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = module.insert(table)
-    if update:
-        updates = {name: statement.excluded[name] for name in rows[0] if name not in keys}
-        statement = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(statement, list(rows))
+    unique = _one_row_per_key(rows, keys, last_wins=update)
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        statement = sqlite.insert(table)
+        if update:
+            updates = {name: statement.excluded[name] for name in rows[0] if name not in keys}
+            statement = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+        session.execute(statement, unique)
+        return
+    columns = tuple(rows[0])
+    json_columns = tuple(name for name in columns if isinstance(table.c[name].type, JSON))
+    batch = "[" + ",".join(_row_json(row, json_columns) for row in unique) + "]"
+    session.execute(text(_recordset_upsert_sql(table, columns, tuple(keys), update, dialect)), {"rows": batch})
+
+
+def _one_row_per_key(rows: Sequence[dict[str, Any]], keys: Sequence[str], *, last_wins: bool) -> list[dict[str, Any]]:
+    by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        if last_wins or key not in by_key:
+            by_key[key] = row
+    return list(by_key.values())
+
+
+def _row_json(row: dict[str, Any], json_columns: tuple[str, ...]) -> str:
+    """``row`` as a JSON object; values of JSON columns spliced in as their JSON text (``JsonText`` as is)."""
+    plain = to_json({name: value for name, value in row.items() if name not in json_columns}).decode()
+    spliced = [f"{to_json(name).decode()}:{_json_text(row[name])}" for name in json_columns]
+    return "{" + ",".join([plain[1:-1], *spliced] if plain != "{}" else spliced) + "}"
+
+
+def _json_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    return value if isinstance(value, JsonText) else to_json(value).decode()
+
+
+@lru_cache(maxsize=256)
+def _recordset_upsert_sql(
+    table: Table, columns: tuple[str, ...], keys: tuple[str, ...], update: bool, dialect: Dialect
+) -> str:
+    quote = dialect.identifier_preparer.quote
+    target = dialect.identifier_preparer.format_table(table)
+    names = ", ".join(quote(name) for name in columns)
+    changed = [name for name in columns if name not in keys]
+    action = (
+        "DO UPDATE SET " + ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in changed)
+        if update and changed else "DO NOTHING"
+    )
+    return (f"INSERT INTO {target} ({names}) SELECT {names} FROM json_populate_recordset(NULL::{target}, "
+            f"CAST(:rows AS json)) ON CONFLICT ({', '.join(quote(key) for key in keys)}) {action}")

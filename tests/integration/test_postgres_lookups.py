@@ -1,16 +1,31 @@
-"""Batch lookups on a real PostgreSQL: ``sqlkit.any_of`` and the engine's planning of them."""
+"""Batch reads and writes on a real PostgreSQL: ``sqlkit.any_of``, the engine's planning of lookups,
+``sqlkit.upsert_rows``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, Engine, MetaData, String, Table, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from profile_store.database import make_engine
-from sqlkit import any_of
+from sqlkit import JsonText, any_of, upsert_rows
 
 pytestmark = pytest.mark.integration
 
@@ -67,3 +82,37 @@ def test_repeated_lookups_are_planned_with_their_actual_keys_never_with_a_cached
         )).one()
     assert custom > 0, "psycopg prepared the lookup"
     assert generic == 0
+
+
+EVENTS = Table(
+    "events", METADATA,
+    Column("key", String(64), primary_key=True),
+    Column("at", DateTime(timezone=True)),
+    Column("score", Float),
+    Column("count", Integer),
+    Column("data", JSON),
+)
+
+
+def test_upsert_rows_writes_a_batch_as_upserting_its_rows_one_after_the_other_would(engine: Engine) -> None:
+    at = datetime(2026, 11, 24, 4, 50, 0, 123456, tzinfo=UTC)
+    profile_json = JsonText('{"b":[1,2,{"c":"中"}],"s":"q\\"x","n":null}')
+    with Session(engine) as session, session.begin():
+        upsert_rows(session, EVENTS, [
+            {"key": "a", "at": at, "score": 1.5, "count": 1, "data": profile_json},
+            {"key": "b", "at": None, "score": None, "count": None, "data": {"nested": ["x", 2]}},
+            {"key": "a", "at": at, "score": 2.5, "count": 2, "data": None},  # same key again: the last one wins
+        ], ["key"])
+        upsert_rows(session, EVENTS, [
+            {"key": "b", "at": at, "score": 9.0, "count": 9, "data": None},  # insert-only: b is kept
+            {"key": "c", "at": at, "score": 3.0, "count": 3, "data": [1]},
+            {"key": "c", "at": at, "score": 4.0, "count": 4, "data": [2]},  # insert-only: the first one wins
+        ], ["key"], update=False)
+        upsert_rows(session, EVENTS, [{"key": "d", "at": at, "score": 0.0, "count": 0, "data": profile_json}], ["key"])
+    with engine.connect() as connection:
+        rows = {row.key: row for row in connection.execute(
+            text("SELECT key, at, score, count, data::text AS data FROM events ORDER BY key"))}
+    assert (rows["a"].at, rows["a"].score, rows["a"].count, rows["a"].data) == (at, 2.5, 2, None)
+    assert (rows["b"].at, rows["b"].score, rows["b"].count, rows["b"].data) == (None, None, None, '{"nested":["x",2]}')
+    assert (rows["c"].score, rows["c"].data) == (3.0, "[1]")
+    assert rows["d"].data == profile_json, "JSON text stored verbatim (the profile cache compares it)"

@@ -1,0 +1,136 @@
+"""Cost of the apply lane per event, without Kafka: parse enriched records, fold profiles, run the alert
+detectors, write PostgreSQL, render the outgoing messages (``streams.runtimes.kafka.apply_handler``).
+
+Starts PostgreSQL with ``deploy/local/postgres.sh`` in a temporary directory (non-default port), simulates
+``--events`` events of ``--customers`` customers (the platform simulator), enriches them once with the
+default enricher (not measured; enrichment has ``bench_enrichment.py``), then for each ``--batch-sizes``
+entry applies them to a fresh database: the first third unmeasured (profiles created, caches warm), the
+rest measured. Prints worker CPU, PostgreSQL CPU and wall time per event: the lane's capacity on an idle
+machine is 1 / wall. ``bench_alert_latency.py`` measures the whole pipeline under load.
+
+    python benchmarks/bench_apply.py [--events 30000] [--customers 5000] [--batch-sizes 200 1000 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from enrichment.factory import build_enricher
+from ingest.producer import partition_key
+from ingest.records import SourceRecord
+from ingest.simulator import SimulatorConfig, raw_records
+from streams.migrate import upgrade
+from streams.runtimes.kafka import apply_handler, enrich_handler
+from streams.settings import WorkerSettings
+from streams.storage import open_storage
+from streams.topics import ENRICHED_EVENTS, RAW_EVENTS
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_PORT = "55498"
+
+
+def _postgres(directory: Path, command: str) -> str:
+    env = {**os.environ, "PG_DATA_DIR": str(directory / "pg"), "PGPORT": PG_PORT}
+    out = subprocess.run([str(ROOT / "deploy/local/postgres.sh"), command], env=env, capture_output=True, text=True,
+                         check=command == "start")
+    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+
+
+def _fresh_database(server_url: str, name: str) -> str:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _postgres_cpu_seconds(data_dir: Path) -> float:
+    """User + system CPU seconds of the postmaster and its live backends so far (Linux /proc)."""
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    total = 0.0
+    for pid in [postmaster, *map(int, children)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _enriched_records(server_url: str, settings: WorkerSettings, count: int, customers: int) -> list[SourceRecord]:
+    """``count`` simulated events as the enrich lane publishes them (keyed by customer)."""
+    storage = open_storage(_fresh_database(server_url, "bench_enrich"), None)
+    upgrade(storage.engine)
+    config = SimulatorConfig(start=datetime(2026, 11, 1, tzinfo=UTC), events_per_hour=1000 * 3600.0,
+                             customers=customers, invalid_ratio=0.0)
+    raw = [SourceRecord(value=v, topic=RAW_EVENTS, key=partition_key(v)) for v in itertools.islice(raw_records(config), count)]
+    enrich = enrich_handler(settings, enricher=build_enricher(settings.enrichment), storage=storage)
+    enriched = [message for start in range(0, count, 1000) for message in enrich(raw[start:start + 1000])
+                if message.topic == ENRICHED_EVENTS]
+    storage.close()
+    return [SourceRecord(value=m.value or b"", topic=ENRICHED_EVENTS, key=m.key, partition=0, offset=n)
+            for n, m in enumerate(enriched)]
+
+
+def _measure(server_url: str, data_dir: Path, settings: WorkerSettings, records: list[SourceRecord],
+             batch: int) -> tuple[float, float, float]:
+    """(worker CPU, PostgreSQL CPU, wall) in ms per measured event."""
+    storage = open_storage(_fresh_database(server_url, f"bench_apply_{batch}"), None)
+    upgrade(storage.engine)
+    handle = apply_handler(settings, storage=storage)
+    warm = len(records) // 3
+    for start in range(0, warm, batch):
+        handle(records[start:start + batch])
+    pg, cpu, wall = _postgres_cpu_seconds(data_dir), time.process_time(), time.perf_counter()
+    for start in range(warm, len(records), batch):
+        handle(records[start:start + batch])
+    measured = len(records) - warm
+    result = ((time.process_time() - cpu) / measured * 1e3, (_postgres_cpu_seconds(data_dir) - pg) / measured * 1e3,
+              (time.perf_counter() - wall) / measured * 1e3)
+    storage.close()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=30_000)
+    parser.add_argument("--customers", type=int, default=5000)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[200, 1000, 3000])
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        os.chmod(directory, 0o755)
+        server_url = _postgres(directory, "start")
+        try:
+            settings = WorkerSettings(database_url=server_url)
+            print(f"enriching {args.events} simulated events ...", file=sys.stderr)
+            records = _enriched_records(server_url, settings, args.events, args.customers)
+            rows = []
+            for batch in args.batch_sizes:
+                print(f"applying in batches of {batch} ...", file=sys.stderr)
+                rows.append((batch, *_measure(server_url, directory / "pg" / "pgdata", settings, records, batch)))
+        finally:
+            _postgres(directory, "stop")
+    print(f"{args.events} simulated events, {args.customers} customers; the last two thirds measured")
+    print(f"{'batch':>6}  {'worker CPU ms/event':>20}  {'PostgreSQL CPU ms/event':>24}  {'wall ms/event':>14}  {'events/s':>9}")
+    for batch, cpu, pg, wall in rows:
+        print(f"{batch:>6}  {cpu:>20.3f}  {pg:>24.3f}  {wall:>14.3f}  {1e3 / wall:>9,.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
