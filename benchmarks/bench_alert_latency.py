@@ -34,9 +34,9 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import local_servers
 from confluent_kafka import Producer
 
-ROOT = Path(__file__).resolve().parents[1]
 RECEIVED: dict[str, float] = {}
 
 
@@ -51,14 +51,6 @@ class Hook(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
-
-
-def _launcher(script: str, env: dict[str, str]) -> str:
-    out = subprocess.run(["bash", str(ROOT / "deploy/local" / script), "start"], env=env,
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"{script} start failed:\n{out.stdout}\n{out.stderr}")
-    return out.stdout.strip().splitlines()[-1]
 
 
 def _event(n: int, probe: bool) -> dict[str, object]:
@@ -107,27 +99,8 @@ def _pace(producer: Producer, due: float) -> None:
         time.sleep(lag)
 
 
-def _cpu_seconds(pids: list[int]) -> dict[int, float]:
-    """User + system CPU seconds of each live process so far (Linux /proc)."""
-    seconds = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return seconds
-
-
 def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
-
-
-def _postgres_pids(data_dir: Path) -> list[int]:
-    """The postmaster and its backends."""
-    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
-    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
-    return [postmaster, *map(int, children)]
 
 
 def _warm_up(producer: Producer, *, sent_at: float, timeout: float = 180.0) -> None:
@@ -168,8 +141,8 @@ def main() -> int:
     env = {**os.environ, "KAFKA_PORT": str(args.kafka_port), "KAFKA_CONTROLLER_PORT": str(args.kafka_port + 1),
            "KAFKA_DATA_DIR": str(work / "kafka"), "PGPORT": str(args.pg_port), "PG_DATA_DIR": str(work / "pg")}
     bootstrap = f"127.0.0.1:{args.kafka_port}"
-    _launcher("kafka.sh", env)
-    db_url = _launcher("postgres.sh", env)
+    local_servers.start("kafka.sh", env)
+    db_url = local_servers.start("postgres.sh", env)
     ensure_topics(bootstrap, 2)
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
@@ -200,8 +173,8 @@ def main() -> int:
         _warm_up(producer, sent_at=time.time())
         _produce(producer, background[:warm], args.rate)
         background = background[warm:]
-        processes["postgresql"] = _postgres_pids(work / "pg" / "pgdata")
-        cpu_before = {name: _cpu_seconds(pids) for name, pids in processes.items()}
+        processes["postgresql"] = local_servers.postgres_pids(work / "pg" / "pgdata")
+        cpu_before = {name: local_servers.cpu_seconds(pids) for name, pids in processes.items()}
         start = time.monotonic()
         for n, (key, value) in enumerate(background):
             if n % args.probe_every == 0:
@@ -213,8 +186,8 @@ def main() -> int:
             _pace(producer, start + (n + 1) / args.rate)
         producer.flush()
         produced_in = time.monotonic() - start
-        processes["postgresql"] = _postgres_pids(work / "pg" / "pgdata")
-        cpu = {name: _cpu_used(cpu_before.get(name, {}), _cpu_seconds(pids)) for name, pids in processes.items()}
+        processes["postgresql"] = local_servers.postgres_pids(work / "pg" / "pgdata")
+        cpu = {name: _cpu_used(cpu_before.get(name, {}), local_servers.cpu_seconds(pids)) for name, pids in processes.items()}
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(set(sent) & set(RECEIVED)) < len(sent):
             time.sleep(0.5)
@@ -225,8 +198,8 @@ def main() -> int:
             process.wait(timeout=30)
         worker_log.close()
         dispatch_log.close()
-        subprocess.run(["bash", str(ROOT / "deploy/local/kafka.sh"), "stop"], env=env, check=False)
-        subprocess.run(["bash", str(ROOT / "deploy/local/postgres.sh"), "stop"], env=env, check=False)
+        local_servers.stop("kafka.sh", env)
+        local_servers.stop("postgres.sh", env)
     in_order = [(RECEIVED[e] - t) * 1000 for e, t in sent.items() if e in RECEIVED]
     latencies = sorted(in_order)
     if not latencies:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import local_servers
 from sqlalchemy import create_engine, text
 
 from enrichment.factory import build_enricher
@@ -35,15 +35,7 @@ from streams.settings import WorkerSettings
 from streams.storage import open_storage
 from streams.topics import ENRICHED_EVENTS, RAW_EVENTS
 
-ROOT = Path(__file__).resolve().parent.parent
 PG_PORT = "55498"
-
-
-def _postgres(directory: Path, command: str) -> str:
-    env = {**os.environ, "PG_DATA_DIR": str(directory / "pg"), "PGPORT": PG_PORT}
-    out = subprocess.run([str(ROOT / "deploy/local/postgres.sh"), command], env=env, capture_output=True, text=True,
-                         check=command == "start")
-    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
 
 
 def _fresh_database(server_url: str, name: str) -> str:
@@ -55,18 +47,8 @@ def _fresh_database(server_url: str, name: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def _postgres_cpu_seconds(data_dir: Path) -> float:
-    """User + system CPU seconds of the postmaster and its live backends so far (Linux /proc)."""
-    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
-    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
-    total = 0.0
-    for pid in [postmaster, *map(int, children)]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+def _postgres_cpu(data_dir: Path) -> float:
+    return sum(local_servers.cpu_seconds(local_servers.postgres_pids(data_dir)).values())
 
 
 def _enriched_records(server_url: str, settings: WorkerSettings, count: int, customers: int) -> list[SourceRecord]:
@@ -93,11 +75,11 @@ def _measure(server_url: str, data_dir: Path, settings: WorkerSettings, records:
     warm = len(records) // 3
     for start in range(0, warm, batch):
         handle(records[start:start + batch])
-    pg, cpu, wall = _postgres_cpu_seconds(data_dir), time.process_time(), time.perf_counter()
+    pg, cpu, wall = _postgres_cpu(data_dir), time.process_time(), time.perf_counter()
     for start in range(warm, len(records), batch):
         handle(records[start:start + batch])
     measured = len(records) - warm
-    result = ((time.process_time() - cpu) / measured * 1e3, (_postgres_cpu_seconds(data_dir) - pg) / measured * 1e3,
+    result = ((time.process_time() - cpu) / measured * 1e3, (_postgres_cpu(data_dir) - pg) / measured * 1e3,
               (time.perf_counter() - wall) / measured * 1e3)
     storage.close()
     return result
@@ -114,7 +96,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         os.chmod(directory, 0o755)
-        server_url = _postgres(directory, "start")
+        env = {**os.environ, "PG_DATA_DIR": str(directory / "pg"), "PGPORT": PG_PORT}
+        server_url = local_servers.start("postgres.sh", env)
         try:
             settings = WorkerSettings(database_url=server_url)
             print(f"enriching {args.events} simulated events ...", file=sys.stderr)
@@ -124,7 +107,7 @@ def main() -> int:
                 print(f"applying in batches of {batch} ...", file=sys.stderr)
                 rows.append((batch, *_measure(server_url, directory / "pg" / "pgdata", settings, records, batch)))
         finally:
-            _postgres(directory, "stop")
+            local_servers.stop("postgres.sh", env)
     print(f"{args.events} simulated events, {args.customers} customers; the last two thirds measured")
     print(f"{'batch':>6}  {'worker CPU ms/event':>20}  {'PostgreSQL CPU ms/event':>24}  {'wall ms/event':>14}  {'events/s':>9}")
     for batch, cpu, pg, wall in rows:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import local_servers
 import numpy as np
 
 from enrichment.lexicon import LexiconEnricher
@@ -28,8 +28,6 @@ from streams.steps.enrich import enrich_events
 from streams.steps.identity import resolve_customer
 from streams.storage import open_storage
 from streams.unit_of_work import apply_enriched_batch
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def enriched_stream(count: int) -> list[EnrichedEvent]:
@@ -50,17 +48,6 @@ def fold_and_upsert(url: str, events: list[EnrichedEvent], batch: int) -> float:
         return len(events) / (time.perf_counter() - started)
     finally:
         storage.close()
-
-
-def start_postgres(directory: Path) -> str:
-    env = {**os.environ, "PG_DATA_DIR": str(directory / "pg"), "PGPORT": "55499"}
-    out = subprocess.run([str(ROOT / "deploy/local/postgres.sh"), "start"], env=env, check=True, capture_output=True, text=True)
-    return out.stdout.strip().splitlines()[-1]
-
-
-def stop_postgres(directory: Path) -> None:
-    env = {**os.environ, "PG_DATA_DIR": str(directory / "pg"), "PGPORT": "55499"}
-    subprocess.run([str(ROOT / "deploy/local/postgres.sh"), "stop"], env=env, check=False, capture_output=True)
 
 
 def pagerank_run(nodes: int, edges: int) -> tuple[float, float, float]:
@@ -94,12 +81,13 @@ def main() -> int:
         os.chmod(directory, 0o755)
         rate = fold_and_upsert(f"sqlite:///{directory}/bench.db", events, args.batch)
         rows.append((f"fold+upsert SQLite ({args.events} events, batch {args.batch})", f"{rate:,.0f} events/s"))
-        url = args.postgres_url or start_postgres(directory)
+        env = {**os.environ, "PG_DATA_DIR": str(directory / "pg"), "PGPORT": "55499"}
+        url = args.postgres_url or local_servers.start("postgres.sh", env)
         try:
             rate = fold_and_upsert(url, events, args.batch)
         finally:
             if not args.postgres_url:
-                stop_postgres(directory)
+                local_servers.stop("postgres.sh", env)
         rows.append((f"fold+upsert PostgreSQL ({args.events} events, batch {args.batch})", f"{rate:,.0f} events/s"))
     rank_s, pct_s, peak = pagerank_run(args.nodes, args.edges)
     rows.append((f"PageRank {args.nodes:,} nodes / {args.edges:,} edges", f"{rank_s:.1f} s"))
