@@ -1,14 +1,18 @@
-"""Cost of the apply lane per event, without Kafka: parse enriched records, fold profiles, run the alert
-detectors, write PostgreSQL, render the outgoing messages (``streams.runtimes.kafka.apply_handler``).
+"""Cost of the apply and identity lanes per event, without Kafka: parse enriched records, fold profiles,
+run the alert detectors, write PostgreSQL, render the outgoing messages
+(``streams.runtimes.kafka.apply_handler``), then apply the identity signals each batch publishes
+(``identity_handler``, in the same thread: the two lanes share one worker process in production).
 
 Starts PostgreSQL with ``deploy/local/postgres.sh`` in a temporary directory (non-default port), simulates
 ``--events`` events of ``--customers`` customers (the platform simulator), enriches them once with the
 default enricher (not measured; enrichment has ``bench_enrichment.py``), then for each ``--batch-sizes``
-entry applies them to a fresh database: the first third unmeasured (profiles created, caches warm), the
-rest measured. Prints worker CPU, PostgreSQL CPU and wall time per event: the lane's capacity on an idle
-machine is 1 / wall. ``bench_alert_latency.py`` measures the whole pipeline under load.
+entry applies them to a fresh database. Two phases are measured apart: the first third ("start-up": most
+accounts and their e-mails, phones and unionids are seen for the first time, cross-platform accounts
+merge) and the rest ("steady"). Prints worker CPU, PostgreSQL CPU and wall time per event and the number
+of identity signals: the lanes' capacity on an idle machine is 1 / wall. ``bench_alert_latency.py``
+measures the whole pipeline under load.
 
-    python benchmarks/bench_apply.py [--events 30000] [--customers 5000] [--batch-sizes 200 1000 3000]
+    python benchmarks/bench_apply.py [--events 30000] [--customers 5000] [--batch-sizes 1000 3000]
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ from ingest.producer import partition_key
 from ingest.records import SourceRecord
 from ingest.simulator import SimulatorConfig, raw_records
 from streams.migrate import upgrade
-from streams.runtimes.kafka import apply_handler, enrich_handler
+from streams.runtimes.kafka import apply_handler, enrich_handler, identity_handler
 from streams.settings import WorkerSettings
 from streams.storage import open_storage
-from streams.topics import ENRICHED_EVENTS, RAW_EVENTS
+from streams.topics import ENRICHED_EVENTS, IDENTITY_LINKS, RAW_EVENTS
 
 PG_PORT = "55498"
 
@@ -67,29 +71,34 @@ def _enriched_records(server_url: str, settings: WorkerSettings, count: int, cus
 
 
 def _measure(server_url: str, data_dir: Path, settings: WorkerSettings, records: list[SourceRecord],
-             batch: int) -> tuple[float, float, float]:
-    """(worker CPU, PostgreSQL CPU, wall) in ms per measured event."""
+             batch: int) -> list[tuple[str, float, float, float, int]]:
+    """Per phase: (name, worker CPU, PostgreSQL CPU, wall in ms per event, identity signals applied)."""
     storage = open_storage(_fresh_database(server_url, f"bench_apply_{batch}"), None)
     upgrade(storage.engine)
-    handle = apply_handler(settings, storage=storage)
-    warm = len(records) // 3
-    for start in range(0, warm, batch):
-        handle(records[start:start + batch])
-    pg, cpu, wall = _postgres_cpu(data_dir), time.process_time(), time.perf_counter()
-    for start in range(warm, len(records), batch):
-        handle(records[start:start + batch])
-    measured = len(records) - warm
-    result = ((time.process_time() - cpu) / measured * 1e3, (_postgres_cpu(data_dir) - pg) / measured * 1e3,
-              (time.perf_counter() - wall) / measured * 1e3)
+    apply, identity = apply_handler(settings, storage=storage), identity_handler(storage)
+    third = len(records) // 3
+    phases = []
+    for name, part in (("start-up", records[:third]), ("steady", records[third:])):
+        signals = 0
+        pg, cpu, wall = _postgres_cpu(data_dir), time.process_time(), time.perf_counter()
+        for start in range(0, len(part), batch):
+            links = [SourceRecord(value=m.value or b"", topic=IDENTITY_LINKS, key=m.key)
+                     for m in apply(part[start:start + batch]) if m.topic == IDENTITY_LINKS]
+            if links:
+                identity(links)
+            signals += len(links)
+        phases.append((name, (time.process_time() - cpu) / len(part) * 1e3,
+                       (_postgres_cpu(data_dir) - pg) / len(part) * 1e3,
+                       (time.perf_counter() - wall) / len(part) * 1e3, signals))
     storage.close()
-    return result
+    return phases
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--customers", type=int, default=5000)
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[200, 1000, 3000])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1000, 3000])
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -105,13 +114,15 @@ def main() -> int:
             rows = []
             for batch in args.batch_sizes:
                 print(f"applying in batches of {batch} ...", file=sys.stderr)
-                rows.append((batch, *_measure(server_url, directory / "pg" / "pgdata", settings, records, batch)))
+                for phase in _measure(server_url, directory / "pg" / "pgdata", settings, records, batch):
+                    rows.append((batch, *phase))
         finally:
             local_servers.stop("postgres.sh", env)
-    print(f"{args.events} simulated events, {args.customers} customers; the last two thirds measured")
-    print(f"{'batch':>6}  {'worker CPU ms/event':>20}  {'PostgreSQL CPU ms/event':>24}  {'wall ms/event':>14}  {'events/s':>9}")
-    for batch, cpu, pg, wall in rows:
-        print(f"{batch:>6}  {cpu:>20.3f}  {pg:>24.3f}  {wall:>14.3f}  {1e3 / wall:>9,.0f}")
+    print(f"{args.events} simulated events, {args.customers} customers; apply + identity lanes, one thread")
+    print(f"{'batch':>6}  {'phase':>9}  {'worker CPU ms/event':>20}  {'PostgreSQL CPU ms/event':>24}  "
+          f"{'wall ms/event':>14}  {'events/s':>9}  {'identity signals':>17}")
+    for batch, phase, cpu, pg, wall, signals in rows:
+        print(f"{batch:>6}  {phase:>9}  {cpu:>20.3f}  {pg:>24.3f}  {wall:>14.3f}  {1e3 / wall:>9,.0f}  {signals:>17,}")
     return 0
 
 

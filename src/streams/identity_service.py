@@ -69,7 +69,12 @@ def apply_link_signals(signals: Sequence[LinkSignal], *, session_factory: sessio
     """Blocks. Idempotent: an active link added again, or a removed link removed again, changes nothing.
     Raises on database errors (then nothing is applied)."""
 
+    named = {key for s in signals for key in ((s.link.a, s.link.b) if s.link else (s.identity,) if s.identity else ())}
+
     def transaction(session: Session) -> IdentityChanges:
+        # every customer the signals name, in the one round that may wait: taken one signal at a time, each
+        # new customer would be a later round that, while an applier holds it, rolls the batch back
+        lock_customers_of(named, session=session)
         changes = IdentityChanges()
         unlinked = {s.link_id for s in signals if s.op == "unlink" and s.link_id}
         known = active_link_ids((s.link.link_id for s in signals if s.link is not None), session=session) - unlinked

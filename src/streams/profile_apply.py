@@ -4,20 +4,32 @@ lock, and fold or recompute the customers' profiles. Runs inside the caller's tr
 Events carry the customer id they were routed with, which a concurrent merge may have made stale: the
 customer is re-read from the identity table after taking the customers' locks, so a merge racing with
 events on other partitions converges to the same profile whatever the interleaving.
+
+First sightings are settled here too: a new account is registered under its own customer id, and a
+linking key its identity hints name for the first time (an e-mail, phone, WeChat unionid or CRM id no
+identity has stated before) joins the account's customer in the same transaction, with its link. Such a
+key never acts, so it cannot change which customer id a component elects nor which customer owns an
+event: attaching it is exactly what the identity service's ``_link`` would do, without a second
+transaction that waits for this one's locks and rewrites the profile it just saved. Every other stated
+link (the key already belongs to a customer: a merge; or two accounts of the batch claim it) is returned
+for the identity service.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from profile_store.contracts import CustomerProfile
+from profile_store.contracts import CustomerProfile, IdentityLink
 from profile_store.identity_graph import elect_customer_id, new_customer_id
+from profile_store.identity_keys import is_platform_key
 from profile_store.identity_repository import (
+    active_link_ids,
+    add_links,
     customers_of,
     first_seen_of,
     identities_of,
@@ -37,7 +49,8 @@ from profile_store.repository import (
 )
 from sqlkit import JsonText
 from streams.contracts import EnrichedEvent
-from streams.steps.profile import build_profile, event_key, fold_event, sort_key
+from streams.steps.links import hint_links
+from streams.steps.profile import build_profile, event_key, fold_event, sort_key, with_identities
 
 _MENTION = re.compile(r"@([\w\-.]{2,64})")
 
@@ -48,13 +61,20 @@ class ProfileUpdate:
     not applied before; ``profiles``: current profiles of every customer in the batch; ``changed``: the
     customers whose profile this batch changed; ``reelect``: one identity of each linked customer whose
     id is no longer the one its identities' first activity elects (a link that arrived before the
-    accounts acted, or an earlier event arriving late): the identity service must re-elect it."""
+    accounts acted, or an earlier event arriving late): the identity service must re-elect it;
+    ``attached``: the linking keys this batch registered, with their customer (and, for replayed events,
+    the keys their hints name with their current customer: a crashed batch may not have published them);
+    ``unapplied_links``: the
+    links the batch's identity hints state that are not active yet (for replayed events too: whatever a
+    crashed batch did not get applied) and were not attached here, for the identity service."""
 
     events: tuple[EnrichedEvent, ...]
     fresh: tuple[EnrichedEvent, ...]
     profiles: dict[str, CustomerProfile]
     changed: tuple[str, ...]
     reelect: tuple[str, ...]
+    attached: dict[str, str]
+    unapplied_links: tuple[IdentityLink, ...]
 
 
 def apply_profiles(
@@ -65,13 +85,9 @@ def apply_profiles(
     unique = list({event_key(e): e for e in events}.values())
     unseen = unseen_event_keys((event_key(e) for e in unique), session=session)
     fresh = [e for e in unique if event_key(e) in unseen]
-    keys = {e.event.identity_key for e in unique}
-    # lock before registering first activity: the identity service reads it under the same locks to elect
-    # a component's customer id, so it must not miss an account's first event that is about to commit
-    locked = lock_customers_of(keys, session=session)
-    _store(fresh, session)
-    assignment = customers_of(keys, session=session)
-    lock_customers(set(assignment.values()) - locked, session=session)
+    hinted = {event_key(e): hint_links(e.event) for e in unique}
+    stated = _unapplied_hint_links(hinted, session)
+    assignment, attached = _register(unique, fresh, hinted, stated, session)
     stamped = [
         e if e.customer_id == assignment[e.event.identity_key]
         else e.model_copy(update={"customer_id": assignment[e.event.identity_key]})
@@ -83,23 +99,7 @@ def apply_profiles(
         if event_key(enriched) in fresh_keys:
             by_customer.setdefault(enriched.customer_id, []).append(enriched)
     profiles = load_profiles({e.customer_id for e in stamped}, session=session, cache=cache)
-    rebuild = [cid for cid, new in by_customer.items() if not _extends(profiles.get(cid), new)]
-    identities = identities_of(rebuild, session=session)
-    centrality = centrality_of(rebuild, session=session)
-    for customer_id, new in by_customer.items():
-        if customer_id not in identities:
-            profile = profiles[customer_id]
-            for enriched in sorted(new, key=sort_key):
-                profile = fold_event(profile, enriched)
-            profiles[customer_id] = profile
-            continue
-        if customer_id in profiles:
-            source = [EnrichedEvent.model_validate(d) for d in events_of_identities(identities[customer_id], session=session)]
-        else:
-            source = new
-        rebuilt = build_profile(customer_id, identities[customer_id], source, centrality=centrality.get(customer_id, 0.0))
-        assert rebuilt is not None, "a customer with new events has a profile"
-        profiles[customer_id] = rebuilt
+    profiles.update(_updated_profiles(by_customer, profiles, attached, session))
     changed = tuple(by_customer)
     save_profiles([profiles[cid] for cid in changed], session=session, cache=cache)
     return ProfileUpdate(
@@ -108,7 +108,113 @@ def apply_profiles(
         profiles=profiles,
         changed=changed,
         reelect=_misnamed(set(assignment.values()), session),
+        attached=_replayed_assignments([links for key, links in hinted.items() if key not in unseen], session) | attached,
+        unapplied_links=tuple(link for link in stated.values() if _linking_end(link) not in attached),
     )
+
+
+def _register(
+    unique: Sequence[EnrichedEvent],
+    fresh: Sequence[EnrichedEvent],
+    hinted: dict[str, list[IdentityLink]],
+    stated: dict[str, IdentityLink],
+    session: Session,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Lock the batch's customers, register the fresh events' accounts and store the events, attach the
+    never-seen linking keys; returns the authors' current ``identity key -> customer id`` (read under the
+    locks) and the attached ``linking key -> customer id``."""
+    keys = {e.event.identity_key for e in unique}
+    claims = _new_key_claims({link.link_id for e in fresh for link in hinted[event_key(e)]}, stated, session)
+    # lock before registering first activity: the identity service reads it under the same locks to elect
+    # a component's customer id, so it must not miss an account's first event that is about to commit;
+    # a claimed key's would-be customer id too, so that no other transaction registers it meanwhile
+    locked = lock_customers_of(keys | set(claims), session=session)
+    _store(fresh, session)
+    found = customers_of(keys | set(claims), session=session)
+    assignment = {key: found[key] for key in keys}
+    lock_customers(set(assignment.values()) - locked, session=session)
+    attached = _attach({key: link for key, link in claims.items() if key not in found}, assignment, session)
+    return assignment, attached
+
+
+def _updated_profiles(
+    by_customer: dict[str, list[EnrichedEvent]],
+    profiles: dict[str, CustomerProfile],
+    attached: dict[str, str],
+    session: Session,
+) -> dict[str, CustomerProfile]:
+    """The profiles of the customers with fresh events: folded incrementally when the events extend the
+    stored profile, else rebuilt from every stored event of the customer's identities."""
+    gained: dict[str, list[str]] = {}
+    for key, customer_id in attached.items():
+        gained.setdefault(customer_id, []).append(key)
+    rebuild = [cid for cid, new in by_customer.items() if not _extends(profiles.get(cid), new)]
+    identities = identities_of(rebuild, session=session)  # read after attaching: lists the new keys
+    centrality = centrality_of(rebuild, session=session)
+    updated: dict[str, CustomerProfile] = {}
+    for customer_id, new in by_customer.items():
+        if customer_id not in identities:
+            profile = profiles[customer_id]
+            for enriched in sorted(new, key=sort_key):
+                profile = fold_event(profile, enriched)
+            updated[customer_id] = with_identities(profile, gained[customer_id]) if customer_id in gained else profile
+            continue
+        if customer_id in profiles:
+            source = [EnrichedEvent.model_validate(d) for d in events_of_identities(identities[customer_id], session=session)]
+        else:
+            source = new
+        rebuilt = build_profile(customer_id, identities[customer_id], source, centrality=centrality.get(customer_id, 0.0))
+        assert rebuilt is not None, "a customer with new events has a profile"
+        updated[customer_id] = rebuilt
+    return updated
+
+
+def _unapplied_hint_links(hinted: dict[str, list[IdentityLink]], session: Session) -> dict[str, IdentityLink]:
+    """The links the events' identity hints state (``event key -> links``) that are not active, by link
+    id: most hints repeat a link applied long ago (a customer's e-mail on every order). A removed link is
+    stated again."""
+    stated = {link.link_id: link for links in hinted.values() for link in links}
+    active = active_link_ids(stated, session=session)
+    return {link_id: link for link_id, link in stated.items() if link_id not in active}
+
+
+def _new_key_claims(
+    stated_fresh: set[str], unapplied: dict[str, IdentityLink], session: Session
+) -> dict[str, IdentityLink]:
+    """``linking key -> link`` for the keys that look never seen (not registered; read without locks, so
+    the caller checks again under them) and that exactly one unapplied link names, stated by a fresh
+    event (``stated_fresh``: link ids)."""
+    naming: dict[str, list[IdentityLink]] = {}
+    for link in unapplied.values():
+        naming.setdefault(_linking_end(link), []).append(link)
+    registered = customers_of(naming, session=session)
+    return {
+        key: links[0] for key, links in naming.items()
+        if len(links) == 1 and links[0].link_id in stated_fresh and key not in registered
+    }
+
+
+def _attach(new_keys: dict[str, IdentityLink], assignment: dict[str, str], session: Session) -> dict[str, str]:
+    """Register each never-seen linking key under the customer of the account its link names, and store
+    the links; returns ``key -> customer id``. The caller holds the locks of the keys and the accounts."""
+    owner = {key: assignment[link.a if link.b == key else link.b] for key, link in new_keys.items()}
+    register_identities(
+        [{"identity_key": key, "customer_id": customer_id, "handle_key": None, "first_seen": None}
+         for key, customer_id in owner.items()],
+        session=session,
+    )
+    add_links(list(new_keys.values()), session=session)
+    return owner
+
+
+def _replayed_assignments(replayed: Iterable[list[IdentityLink]], session: Session) -> dict[str, str]:
+    """``linking key -> customer id`` of the registered keys the replayed events' hint links name."""
+    return customers_of((_linking_end(link) for links in replayed for link in links), session=session)
+
+
+def _linking_end(link: IdentityLink) -> str:
+    """The linking-key end of a hint link (the other end is the account that stated it)."""
+    return link.b if is_platform_key(link.a) else link.a
 
 
 def _misnamed(customer_ids: set[str], session: Session) -> tuple[str, ...]:
@@ -128,7 +234,7 @@ def _extends(profile: CustomerProfile | None, new: list[EnrichedEvent]) -> bool:
     return profile is not None and min(e.event.occurred_at_utc for e in new) > profile.last_seen
 
 
-def _store(fresh: list[EnrichedEvent], session: Session) -> None:
+def _store(fresh: Sequence[EnrichedEvent], session: Session) -> None:
     """Register the authors' identities, and store the events and the interactions they show."""
     first_seen: dict[str, datetime] = {}
     handles: dict[str, str] = {}

@@ -20,14 +20,12 @@ from alerts.pipeline import process_posts
 from analytics.client import AnalyticsClient
 from analytics.writer import write_events
 from profile_store.contracts import CustomerProfile, LinkSignal
-from profile_store.identity_repository import active_link_ids
 from profile_store.profile_cache import ProfileCache
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
 from streams.profile_apply import ProfileUpdate, apply_profiles
 from streams.steps.alert import scored_posts
 from streams.steps.analytics import event_row
-from streams.steps.links import hint_link_signals
 from streams.steps.profile import event_key
 
 DEFAULT_ALERTING = AlertingConfig()
@@ -36,13 +34,16 @@ DEFAULT_ALERTING = AlertingConfig()
 @dataclass(frozen=True)
 class BatchOutcome:
     """What a batch did: the events that were new, the profiles they changed, the alerts the whole batch
-    raises (deterministic ids: a replayed event yields the same alert again), and the identity signals
-    to publish on ``scrm.identity.links``: the links the batch's identity hints state that are not active
-    yet (for replayed events too; links are idempotent) and re-elections."""
+    raises (deterministic ids: a replayed event yields the same alert again), the linking keys it
+    attached to their account's customer (``assignments``, for ``scrm.identity.assignments``) and the
+    identity signals to publish on ``scrm.identity.links``: the links the batch's identity hints state
+    that are neither active nor attached by it (for replayed events too; links are idempotent) and
+    re-elections."""
 
     applied: tuple[EnrichedEvent, ...]
     profiles: tuple[CustomerProfile, ...]
     alerts: tuple[Alert, ...]
+    assignments: dict[str, str]
     identity_signals: tuple[LinkSignal, ...]
 
 
@@ -60,31 +61,23 @@ def apply_enriched_batch(
     Raises on database errors (then nothing is applied). ``profile_cache``: the caller's, kept across
     batches (see ``ProfileCache``)."""
 
-    def transaction(session: Session) -> tuple[ProfileUpdate, list[Alert], list[LinkSignal]]:
+    def transaction(session: Session) -> tuple[ProfileUpdate, list[Alert]]:
         update = apply_profiles(events, session=session, cache=profile_cache)
         # alerts: only fresh events move detector state; replayed ones re-publish their stored alerts
         fresh_keys = {event_key(e) for e in update.fresh}
         replayed = {event_key(e) for e in update.events} - fresh_keys
         alerts = process_posts(scored_posts(update.fresh, update.profiles), replayed, config=alert_config,
                                now=datetime.now(UTC), session=session)
-        return update, alerts, _unknown_hint_links(update.events, at=datetime.now(UTC), session=session)
+        return update, alerts
 
-    update, alerts, hinted = locked_transaction(session_factory, transaction)
+    update, alerts = locked_transaction(session_factory, transaction)
     if analytics is not None and update.events:
         now = datetime.now(UTC)
         write_events(analytics, [event_row(e, ingested_at=now) for e in update.events])
     now = datetime.now(UTC)
+    links = (LinkSignal(op="link", link=link, at=now) for link in update.unapplied_links)
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
-    signals = (*hinted, *reelect)
     changed = tuple(update.profiles[cid] for cid in update.changed)
-    return BatchOutcome(applied=update.fresh, profiles=changed, alerts=tuple(alerts), identity_signals=signals)
+    return BatchOutcome(applied=update.fresh, profiles=changed, alerts=tuple(alerts), assignments=update.attached,
+                        identity_signals=(*links, *reelect))
 
-
-def _unknown_hint_links(events: Sequence[EnrichedEvent], *, at: datetime, session: Session) -> list[LinkSignal]:
-    """The link signals the events' identity hints state, one per link, without the links already active:
-    most hints repeat a link the identity service applied long ago (a customer's e-mail on every order),
-    and the identity service would skip them anyway. State-based, so a replayed batch re-publishes
-    whatever a crashed one did not get applied. A removed link is re-stated (the connector says it again)."""
-    hinted = {s.link.link_id: s for e in events for s in hint_link_signals(e.event, at=at) if s.link}
-    active = active_link_ids(hinted, session=session)
-    return [signal for link_id, signal in hinted.items() if link_id not in active]

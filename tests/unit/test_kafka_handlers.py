@@ -64,11 +64,17 @@ def test_raw_records_flow_through_enrich_and_apply_to_alerts_profiles_and_dead_l
     assert {a["rule"] for a in by_topic[ALERTS]} >= {"negative_post"}
     assert [p["customer_id"] for p in by_topic[PROFILES]] == [payload["customer_id"]]
     assert by_topic[PROFILES][0]["event_count"] == 1
-    assert [{s["link"]["a"], s["link"]["b"]} for s in by_topic[IDENTITY_LINKS]] == [{"weibo:u-9", "email:nine@example.com"}]
+    assert by_topic[PROFILES][0]["identities"] == ["email:nine@example.com", "weibo:u-9"], \
+        "a never-seen e-mail joins its account's customer in the applying transaction"
+    assert by_topic[IDENTITY_LINKS] == [], "so the identity lane has nothing left to do"
+    assignments = {m.key: m.value for m in applied if m.topic == IDENTITY_ASSIGNMENTS}
+    assert assignments == {b"email:nine@example.com": payload["customer_id"].encode()}
 
     replayed = apply_handler(settings, storage=storage)(_as_records(enriched, ENRICHED_EVENTS))
     assert [m for m in replayed if m.topic == PROFILES] == [], "a replayed batch changes no profile"
     assert {m.key for m in replayed if m.topic == ALERTS} == {m.key for m in applied if m.topic == ALERTS}
+    assert {m.key: m.value for m in replayed if m.topic == IDENTITY_ASSIGNMENTS} == assignments, \
+        "a replay re-publishes what a crashed batch may not have"
 
 
 def test_apply_and_identity_dead_letter_what_is_not_their_contract(storage):

@@ -10,7 +10,10 @@ import pytest
 from alerts.repository import list_alerts
 from enrichment.lexicon import LexiconEnricher
 from ingest.codec import event_from_dict
-from profile_store.contracts import LinkSignal
+from ingest.contracts import IdentityHints
+from profile_store.contracts import LinkSignal, Provenance
+from profile_store.identity_graph import link_id_for, make_link
+from profile_store.identity_repository import active_link_ids
 from profile_store.profile_cache import ProfileCache
 from profile_store.repository import find_profile_by_identity, get_profile
 from streams.contracts import EnrichedEvent
@@ -173,25 +176,81 @@ def test_a_batch_with_no_events_changes_nothing(storage):
     assert (outcome.applied, outcome.profiles, outcome.alerts) == ((), (), ())
 
 
-def test_hint_links_are_published_until_the_identity_service_applied_them_and_again_after_an_unlink(
+def test_a_never_seen_linking_key_joins_its_account_in_the_applying_transaction_as_a_link_would(
+    tmp_path, event_factory, enrich
+):
+    """Attached by the applier, the e-mail ends where the identity service would have put it: the store
+    equals one where the same event was applied without the hint and the link went through the service."""
+    (hinted,) = enrich(event_factory(author={"id": "frank"}, text="order placed", identity_hints={"email": "f@x.cn"}, at=T0))
+    attached = open_storage(f"sqlite:///{tmp_path}/attached.db", None)
+    linked = open_storage(f"sqlite:///{tmp_path}/linked.db", None)
+    try:
+        outcome = _apply(attached, [hinted])
+        assert outcome.identity_signals == (), "nothing left for the identity service"
+        assert outcome.assignments == {"email:f@x.cn": hinted.customer_id}
+        (profile,) = outcome.profiles
+        assert profile.identities == ("email:f@x.cn", "weibo:frank")
+
+        without_hint = hinted.model_copy(update={"event": hinted.event.model_copy(update={"identity_hints": IdentityHints()})})
+        _apply(linked, [without_hint])
+        link = make_link("weibo:frank", "email:f@x.cn", Provenance(source="connector", actor="unit-test"), T0)
+        apply_link_signals([LinkSignal(op="link", link=link, at=T0)], session_factory=linked.session_factory)
+        for store in (attached, linked):
+            with store.session_factory() as session:
+                by_email = find_profile_by_identity("email:f@x.cn", session=session)
+                assert by_email is not None and by_email.customer_id == hinted.customer_id
+                assert active_link_ids([link.link_id], session=session) == {link.link_id}
+        assert _profile_json(attached, hinted.customer_id) == _profile_json(linked, hinted.customer_id)
+    finally:
+        attached.close()
+        linked.close()
+
+
+def test_a_linking_key_another_customer_owns_is_published_for_the_identity_service_to_merge(
     storage, event_factory, enrich
 ):
+    (first,) = enrich(event_factory(author={"id": "gus"}, text="hi", identity_hints={"phone": "13800000001"}, at=T0))
+    (second,) = enrich(event_factory(platform="douyin", author={"id": "gus-dy"}, text="hi again",
+                                     identity_hints={"phone": "13800000001"}, at=T0 + timedelta(hours=1)))
+    assert _apply(storage, [first]).identity_signals == ()
+    signals = _apply(storage, [second]).identity_signals
+    assert [(s.op, {s.link.a, s.link.b} if s.link else None) for s in signals] == \
+        [("link", {"douyin:gus-dy", "phone:+8613800000001"})]
+    apply_link_signals(signals, session_factory=storage.session_factory)
+    with storage.session_factory() as session:
+        merged = find_profile_by_identity("douyin:gus-dy", session=session)
+    assert merged is not None and merged.customer_id == first.customer_id and merged.event_count == 2
+
+
+def test_two_accounts_stating_the_same_new_key_in_one_batch_are_left_to_the_identity_service(
+    storage, event_factory, enrich
+):
+    batch = enrich(
+        event_factory(author={"id": "hal"}, text="hi", identity_hints={"crm_id": "C-7"}, at=T0),
+        event_factory(platform="zhihu", author={"id": "hal-zh"}, text="hi", identity_hints={"crm_id": "C-7"},
+                      at=T0 + timedelta(minutes=1)),
+    )
+    outcome = _apply(storage, batch)
+    assert outcome.assignments == {}
+    assert sorted(s.link.a for s in outcome.identity_signals if s.link) == ["crm:C-7", "crm:C-7"]
+    apply_link_signals(outcome.identity_signals, session_factory=storage.session_factory)
+    with storage.session_factory() as session:
+        merged = find_profile_by_identity("zhihu:hal-zh", session=session)
+    assert merged is not None and merged.customer_id == batch[0].customer_id and merged.event_count == 2
+
+
+def test_a_hint_link_is_stated_again_after_an_unlink(storage, event_factory, enrich):
     def order(n: int) -> list[EnrichedEvent]:
-        return enrich(event_factory(author={"id": "frank"}, text="order placed", identity_hints={"email": "f@x.cn"},
+        return enrich(event_factory(author={"id": "ivy"}, text="order placed", identity_hints={"email": "i@x.cn"},
                                     at=T0 + timedelta(hours=n)))
 
-    first = _apply(storage, order(0)).identity_signals
-    assert [(s.op, {s.link.a, s.link.b} if s.link else None) for s in first] == [("link", {"weibo:frank", "email:f@x.cn"})]
-    assert [s.link.link_id for s in _apply(storage, order(1)).identity_signals if s.link] == [first[0].link.link_id], \
-        "not applied yet: stated again"
-
-    apply_link_signals(first, session_factory=storage.session_factory)
-    assert _apply(storage, order(2)).identity_signals == (), "an active link is not re-published"
-
-    unlink = LinkSignal(op="unlink", link_id=first[0].link.link_id, requested_by="reviewer", at=T0 + timedelta(hours=3))
+    assert _apply(storage, order(0)).identity_signals == ()
+    assert _apply(storage, order(1)).identity_signals == (), "an active link is not published"
+    link_id = link_id_for("weibo:ivy", "email:i@x.cn")
+    unlink = LinkSignal(op="unlink", link_id=link_id, requested_by="reviewer", at=T0 + timedelta(hours=2))
     apply_link_signals([unlink], session_factory=storage.session_factory)
-    again = _apply(storage, order(4)).identity_signals
-    assert [s.link.link_id for s in again if s.link] == [first[0].link.link_id], "the connector states it again"
+    again = _apply(storage, order(3)).identity_signals
+    assert [s.link.link_id for s in again if s.link] == [link_id], "the connector states it again"
 
 
 def test_a_profile_cache_gives_the_profiles_of_an_applier_without_one_even_when_others_write_between(

@@ -7,10 +7,12 @@ application do not share one interpreter lock:
 - ``enrich`` on ``scrm.events.raw`` (group ``app_id``): decode (invalid -> ``scrm.deadletter``), resolve
   the customer, enrich; publish ``EnrichedEvent``s to ``scrm.events.enriched`` keyed by ``customer_id``.
 - ``apply`` on ``scrm.events.enriched`` (group ``<app_id>-apply``): fold into PostgreSQL profiles
-  idempotently, raise alerts, write analytics; publish alerts to ``scrm.alerts``, profiles to the
-  compacted ``scrm.profiles`` and the links the events' identity hints state (and re-elections) to
-  ``scrm.identity.links``. Keyed by customer, a customer's events reach one partition, so two appliers
-  rarely want the same customer's lock (only while a merge is in flight).
+  idempotently, register first sightings (new accounts, and linking keys their hints name for the first
+  time), raise alerts, write analytics; publish alerts to ``scrm.alerts``, profiles to the compacted
+  ``scrm.profiles``, attached linking keys to ``scrm.identity.assignments`` and the other links the
+  events' identity hints state (and re-elections) to ``scrm.identity.links``. Keyed by customer, a
+  customer's events reach one partition, so two appliers rarely want the same customer's lock (only while
+  a merge is in flight).
 - ``identity`` on the single-partition ``scrm.identity.links`` (group ``<app_id>-identity``): apply link /
   unlink / re-elect signals in order; publish assignments, recomputed profiles and tombstones. The worker
   owning that partition also runs the periodic jobs (network centrality, identity suggestions): the
@@ -99,6 +101,7 @@ def apply_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
             *_dead_letter_messages(dead),
             *(Outgoing(ALERTS, a.alert_id.encode(), a.model_dump_json().encode()) for a in outcome.alerts),
             *(Outgoing(PROFILES, p.customer_id.encode(), p.model_dump_json().encode()) for p in outcome.profiles),
+            *(Outgoing(IDENTITY_ASSIGNMENTS, k.encode(), c.encode()) for k, c in outcome.assignments.items()),
             *(Outgoing(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in outcome.identity_signals),
         ]
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from ingest.contracts import SocialEvent
-from profile_store.contracts import LinkSignal, Provenance
+from profile_store.contracts import IdentityLink, Provenance
 from profile_store.identity_graph import make_link
 from profile_store.identity_keys import linking_keys
 
 
-def hint_link_signals(event: SocialEvent, *, at: datetime) -> list[LinkSignal]:
-    """Pure. One ``link`` signal per linking key in ``event.identity_hints`` (email, phone, WeChat
-    unionid, CRM id), tying it to the event's platform identity, with the connector as provenance."""
+def hint_links(event: SocialEvent) -> list[IdentityLink]:
+    """Pure. One link per linking key in ``event.identity_hints`` (email, phone, WeChat unionid, CRM id),
+    tying it to the event's platform identity, with the connector as provenance and the event's time."""
     provenance = Provenance(source="connector", actor=event.source, reference=f"{event.platform.value}:{event.event_id}")
-    return [
-        LinkSignal(op="link", link=make_link(event.identity_key, key, provenance, event.occurred_at_utc), at=at)
-        for key in linking_keys(event.identity_hints)
-    ]
+    return [make_link(event.identity_key, key, provenance, event.occurred_at_utc) for key in linking_keys(event.identity_hints)]
