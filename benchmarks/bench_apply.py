@@ -33,6 +33,7 @@ from enrichment.factory import build_enricher
 from ingest.producer import partition_key
 from ingest.records import SourceRecord
 from ingest.simulator import SimulatorConfig, raw_records
+from scrm.heap import settle_heap
 from streams.migrate import upgrade
 from streams.runtimes.kafka import apply_handler, enrich_handler, identity_handler
 from streams.settings import WorkerSettings
@@ -76,6 +77,7 @@ def _measure(server_url: str, data_dir: Path, settings: WorkerSettings, records:
     storage = open_storage(_fresh_database(server_url, f"bench_apply_{batch}"), None)
     upgrade(storage.engine)
     apply, identity = apply_handler(settings, storage=storage), identity_handler(storage)
+    settle_heap()  # as ``scrm worker`` does once its lanes are built
     third = len(records) // 3
     phases = []
     for name, part in (("start-up", records[:third]), ("steady", records[third:])):

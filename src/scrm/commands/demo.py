@@ -37,6 +37,7 @@ def handle(args: argparse.Namespace) -> int:
     from api.settings import parse_api_keys
     from ingest.producer import partition_key
     from ingest.simulator import SimulatorConfig, raw_records
+    from scrm.heap import settle_heap
     from scrm.wiring import embedded_platform
     from streams.settings import EmbeddedSettings
 
@@ -58,6 +59,7 @@ def handle(args: argparse.Namespace) -> int:
     stop = threading.Event()
     with embedded_platform(settings) as platform:
         runtime = platform.runtime
+        settle_heap()
 
         def feed() -> None:
             """Publish the simulated stream, paced so event time tracks the wall clock after the backfill."""

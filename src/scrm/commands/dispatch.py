@@ -28,6 +28,7 @@ def handle(args: argparse.Namespace) -> int:
     from alerts.dispatch import Dispatcher
     from alerts.outbox_signal import listener_for
     from alerts.settings import DispatchSettings
+    from scrm.heap import settle_heap
     from streams.storage import open_storage
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -36,6 +37,7 @@ def handle(args: argparse.Namespace) -> int:
     storage = open_storage(settings.database_url, None)
     dispatcher = Dispatcher(storage.session_factory, settings.routing())
     outbox_signal = listener_for(settings.database_url)
+    settle_heap()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

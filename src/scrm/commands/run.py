@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     from ingest.producer import partition_key
     from ingest.replay import read_jsonl
+    from scrm.heap import settle_heap
     from scrm.wiring import embedded_platform, embedded_settings
 
     if not args.input.is_file():
@@ -33,6 +34,7 @@ def handle(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with embedded_platform(settings) as platform:
         runtime = platform.runtime
+        settle_heap()
         chunk = settings.pipeline.batch_size * 8
         for value in read_jsonl(args.input):
             runtime.publish(value, partition_key(value))

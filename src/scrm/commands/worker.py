@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def handle(args: argparse.Namespace) -> int:
     from enrichment.factory import build_enricher
+    from scrm.heap import settle_heap
     from streams.admin import ensure_topics
     from streams.runtimes.kafka import KafkaWorker
     from streams.settings import WorkerSettings
@@ -44,6 +45,7 @@ def handle(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         worker = KafkaWorker(settings, build_enricher=lambda: build_enricher(settings.enrichment), storage=storage)
+        settle_heap()
         log.info("worker %s consuming from %s", settings.app_id, settings.kafka_bootstrap)
         worker.run(stop)
     finally:
