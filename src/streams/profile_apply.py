@@ -62,9 +62,8 @@ class ProfileUpdate:
     customers whose profile this batch changed; ``reelect``: one identity of each linked customer whose
     id is no longer the one its identities' first activity elects (a link that arrived before the
     accounts acted, or an earlier event arriving late): the identity service must re-elect it;
-    ``attached``: the linking keys this batch registered, with their customer (and, for replayed events,
-    the keys their hints name with their current customer: a crashed batch may not have published them);
-    ``unapplied_links``: the
+    ``assignments``: ``linking key -> customer id`` of the keys this batch attached, and of the keys the
+    replayed events' hints name (a crashed batch may not have published them); ``unapplied_links``: the
     links the batch's identity hints state that are not active yet (for replayed events too: whatever a
     crashed batch did not get applied) and were not attached here, for the identity service."""
 
@@ -73,7 +72,7 @@ class ProfileUpdate:
     profiles: dict[str, CustomerProfile]
     changed: tuple[str, ...]
     reelect: tuple[str, ...]
-    attached: dict[str, str]
+    assignments: dict[str, str]
     unapplied_links: tuple[IdentityLink, ...]
 
 
@@ -108,7 +107,8 @@ def apply_profiles(
         profiles=profiles,
         changed=changed,
         reelect=_misnamed(set(assignment.values()), session),
-        attached=_replayed_assignments([links for key, links in hinted.items() if key not in unseen], session) | attached,
+        assignments=_replayed_assignments([links for key, links in hinted.items() if key not in unseen], session)
+        | attached,
         unapplied_links=tuple(link for link in stated.values() if _linking_end(link) not in attached),
     )
 

@@ -78,6 +78,6 @@ def apply_enriched_batch(
     links = (LinkSignal(op="link", link=link, at=now) for link in update.unapplied_links)
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
     changed = tuple(update.profiles[cid] for cid in update.changed)
-    return BatchOutcome(applied=update.fresh, profiles=changed, alerts=tuple(alerts), assignments=update.attached,
+    return BatchOutcome(applied=update.fresh, profiles=changed, alerts=tuple(alerts), assignments=update.assignments,
                         identity_signals=(*links, *reelect))
 
