@@ -114,6 +114,17 @@ def register_identities(rows: Sequence[dict[str, Any]], *, session: Session) -> 
         session.connection().execute(statement, changes)
 
 
+def attach_linking_keys(owner: dict[str, str], links: Sequence[IdentityLink], *, session: Session) -> None:
+    """Register never-registered linking keys (``key -> customer id``; keys that never act, so without
+    handle or first activity) and store the links that name them. The caller holds the customers' locks."""
+    register_identities(
+        [{"identity_key": key, "customer_id": customer_id, "handle_key": None, "first_seen": None}
+         for key, customer_id in owner.items()],
+        session=session,
+    )
+    add_links(links, session=session)
+
+
 def assign(assignments: dict[str, str], *, session: Session) -> None:
     """Point identity keys at customers (keys must be registered)."""
     for key, customer_id in assignments.items():

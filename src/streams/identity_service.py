@@ -30,8 +30,8 @@ from profile_store.identity_repository import (
     active_link_ids,
     active_links_touching,
     add_link,
-    add_links,
     assign,
+    attach_linking_keys,
     clear_redirects,
     customers_of,
     first_seen_of,
@@ -127,12 +127,7 @@ def _attach_new_keys(
     if not attach:
         return set()
     owner = {new_key: customers[account] for _, account, new_key in attach.values()}
-    register_identities(
-        [{"identity_key": key, "customer_id": customer_id, "handle_key": None, "first_seen": None}
-         for key, customer_id in owner.items()],
-        session=session,
-    )
-    add_links([link for link, _, _ in attach.values()], session=session)
+    attach_linking_keys(owner, [link for link, _, _ in attach.values()], session=session)
     profiles = load_profiles(set(owner.values()), session=session)
     for key, customer_id in owner.items():
         if customer_id in profiles:

@@ -29,7 +29,7 @@ from profile_store.identity_graph import elect_customer_id, new_customer_id
 from profile_store.identity_keys import is_platform_key
 from profile_store.identity_repository import (
     active_link_ids,
-    add_links,
+    attach_linking_keys,
     customers_of,
     first_seen_of,
     identities_of,
@@ -198,12 +198,7 @@ def _attach(new_keys: dict[str, IdentityLink], assignment: dict[str, str], sessi
     """Register each never-seen linking key under the customer of the account its link names, and store
     the links; returns ``key -> customer id``. The caller holds the locks of the keys and the accounts."""
     owner = {key: assignment[link.a if link.b == key else link.b] for key, link in new_keys.items()}
-    register_identities(
-        [{"identity_key": key, "customer_id": customer_id, "handle_key": None, "first_seen": None}
-         for key, customer_id in owner.items()],
-        session=session,
-    )
-    add_links(list(new_keys.values()), session=session)
+    attach_linking_keys(owner, list(new_keys.values()), session=session)
     return owner
 
 

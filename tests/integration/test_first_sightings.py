@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from workers import social_event
 
 from enrichment.lexicon import LexiconEnricher
 from ingest.codec import event_from_dict
@@ -25,7 +25,6 @@ from streams.unit_of_work import BatchOutcome, apply_enriched_batch
 
 pytestmark = pytest.mark.integration
 PAIRS = 60
-T0 = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -35,16 +34,11 @@ def storage(fresh_database_url: str) -> Iterator[Storage]:
     opened.close()
 
 
-def _batch(platform: str, prefix: str, offset: timedelta) -> list[EnrichedEvent]:
+def _batch(platform: str, prefix: str, minutes: int) -> list[EnrichedEvent]:
     """One event per person ``n``: account ``<platform>:<prefix><n>`` stating e-mail ``p<n>@example.com``."""
     events = [
-        event_from_dict({
-            "event_id": f"{prefix}{n}", "platform": platform, "kind": "comment", "source": "first-sightings-test",
-            "occurred_at": (T0 + offset + timedelta(seconds=n)).isoformat(),
-            "received_at": (T0 + offset + timedelta(seconds=n)).isoformat(),
-            "author": {"id": f"{prefix}{n}"}, "text": "where can I buy it?",
-            "identity_hints": {"email": f"p{n}@example.com"},
-        })
+        event_from_dict(social_event(platform, f"{prefix}{n}", minutes + n, "where can I buy it?", kind="comment",
+                                     identity_hints={"email": f"p{n}@example.com"}))
         for n in range(PAIRS)
     ]
     return enrich_events([(e, resolve_customer(e, {})) for e in events], LexiconEnricher())
@@ -54,8 +48,8 @@ def test_two_appliers_racing_for_the_same_new_emails_end_as_the_identity_graph_s
     """Each person has an account in each applier's batch, both naming the same never-seen e-mail. The
     batches run at once; each e-mail must be attached by exactly one of them and the other's link handed to
     the identity service, which then merges the two accounts into the customer of the first to act."""
-    weibo = _batch("weibo", "w", timedelta(0))
-    douyin = _batch("douyin", "d", timedelta(hours=1))
+    weibo = _batch("weibo", "w", 0)
+    douyin = _batch("douyin", "d", 60 + PAIRS)
     start = threading.Barrier(2, timeout=10)
     outcomes: list[BatchOutcome] = []
     errors: list[BaseException] = []
