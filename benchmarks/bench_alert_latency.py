@@ -10,7 +10,8 @@ comments, chats, reviews in realistic proportions, ~62 % with text, event time =
 (every event a text post: the worst case for enrichment). Payloads are serialised before the clock starts and
 sent with librdkafka (``confluent-kafka``: ~2 % of a core at 1,000 events/s, where
 kafka-python took a third of one of the two cores being measured). ``--warm-seconds`` of the same stream run first, unmeasured
-(the JVM's JIT and PostgreSQL's caches warm up), so the table is the steady state. Prints latency and how many cores each process kept
+(the JVM's JIT and PostgreSQL's caches warm up), so the table is the steady state. Prints latency (end to end, and per hop from the
+probes' message timestamps on ``scrm.events.enriched`` and ``scrm.alerts``) and how many cores each process kept
 busy while the stream was produced (all share the same cores; a process falling behind shows less than it needs).
 
     pip install -e .
@@ -23,6 +24,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,16 +43,29 @@ RECEIVED: dict[str, float] = {}
 
 
 class Hook(BaseHTTPRequestHandler):
+    """The webhook receiver: records when each incident's events arrived; keeps connections open."""
+
+    protocol_version = "HTTP/1.1"
+
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         now = time.time()
         for event_id in body["incident"]["event_ids"]:
             RECEIVED.setdefault(event_id, now)
         self.send_response(200)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+class HookServer(ThreadingHTTPServer):
+    """A listen backlog for every sender thread (the default 5 drops connection attempts under a burst,
+    and the client retries a dropped one only after a second)."""
+
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def _event(n: int, probe: bool) -> dict[str, object]:
@@ -117,6 +132,48 @@ def _warm_up(producer: Producer, *, sent_at: float, timeout: float = 180.0) -> N
     print(f"warm-up probe delivered after {time.time() - sent_at:.1f} s", file=sys.stderr)
 
 
+def _stage_times(bootstrap: str, probes: set[str]) -> dict[str, dict[str, float]]:
+    """For each topic the probes pass through (``scrm.events.enriched``, ``scrm.alerts``): probe event id ->
+    when its message there was produced (the message timestamp, epoch seconds)."""
+    from confluent_kafka import Consumer
+
+    from streams.topics import ALERTS, ENRICHED_EVENTS
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-stages-{uuid.uuid4().hex[:8]}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([ENRICHED_EVENTS, ALERTS])
+    found: dict[str, dict[str, float]] = {ENRICHED_EVENTS: {}, ALERTS: {}}
+    quiet = 0
+    while quiet < 5 and any(len(times) < len(probes) for times in found.values()):
+        messages = consumer.consume(10_000, 1.0)
+        quiet = 0 if messages else quiet + 1
+        for message in messages:
+            value = message.value()
+            if message.error() or not value or b"probe-" not in value:
+                continue
+            data = json.loads(value)
+            event_id = data["event"]["event_id"] if message.topic() == ENRICHED_EVENTS else data.get("event_id")
+            if event_id in probes:
+                found[message.topic() or ""].setdefault(event_id, message.timestamp()[1] / 1000)
+    consumer.close()
+    return found
+
+
+def _stage_rows(sent: dict[str, float], stages: dict[str, dict[str, float]]) -> list[tuple[str, object]]:
+    """p50 / p99 of each hop: produced -> enriched published -> alert published -> webhook received."""
+    from streams.topics import ALERTS, ENRICHED_EVENTS
+
+    hops = [("raw -> enriched", sent, stages[ENRICHED_EVENTS]), ("enriched -> alert", stages[ENRICHED_EVENTS], stages[ALERTS]),
+            ("alert -> webhook", stages[ALERTS], RECEIVED)]
+    rows: list[tuple[str, object]] = []
+    for name, start, end in hops:
+        spans = sorted((end[e] - start[e]) * 1000 for e in sent if e in start and e in end)
+        if len(spans) >= 2:
+            q = statistics.quantiles(spans, n=100)
+            rows += [(f"p50 ms, {name}", round(q[49], 1)), (f"p99 ms, {name}", round(q[98], 1))]
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=int, default=1000)
@@ -127,7 +184,8 @@ def main() -> int:
                         help="simulated customer population (at 1,000/s and 5,000 each acts every 5 s)")
     parser.add_argument("--warm-seconds", type=int, default=15,
                         help="background stream at --rate before measuring (JVM JIT, caches); no probes, not measured")
-    parser.add_argument("--batch-ms", type=int, default=200, help="worker batching window (SCRM_PIPELINE__BATCH_MAX_MS)")
+    parser.add_argument("--batch-ms", type=int, help="how long an idle lane lets records join its first one "
+                        "(SCRM_PIPELINE__BATCH_MAX_MS; default: the workers' default)")
     parser.add_argument("--workers", nargs="+", default=["enrich,apply,identity"], metavar="LANES",
                         help="one scrm worker process per argument, running those lanes (e.g. `enrich apply,identity`: "
                         "enrichment and application in separate processes)")
@@ -135,6 +193,7 @@ def main() -> int:
     parser.add_argument("--pg-port", type=int, default=55932)
     args = parser.parse_args()
     from streams.admin import ensure_topics
+    from streams.config import PipelineConfig
     from streams.topics import RAW_EVENTS
 
     work = Path(tempfile.mkdtemp(prefix="scrm-alert-bench-"))
@@ -144,7 +203,7 @@ def main() -> int:
     local_servers.start("kafka.sh", env)
     db_url = local_servers.start("postgres.sh", env)
     ensure_topics(bootstrap, 2)
-    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    hook = HookServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     routing = work / "routing.json"
     routing.write_text(json.dumps({
@@ -154,7 +213,9 @@ def main() -> int:
     # every probe opens its own incident: lift the fire cap, which would otherwise (correctly) fold all
     # but 20 probes an hour into one overflow incident and hide their latency
     run_env = {**env, "SCRM_KAFKA_BOOTSTRAP": bootstrap, "SCRM_DATABASE_URL": db_url, "SCRM_PARTITIONS": "2",
-               "SCRM_PIPELINE__BATCH_MAX_MS": str(args.batch_ms), "SCRM_PIPELINE__ALERTS__INCIDENTS__MAX_NEW_PER_WINDOW": "1000000"}
+               "SCRM_PIPELINE__ALERTS__INCIDENTS__MAX_NEW_PER_WINDOW": "1000000"}
+    if args.batch_ms is not None:
+        run_env["SCRM_PIPELINE__BATCH_MAX_MS"] = str(args.batch_ms)
     worker_log, dispatch_log = (work / "worker.log").open("wb"), (work / "dispatch.log").open("wb")
     workers = [subprocess.Popen([sys.executable, "-m", "scrm.cli", "worker", "--lanes", lanes], env=run_env,
                                 stdout=worker_log, stderr=subprocess.STDOUT) for lanes in args.workers]
@@ -191,6 +252,7 @@ def main() -> int:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(set(sent) & set(RECEIVED)) < len(sent):
             time.sleep(0.5)
+        stages = _stage_times(bootstrap, set(sent))
     finally:
         producer.flush(10)
         for process in (dispatcher, *workers):
@@ -200,6 +262,10 @@ def main() -> int:
         dispatch_log.close()
         local_servers.stop("kafka.sh", env)
         local_servers.stop("postgres.sh", env)
+        # a run writes ~1 GB of broker and database files; the logs stay for reading
+        shutil.rmtree(work / "kafka", ignore_errors=True)
+        shutil.rmtree(work / "pg" / "pgdata", ignore_errors=True)
+        print(f"logs: {work}", file=sys.stderr)
     in_order = [(RECEIVED[e] - t) * 1000 for e, t in sent.items() if e in RECEIVED]
     latencies = sorted(in_order)
     if not latencies:
@@ -209,11 +275,12 @@ def main() -> int:
     print(f"{'metric':<28}{'value':>12}")
     rows: list[tuple[str, object]] = [
         ("stream", args.stream), ("worker processes (lanes)", " + ".join(args.workers)), ("events/s (target)", args.rate), ("events/s (produced)", round(total / produced_in)),
-        ("batch window ms", args.batch_ms), ("probes sent", len(sent)), ("probes delivered", len(latencies)),
+        ("batch linger ms", args.batch_ms if args.batch_ms is not None else PipelineConfig().batch_max_ms), ("probes sent", len(sent)), ("probes delivered", len(latencies)),
         ("p50 latency ms", round(q[49], 1)), ("p99 latency ms", round(q[98], 1)), ("max latency ms", round(latencies[-1], 1)),
         ("median ms, first tenth of probes", round(statistics.median(in_order[: max(1, len(in_order) // 10)]), 1)),
         ("median ms, last tenth of probes", round(statistics.median(in_order[-max(1, len(in_order) // 10):]), 1)),
     ]
+    rows += _stage_rows(sent, stages)
     rows += [(f"cores busy while producing: {name}", round(seconds / produced_in, 2)) for name, seconds in cpu.items()]
     rows.append(("cores busy while producing: all", round(sum(cpu.values()) / produced_in, 2)))
     for name, value in rows:

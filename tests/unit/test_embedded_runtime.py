@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -252,3 +254,35 @@ def test_analytics_reflect_what_was_written_and_replay_does_not_double_count(
         (at + timedelta(hours=1), "neutral", 1),
     }
     assert len(analytics_harness.notified) == 1
+
+
+def test_a_running_runtime_takes_a_lone_event_at_once_and_batches_what_arrives_within_its_window(
+    sqlite_url, event_factory
+):
+    storage = open_storage(sqlite_url, None)
+    window = 1.5
+    runtime = Harness(storage, PipelineConfig(batch_size=100, batch_max_ms=int(window * 1000))).runtime
+    stop = threading.Event()
+    thread = threading.Thread(target=runtime.run, args=(stop,))
+    thread.start()
+
+    def processed_within(count: int, seconds: float) -> float | None:
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            if runtime.stats.processed >= count:
+                return time.monotonic() - start
+            time.sleep(0.01)
+        return None
+
+    try:
+        runtime.publish(_bytes(event_factory(author={"id": "ann"})))
+        assert (processed_within(1, 5.0) or 99) < window / 2, "an idle runtime does not hold a lone event"
+        for name in ("ben", "cat", "dan"):
+            runtime.publish(_bytes(event_factory(author={"id": name})))
+        assert processed_within(4, window / 3) is None, "events right after a batch wait for the window"
+        assert processed_within(4, 5.0) is not None
+        assert runtime.stats.batches == 2
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        storage.close()

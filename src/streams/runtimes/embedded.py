@@ -1,14 +1,15 @@
 """The embedded runtime: one process, in-memory topics, the same steps as the Kafka runtime.
 
 ``publish`` appends to the in-process ``scrm.events.raw``; a single processing thread takes batches of up
-to ``batch_size`` records (waiting at most ``batch_max_ms`` for a batch to fill), decodes, resolves,
-enriches and applies them in order. Durable state lives in the data dir (SQLite + chDB); the in-memory
+to ``batch_size`` records (starting one at most every ``batch_max_ms``; records arriving meanwhile join
+the next), decodes, resolves, enriches and applies them in order. Durable state lives in the data dir (SQLite + chDB); the in-memory
 topic does not survive a restart, so sources replay (idempotency makes that safe).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -34,6 +35,8 @@ from streams.topics import RAW_EVENTS
 from streams.unit_of_work import apply_enriched_batch
 
 log = logging.getLogger(__name__)
+
+IDLE_WAIT_SECONDS = 0.2  # an idle processing thread looks at link signals, jobs and ``stop`` this often
 
 AlertListener = Callable[[Alert], None]
 
@@ -115,7 +118,7 @@ class EmbeddedRuntime:
     def drain(self) -> None:
         """Process until the raw and link topics are empty. Blocks."""
         while True:
-            batch = self._take(wait_seconds=0.0)
+            batch = self._take(time.monotonic(), idle_wait_seconds=0.0)
             if batch:
                 self._process(batch)
             self._apply_links()
@@ -126,9 +129,11 @@ class EmbeddedRuntime:
         """Process until ``stop`` is set, then finish what was taken; every ``jobs_interval_seconds`` also
         recompute centrality and identity suggestions. Blocks."""
         next_jobs = time.monotonic() + self._config.jobs_interval_seconds
+        started = -math.inf  # no batch yet: the first record is taken as soon as it arrives
         while not stop.is_set():
-            batch = self._take(wait_seconds=self._config.batch_max_ms / 1000)
+            batch = self._take(started + self._config.batch_max_ms / 1000, idle_wait_seconds=IDLE_WAIT_SECONDS)
             if batch:
+                started = time.monotonic()
                 self._process(batch)
             self._apply_links()
             if time.monotonic() >= next_jobs:
@@ -160,14 +165,31 @@ class EmbeddedRuntime:
             changes = apply_link_signals(signals, session_factory=self._storage.session_factory)
             self.stats.merges += sum(1 for record in changes.history if record.kind == "merge")
 
-    def _take(self, wait_seconds: float) -> list[SourceRecord]:
-        """Up to ``batch_size`` records, waiting at most ``wait_seconds`` for the batch to fill."""
+    def _take(self, gather_until: float, *, idle_wait_seconds: float) -> list[SourceRecord]:
+        """Up to ``batch_size`` records: those arriving until ``gather_until`` (``time.monotonic``), or those
+        queued when it has passed; when there are none, the first to arrive within ``idle_wait_seconds``
+        with those queued along with it."""
         batch: list[SourceRecord] = []
-        deadline = time.monotonic() + wait_seconds
-        while len(batch) < self._config.batch_size:
-            remaining = deadline - time.monotonic()
+        while len(batch) < self._config.batch_size and (remaining := gather_until - time.monotonic()) > 0:
             try:
-                batch.append(self._raw.get(timeout=remaining) if remaining > 0 else self._raw.get_nowait())
+                batch.append(self._raw.get(timeout=remaining))
+            except queue.Empty:
+                break
+        batch += self._queued(self._config.batch_size - len(batch))
+        if batch or idle_wait_seconds <= 0:
+            return batch
+        try:
+            first = self._raw.get(timeout=idle_wait_seconds)
+        except queue.Empty:
+            return batch
+        return [first, *self._queued(self._config.batch_size - 1)]
+
+    def _queued(self, most: int) -> list[SourceRecord]:
+        """Up to ``most`` records already queued, without waiting."""
+        batch: list[SourceRecord] = []
+        while len(batch) < most:
+            try:
+                batch.append(self._raw.get_nowait())
             except queue.Empty:
                 break
         return batch

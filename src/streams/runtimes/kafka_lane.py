@@ -5,8 +5,10 @@ Built on librdkafka (``confluent-kafka``): fetching, heartbeats and producing ru
 threads, so a lane's Python thread spends its time in the handler, not in client bookkeeping. Each lane
 owns its consumer and its producer; nothing here is shared between threads.
 
-Per batch: ``consume`` up to ``batch_size`` messages (returns when full or after ``batch_max_ms``), run
-the handler until it succeeds (transient failures retry with exponential backoff, holding the batch, as
+Per batch: a lane starts a batch at most once every ``batch_max_ms``; messages arriving meanwhile join
+the next one (up to ``batch_size``). A lane whose last batch took longer takes what is waiting at once,
+so a backlogged lane never idles and its batches grow with the backlog; an idle lane takes a message as
+soon as it arrives (``next_batch``). Then run the handler until it succeeds (transient failures retry with exponential backoff, holding the batch, as
 at-least-once requires), produce its messages and wait for the broker's acknowledgement of every one, and
 only then commit the batch's offsets synchronously. A rebalance can only happen inside ``consume``, when
 no batch is in flight; a commit refused because the group moved on (a handler stuck past
@@ -17,7 +19,9 @@ harmless, effects are idempotent.
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +34,7 @@ from streams.exceptions import DeadLetterRatioExceeded, PublishFailed
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 30.0
+IDLE_WAIT_SECONDS = 1.0
 PUBLISH_TIMEOUT_SECONDS = 30.0
 
 
@@ -88,12 +93,13 @@ class Lane:
         consumer = Consumer(self._consumer_config)
         producer = Producer(self._producer_config)
         consumer.subscribe([self._topic], on_assign=self._assigned, on_revoke=self._revoked)
+        started = -math.inf  # no batch yet: the first record is taken as soon as it arrives
         try:
             while not stop.is_set():
-                messages = consumer.consume(self._batch_size, self._batch_seconds)
-                records = _records(messages)
+                records = _records(next_batch(consumer, self._batch_size, started + self._batch_seconds))
                 if not records:
                     continue
+                started = time.monotonic()
                 outgoing = _until_done(f"{self.name} batch", stop, self._handler, records)
                 _until_done(f"{self.name} publish", stop, publish, producer, outgoing)
                 _commit(consumer, records)
@@ -113,6 +119,19 @@ class Lane:
     def _revoked(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("%s: revoked partitions %s", self.name, [p.partition for p in partitions])
         self.has_partitions.clear()
+
+
+def next_batch(consumer: Consumer, size: int, gather_until: float) -> list[Message]:
+    """Up to ``size`` messages: those arriving until ``gather_until`` (``time.monotonic``), or those
+    already fetched when it has passed; when there are none, the first to arrive within
+    ``IDLE_WAIT_SECONDS`` with those fetched along with it. Blocks; empty when nothing arrived."""
+    messages: list[Message] = consumer.consume(size, max(0.0, gather_until - time.monotonic()))
+    if messages:
+        return messages
+    first: list[Message] = consumer.consume(1, IDLE_WAIT_SECONDS)
+    if not first or size == 1:
+        return first
+    return first + consumer.consume(size - 1, 0)
 
 
 def publish(producer: Producer, messages: Sequence[Outgoing]) -> None:
