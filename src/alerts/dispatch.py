@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.channels import Delivery, send
+from alerts.channels import ChannelSender, Delivery
 from alerts.dispatch_store import (
     ClaimedDelivery,
     claim_due,
@@ -66,8 +66,9 @@ def backoff(attempt: int, policy: RetryPolicy, rng: random.Random) -> timedelta:
 
 
 class Dispatcher:
-    """Delivers incident changes per ``routing``. ``run_once`` and ``run`` block; safe to run several
-    dispatchers on one database (leases and ``SKIP LOCKED``)."""
+    """Delivers incident changes per ``routing`` (through ``sender``; by default a ``ChannelSender`` this
+    dispatcher owns). ``run_once`` and ``run`` block; safe to run several dispatchers on one database
+    (leases and ``SKIP LOCKED``); ``close`` when done."""
 
     def __init__(
         self,
@@ -75,7 +76,7 @@ class Dispatcher:
         routing: RoutingConfig,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        sender: Sender = send,
+        sender: Sender | None = None,
         rng: random.Random | None = None,
         workers: int = 8,
         lease: timedelta = timedelta(seconds=60),
@@ -83,6 +84,10 @@ class Dispatcher:
         self._sessions = session_factory
         self._routing = routing
         self._clock = clock
+        self._channels: ChannelSender | None = None
+        if sender is None:
+            self._channels = ChannelSender()
+            sender = self._channels.send
         self._send = sender
         self._rng = rng or random.Random()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scrm-dispatch")
@@ -90,8 +95,10 @@ class Dispatcher:
         self.stats = DispatchStats()
 
     def close(self) -> None:
-        """Stop the sender threads (waits for sends in flight)."""
+        """Stop the sender threads (waits for sends in flight) and close their connections."""
         self._pool.shutdown(wait=True)
+        if self._channels is not None:
+            self._channels.close()
 
     def run(
         self,

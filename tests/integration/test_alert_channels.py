@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from alerts.channels import sign_webhook
+from alerts.channels import ChannelSender, Delivery, sign_webhook
 from alerts.config import AlertingConfig
-from alerts.contracts import ScoredPost
+from alerts.contracts import Incident, ScoredPost
 from alerts.dispatch import Dispatcher
 from alerts.dispatch_store import delivery_dead_letters
+from alerts.incidents import fold_alerts
 from alerts.outbox_signal import PostgresOutboxListener
 from alerts.pipeline import process_posts
 from alerts.routing import (
@@ -34,6 +35,8 @@ from alerts.routing import (
     WebhookChannel,
     WeComChannel,
 )
+from alerts.state import DetectorState
+from alerts.suite import run_detectors
 from ingest.contracts import SocialEvent
 from streams.storage import open_storage
 
@@ -187,6 +190,51 @@ def test_one_incident_reaches_every_channel_format_with_retries_signatures_and_d
         (letter,) = delivery_dead_letters(session=session)
     assert letter["channel"] == "wecom-bad" and "93000" in letter["error"] and letter["attempts"] == 3
     storage.close()
+
+
+class KeepAliveReceiver(BaseHTTPRequestHandler):
+    """An HTTP/1.1 webhook receiver that keeps connections open, records which client connection (port)
+    each POST came on and what cookies it carried, and hands every caller a session cookie."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[tuple[int, str | None]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        KeepAliveReceiver.seen.append((self.client_address[1], self.headers.get("Cookie")))
+        self.send_response(200)
+        self.send_header("Set-Cookie", "session=abc; Path=/")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_deliveries_to_one_endpoint_reuse_a_kept_alive_connection_and_carry_no_cookies() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAliveReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    channel = WebhookChannel(url=f"http://127.0.0.1:{server.server_address[1]}/hook", secret=SECRET)
+    incident_post = _crisis_post(datetime.now(UTC))
+    sender = ChannelSender()
+    try:
+        for version in range(3):
+            delivery = Delivery(incident=_incident(incident_post, version + 1), change="opened", route="pr",
+                                team="pr", channel="hook")
+            sender.send(channel, delivery, datetime.now(UTC))
+    finally:
+        sender.close()
+        server.shutdown()
+    ports = {port for port, _ in KeepAliveReceiver.seen}
+    assert len(KeepAliveReceiver.seen) == 3 and len(ports) == 1, "one TCP connection for three deliveries"
+    assert all(cookie is None for _, cookie in KeepAliveReceiver.seen)
+
+
+def _incident(post: ScoredPost, version: int) -> Incident:
+    alerts, _ = run_detectors([post], DetectorState(), AlertingConfig())
+    folded = fold_alerts(alerts[:1], {}, {}, AlertingConfig().incidents, post.event.occurred_at)
+    (incident,) = folded.incidents.values()
+    return incident.model_copy(update={"version": version})
 
 
 def test_signature_is_hmac_sha256_over_timestamp_and_body() -> None:
