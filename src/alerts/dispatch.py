@@ -31,7 +31,7 @@ from alerts.dispatch_store import (
     mark_delivered,
     mark_failed,
     pending_outbox,
-    route_entry,
+    route_entries,
 )
 from alerts.exceptions import DeliveryFailed
 from alerts.incidents import escalate, escalation_due
@@ -158,6 +158,7 @@ class Dispatcher:
         window = self._routing.live_window_hours
         with self._sessions() as session, session.begin():
             entries = pending_outbox(session=session)
+            routed = []
             for entry in entries:
                 stale = window is not None and entry.incident.last_seen < now - timedelta(hours=window)
                 targets = []
@@ -169,7 +170,8 @@ class Dispatcher:
                             continue
                         status = "skipped" if stale and channel.type != "sse" else "pending"
                         targets.append((route.name, route.team, name, status))
-                route_entry(entry, list(dict.fromkeys(targets)), now=now, session=session)
+                routed.append((entry, list(dict.fromkeys(targets))))
+            route_entries(routed, now=now, session=session)
         return len(entries)
 
     def deliver_due(self) -> tuple[int, int, int]:
@@ -180,15 +182,16 @@ class Dispatcher:
         if not claimed:
             return 0, 0, 0
         results = list(self._pool.map(self._attempt, claimed))
-        delivered = retried = dead = 0
+        retried = dead = 0
         policy = self._routing.retry
+        at = self._clock()
+        accepted = [delivery for delivery, error in zip(claimed, results, strict=True) if error is None]
         with self._sessions() as session, session.begin():
+            mark_delivered(accepted, now=at, session=session)
             for delivery, error in zip(claimed, results, strict=True):
-                at = self._clock()
                 if error is None:
-                    mark_delivered(delivery, now=at, session=session)
-                    delivered += 1
-                elif delivery.attempts + 1 >= policy.max_attempts:
+                    continue
+                if delivery.attempts + 1 >= policy.max_attempts:
                     log.error("dead-lettering %s/%s after %s attempts: %s", delivery.incident.incident_id,
                               delivery.channel, delivery.attempts + 1, error)
                     dead_letter(delivery, error=error, now=at, session=session)
@@ -197,7 +200,7 @@ class Dispatcher:
                     wait = backoff(delivery.attempts + 1, policy, self._rng)
                     mark_failed(delivery, error=error, retry_at=at + wait, session=session)
                     retried += 1
-        return delivered, retried, dead
+        return len(accepted), retried, dead
 
     def _attempt(self, claimed: ClaimedDelivery) -> str | None:
         channel = self._routing.channels.get(claimed.channel)

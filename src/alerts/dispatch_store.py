@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from alerts.contracts import Incident
@@ -46,22 +46,26 @@ def pending_outbox(*, session: Session, limit: int = 500) -> list[OutboxEntry]:
     return [OutboxEntry(Incident.model_validate(row.data), row.change) for row in session.scalars(query)]
 
 
-def route_entry(
-    entry: OutboxEntry, targets: Sequence[tuple[str, str, str, str]], *, now: datetime, session: Session
+def route_entries(
+    routed: Sequence[tuple[OutboxEntry, Sequence[tuple[str, str, str, str]]]], *, now: datetime, session: Session
 ) -> None:
-    """Create one delivery per ``(route, team, channel, status)`` target (``status`` ``pending`` or
-    ``skipped``) and mark the outbox row routed. Idempotent by incident, version and channel."""
-    incident = entry.incident
+    """For each outbox entry, create one delivery per ``(route, team, channel, status)`` target (``status``
+    ``pending`` or ``skipped``) and mark the entry routed: two statements for the whole pass. Idempotent by
+    incident, version and channel."""
+    if not routed:
+        return
     rows = [
-        {"incident_id": incident.incident_id, "version": incident.version, "channel": channel, "route": route,
-         "status": status, "attempts": 0, "next_attempt_at": now, "created_at": now, "delivered_at": None,
-         "last_error": None, "data": {"incident": incident.model_dump(mode="json"), "change": entry.change,
-                                      "team": team}}
+        {"incident_id": entry.incident.incident_id, "version": entry.incident.version, "channel": channel,
+         "route": route, "status": status, "attempts": 0, "next_attempt_at": now, "created_at": now,
+         "delivered_at": None, "last_error": None,
+         "data": {"incident": entry.incident.model_dump(mode="json"), "change": entry.change, "team": team}}
+        for entry, targets in routed
         for route, team, channel, status in targets
     ]
     upsert_rows(session, DeliveryRow.__table__, rows, ["incident_id", "version", "channel"], update=False)  # type: ignore[arg-type]
-    session.execute(update(OutboxRow).where(OutboxRow.incident_id == incident.incident_id,
-                                            OutboxRow.version == incident.version).values(status="routed"))
+    keys = [(entry.incident.incident_id, entry.incident.version) for entry, _ in routed]
+    session.execute(update(OutboxRow).where(tuple_(OutboxRow.incident_id, OutboxRow.version).in_(keys))
+                    .values(status="routed"))
 
 
 def claim_due(*, now: datetime, lease: timedelta, session: Session, limit: int = 100) -> list[ClaimedDelivery]:
@@ -81,10 +85,14 @@ def _where(d: ClaimedDelivery):  # type: ignore[no-untyped-def]
             DeliveryRow.channel == d.channel)
 
 
-def mark_delivered(delivery: ClaimedDelivery, *, now: datetime, session: Session) -> None:
-    """The channel accepted it."""
-    session.execute(update(DeliveryRow).where(*_where(delivery)).values(
-        status="delivered", delivered_at=now, attempts=delivery.attempts + 1, last_error=None))
+def mark_delivered(deliveries: Sequence[ClaimedDelivery], *, now: datetime, session: Session) -> None:
+    """The channels accepted them (one statement; each holds this dispatcher's lease)."""
+    if not deliveries:
+        return
+    keys = [(d.incident.incident_id, d.incident.version, d.channel) for d in deliveries]
+    session.execute(update(DeliveryRow)
+                    .where(tuple_(DeliveryRow.incident_id, DeliveryRow.version, DeliveryRow.channel).in_(keys))
+                    .values(status="delivered", delivered_at=now, attempts=DeliveryRow.attempts + 1, last_error=None))
 
 
 def mark_failed(delivery: ClaimedDelivery, *, error: str, retry_at: datetime, session: Session) -> None:
