@@ -21,14 +21,14 @@ class ProfileRow(ProfileBase):
     __tablename__ = "profiles"
 
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    display_name: Mapped[str | None] = mapped_column(String(512), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(512))
     lifecycle: Mapped[str] = mapped_column(String(32), index=True)
     influence: Mapped[float] = mapped_column(Float, index=True)
     churn_risk: Mapped[float] = mapped_column(Float, default=0.0)
     sentiment_ewma: Mapped[float] = mapped_column(Float)
     event_count: Mapped[int] = mapped_column(Integer)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     data: Mapped[dict[str, object]] = mapped_column(JSON)
 
 

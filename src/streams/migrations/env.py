@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import MetaData, text
+from sqlalchemy import text
 
-from streams.storage_schema import ALL_METADATA
-
-
-def _target_metadata() -> MetaData:
-    combined = MetaData()
-    for metadata in ALL_METADATA:
-        for table in metadata.tables.values():
-            table.to_metadata(combined)
-    return combined
+from streams.storage_schema import combined_metadata
 
 
 def run_migrations_online() -> None:
@@ -21,7 +13,7 @@ def run_migrations_online() -> None:
     is_postgres = connection.dialect.name == "postgresql"
     context.configure(
         connection=connection,
-        target_metadata=_target_metadata(),
+        target_metadata=combined_metadata(),
         render_as_batch=not is_postgres,
         compare_type=True,
     )
