@@ -184,7 +184,7 @@ def main() -> int:
                         help="simulated customer population (at 1,000/s and 5,000 each acts every 5 s)")
     parser.add_argument("--warm-seconds", type=int, default=15,
                         help="background stream at --rate before measuring (JVM JIT, caches); no probes, not measured")
-    parser.add_argument("--batch-ms", type=int, help="how long an idle lane lets records join its first one "
+    parser.add_argument("--batch-ms", type=int, help="a lane starts a batch at most this often "
                         "(SCRM_PIPELINE__BATCH_MAX_MS; default: the workers' default)")
     parser.add_argument("--workers", nargs="+", default=["enrich,apply,identity"], metavar="LANES",
                         help="one scrm worker process per argument, running those lanes (e.g. `enrich apply,identity`: "
@@ -275,7 +275,7 @@ def main() -> int:
     print(f"{'metric':<28}{'value':>12}")
     rows: list[tuple[str, object]] = [
         ("stream", args.stream), ("worker processes (lanes)", " + ".join(args.workers)), ("events/s (target)", args.rate), ("events/s (produced)", round(total / produced_in)),
-        ("batch linger ms", args.batch_ms if args.batch_ms is not None else PipelineConfig().batch_max_ms), ("probes sent", len(sent)), ("probes delivered", len(latencies)),
+        ("batch window ms", args.batch_ms if args.batch_ms is not None else PipelineConfig().batch_max_ms), ("probes sent", len(sent)), ("probes delivered", len(latencies)),
         ("p50 latency ms", round(q[49], 1)), ("p99 latency ms", round(q[98], 1)), ("max latency ms", round(latencies[-1], 1)),
         ("median ms, first tenth of probes", round(statistics.median(in_order[: max(1, len(in_order) // 10)]), 1)),
         ("median ms, last tenth of probes", round(statistics.median(in_order[-max(1, len(in_order) // 10):]), 1)),
