@@ -6,8 +6,8 @@ with ``timestamp`` and ``sign`` query parameters), Feishu bot ``{"msg_type": "po
 ...}`` (signed with ``timestamp`` and ``sign`` in the body), Slack ``{"text", "blocks"}``. A sender raises
 ``DeliveryFailed`` on a network error, a non-2xx status or an error code in a 200 body; it never retries
 (the dispatcher does). HTTP channels share one pool of keep-alive connections (``ChannelSender``): a
-delivery to an endpoint called recently skips the TCP and TLS handshakes. Post text is untrusted: it is sent as data, never interpolated into markup beyond
-escaping-free plain text fields.
+delivery to an endpoint called recently skips the TCP and TLS handshakes. Post text is untrusted: it is
+sent as data, never interpolated into markup beyond escaping-free plain text fields.
 """
 
 from __future__ import annotations

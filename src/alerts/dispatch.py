@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.channels import ChannelSender, Delivery
 from alerts.dispatch_store import (
     ClaimedDelivery,
+    OutboxEntry,
     claim_due,
     dead_letter,
     mark_delivered,
@@ -155,24 +156,26 @@ class Dispatcher:
     def route_outbox(self) -> int:
         """Turn pending outbox entries into deliveries; returns how many entries were routed."""
         now = self._clock()
-        window = self._routing.live_window_hours
         with self._sessions() as session, session.begin():
             entries = pending_outbox(session=session)
-            routed = []
-            for entry in entries:
-                stale = window is not None and entry.incident.last_seen < now - timedelta(hours=window)
-                targets = []
-                for route in self._routing.routes_for(entry.incident, entry.change):
-                    for name in route.channels:
-                        channel = self._routing.channels.get(name)
-                        if channel is None:
-                            log.error("route %s names unknown channel %s", route.name, name)
-                            continue
-                        status = "skipped" if stale and channel.type != "sse" else "pending"
-                        targets.append((route.name, route.team, name, status))
-                routed.append((entry, list(dict.fromkeys(targets))))
-            route_entries(routed, now=now, session=session)
+            route_entries([(entry, self._targets(entry, now)) for entry in entries], now=now, session=session)
         return len(entries)
+
+    def _targets(self, entry: OutboxEntry, now: datetime) -> list[tuple[str, str, str, str]]:
+        """``(route, team, channel, status)`` of each channel the entry goes to, once each; ``skipped``
+        for chat and email when the incident's last event is older than the live window."""
+        window = self._routing.live_window_hours
+        stale = window is not None and entry.incident.last_seen < now - timedelta(hours=window)
+        targets = []
+        for route in self._routing.routes_for(entry.incident, entry.change):
+            for name in route.channels:
+                channel = self._routing.channels.get(name)
+                if channel is None:
+                    log.error("route %s names unknown channel %s", route.name, name)
+                    continue
+                status = "skipped" if stale and channel.type != "sse" else "pending"
+                targets.append((route.name, route.team, name, status))
+        return list(dict.fromkeys(targets))
 
     def deliver_due(self) -> tuple[int, int, int]:
         """Send every due delivery (in parallel); returns (delivered, retried, dead-lettered)."""
@@ -186,11 +189,10 @@ class Dispatcher:
         policy = self._routing.retry
         at = self._clock()
         accepted = [delivery for delivery, error in zip(claimed, results, strict=True) if error is None]
+        failed = [(delivery, error) for delivery, error in zip(claimed, results, strict=True) if error is not None]
         with self._sessions() as session, session.begin():
             mark_delivered(accepted, now=at, session=session)
-            for delivery, error in zip(claimed, results, strict=True):
-                if error is None:
-                    continue
+            for delivery, error in failed:
                 if delivery.attempts + 1 >= policy.max_attempts:
                     log.error("dead-lettering %s/%s after %s attempts: %s", delivery.incident.incident_id,
                               delivery.channel, delivery.attempts + 1, error)

@@ -80,30 +80,29 @@ def claim_due(*, now: datetime, lease: timedelta, session: Session, limit: int =
     return claimed
 
 
-def _where(d: ClaimedDelivery):  # type: ignore[no-untyped-def]
-    return (DeliveryRow.incident_id == d.incident.incident_id, DeliveryRow.version == d.incident.version,
-            DeliveryRow.channel == d.channel)
+_DELIVERY_KEY = tuple_(DeliveryRow.incident_id, DeliveryRow.version, DeliveryRow.channel)
+
+
+def _key(delivery: ClaimedDelivery) -> tuple[str, int, str]:
+    return delivery.incident.incident_id, delivery.incident.version, delivery.channel
 
 
 def mark_delivered(deliveries: Sequence[ClaimedDelivery], *, now: datetime, session: Session) -> None:
     """The channels accepted them (one statement; each holds this dispatcher's lease)."""
-    if not deliveries:
-        return
-    keys = [(d.incident.incident_id, d.incident.version, d.channel) for d in deliveries]
-    session.execute(update(DeliveryRow)
-                    .where(tuple_(DeliveryRow.incident_id, DeliveryRow.version, DeliveryRow.channel).in_(keys))
-                    .values(status="delivered", delivered_at=now, attempts=DeliveryRow.attempts + 1, last_error=None))
+    if deliveries:
+        session.execute(update(DeliveryRow).where(_DELIVERY_KEY.in_([_key(d) for d in deliveries])).values(
+            status="delivered", delivered_at=now, attempts=DeliveryRow.attempts + 1, last_error=None))
 
 
 def mark_failed(delivery: ClaimedDelivery, *, error: str, retry_at: datetime, session: Session) -> None:
     """An attempt failed; try again at ``retry_at``."""
-    session.execute(update(DeliveryRow).where(*_where(delivery)).values(
+    session.execute(update(DeliveryRow).where(_key(delivery) == _DELIVERY_KEY).values(
         attempts=delivery.attempts + 1, last_error=error[:2000], next_attempt_at=retry_at))
 
 
 def dead_letter(delivery: ClaimedDelivery, *, error: str, now: datetime, session: Session) -> None:
     """The last attempt failed: the delivery becomes ``dead`` and a dead letter keeps the whole message."""
-    session.execute(update(DeliveryRow).where(*_where(delivery)).values(
+    session.execute(update(DeliveryRow).where(_key(delivery) == _DELIVERY_KEY).values(
         status="dead", attempts=delivery.attempts + 1, last_error=error[:2000]))
     upsert_rows(session, DeliveryDeadLetterRow.__table__, [{  # type: ignore[arg-type]
         "incident_id": delivery.incident.incident_id, "version": delivery.incident.version,

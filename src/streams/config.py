@@ -22,8 +22,8 @@ class PipelineConfig(BaseModel):
     batch_max_ms: int = Field(
         default=200, ge=0, le=60_000,
         description="a lane starts a batch at most this often: records arriving meanwhile join the next one, "
-        "which amortises the per-batch work; a lane whose batch took longer "
-        "takes what is waiting at once, and an idle lane takes a record as soon as it arrives",
+        "which amortises the per-batch work (the enrich lane's ~12 ms of CPU per batch); a lane whose batch took "
+        "longer takes what is waiting at once, and an idle lane takes a record as soon as it arrives",
     )
     profile_cache_size: int = Field(
         default=10_000, ge=1,

@@ -2,8 +2,9 @@
 
 ``publish`` appends to the in-process ``scrm.events.raw``; a single processing thread takes batches of up
 to ``batch_size`` records (starting one at most every ``batch_max_ms``; records arriving meanwhile join
-the next), decodes, resolves, enriches and applies them in order. Durable state lives in the data dir (SQLite + chDB); the in-memory
-topic does not survive a restart, so sources replay (idempotency makes that safe).
+the next), decodes, resolves, enriches and applies them in order. Durable state lives in the data dir
+(SQLite + chDB); the in-memory topic does not survive a restart, so sources replay (idempotency makes
+that safe).
 """
 
 from __future__ import annotations

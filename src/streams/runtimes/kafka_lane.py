@@ -8,12 +8,12 @@ owns its consumer and its producer; nothing here is shared between threads.
 Per batch: a lane starts a batch at most once every ``batch_max_ms``; messages arriving meanwhile join
 the next one (up to ``batch_size``). A lane whose last batch took longer takes what is waiting at once,
 so a backlogged lane never idles and its batches grow with the backlog; an idle lane takes a message as
-soon as it arrives (``next_batch``). Then run the handler until it succeeds (transient failures retry with exponential backoff, holding the batch, as
-at-least-once requires), produce its messages and wait for the broker's acknowledgement of every one, and
-only then commit the batch's offsets synchronously. A rebalance can only happen inside ``consume``, when
-no batch is in flight; a commit refused because the group moved on (a handler stuck past
-``max.poll.interval.ms``) is logged and the batch is redelivered to the partition's next owner —
-harmless, effects are idempotent.
+soon as it arrives (``next_batch``). Then run the handler until it succeeds (transient failures retry
+with exponential backoff, holding the batch, as at-least-once requires), produce its messages and wait for
+the broker's acknowledgement of every one, and only then commit the batch's offsets synchronously. A
+rebalance can only happen inside ``consume``, when no batch is in flight; a commit refused because the
+group moved on (a handler stuck past ``max.poll.interval.ms``) is logged and the batch is redelivered to
+the partition's next owner — harmless, effects are idempotent.
 """
 
 from __future__ import annotations
