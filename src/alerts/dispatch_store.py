@@ -96,13 +96,13 @@ def mark_delivered(deliveries: Sequence[ClaimedDelivery], *, now: datetime, sess
 
 def mark_failed(delivery: ClaimedDelivery, *, error: str, retry_at: datetime, session: Session) -> None:
     """An attempt failed; try again at ``retry_at``."""
-    session.execute(update(DeliveryRow).where(_key(delivery) == _DELIVERY_KEY).values(
+    session.execute(update(DeliveryRow).where(_DELIVERY_KEY.in_([_key(delivery)])).values(
         attempts=delivery.attempts + 1, last_error=error[:2000], next_attempt_at=retry_at))
 
 
 def dead_letter(delivery: ClaimedDelivery, *, error: str, now: datetime, session: Session) -> None:
     """The last attempt failed: the delivery becomes ``dead`` and a dead letter keeps the whole message."""
-    session.execute(update(DeliveryRow).where(_key(delivery) == _DELIVERY_KEY).values(
+    session.execute(update(DeliveryRow).where(_DELIVERY_KEY.in_([_key(delivery)])).values(
         status="dead", attempts=delivery.attempts + 1, last_error=error[:2000]))
     upsert_rows(session, DeliveryDeadLetterRow.__table__, [{  # type: ignore[arg-type]
         "incident_id": delivery.incident.incident_id, "version": delivery.incident.version,
