@@ -15,8 +15,8 @@ from alerts.contracts import Alert, Incident, IncidentChange
 from alerts.exceptions import AlertNotFound
 from alerts.outbox_signal import notify_outbox
 from alerts.state import CapCounter, DetectorState, PendingQuestion, ScopeSeries, TrackedPost
-from alerts.tables import DetectorStateRow, IncidentRow, OutboxRow, SignalRow
-from sqlkit import any_of, lock_keys, upsert_rows
+from alerts.tables import DetectorStateRow, EventLedgerRow, IncidentRow, OutboxRow, SignalRow
+from sqlkit import any_of, insert_new, lock_keys, upsert_rows
 
 _KINDS: dict[str, tuple[str, Any]] = {
     "scope": ("scopes", ScopeSeries),
@@ -78,6 +78,15 @@ def purge_expired_state(before: datetime, *, session: Session) -> None:
 
 
 # ------------------------------------------------------------------------------------------ signals
+
+
+def claim_events(event_keys: Iterable[str], *, session: Session) -> set[str]:
+    """Enter these events (``<platform>:<event_id>``) in the detectors' ledger; returns the ones never
+    entered before: only they may move detector state. Blocks while another transaction holds a claim on
+    one of them (then that one is not returned if it commits)."""
+    now = datetime.now(UTC)
+    rows = [{"event_key": key, "seen_at": now} for key in dict.fromkeys(event_keys)]
+    return insert_new(session, EventLedgerRow.__table__, rows, "event_key")  # type: ignore[arg-type]
 
 
 def record_signals(alerts: Sequence[Alert], event_keys: Mapping[str, str], *, session: Session) -> None:

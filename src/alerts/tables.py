@@ -5,6 +5,8 @@
 - ``alert_signals``: every alert a detector raised, by ``alert_id``, with the event it came from (a
   replayed event re-publishes its alerts from here).
 - ``alert_detector_state``: detector state entries by key (see ``alerts.state``).
+- ``alert_event_ledger``: every event the detectors have seen, by ``<platform>:<event_id>`` (the alert
+  step's idempotency ledger: a replayed event moves no detector state).
 - ``alert_outbox``: one row per incident version to deliver, written in the transaction that changed the
   incident; ``alert_deliveries``: one row per incident version and channel; ``alert_delivery_deadletters``:
   deliveries that failed every attempt.
@@ -62,6 +64,13 @@ class DetectorStateRow(AlertBase):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     data: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class EventLedgerRow(AlertBase):
+    __tablename__ = "alert_event_ledger"
+
+    event_key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class OutboxRow(AlertBase):

@@ -78,6 +78,13 @@ class CustomerProfile(_Frozen):
     timeline: tuple[TimelineItem, ...] = ()
 
 
+class AuthorStanding(_Frozen):
+    """What the alert detectors need of an author's profile: how influential, at which lifecycle stage."""
+
+    influence: float = Field(default=0.0, ge=0.0, le=100.0)
+    lifecycle: Lifecycle = "prospect"
+
+
 LinkSource = Literal["connector", "crm_import", "reviewer", "api", "suggestion"]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Text, cast, delete, select
 from sqlalchemy.orm import Session
 
-from profile_store.contracts import CustomerProfile, Lifecycle
+from profile_store.contracts import AuthorStanding, CustomerProfile, Lifecycle
 from profile_store.profile_cache import ProfileCache
 from profile_store.tables import (
     CentralityRow,
@@ -80,6 +80,22 @@ def load_profiles(
         any_of(ProfileRow.customer_id, ids, session=session))
     parse = cache.parse if cache is not None else _parse_profile
     return {customer_id: parse(customer_id, text) for customer_id, text in session.execute(query)}
+
+
+def standings_of(customer_ids: Iterable[str], *, session: Session) -> dict[str, AuthorStanding]:
+    """Influence and lifecycle by customer id as stored now (a merged-away id answers with its
+    survivor's); ids without a profile are absent. Reads two columns, never the profile document."""
+    ids = set(customer_ids)
+    if not ids:
+        return {}
+    redirects = select(RedirectRow.customer_id, RedirectRow.survivor_id).where(
+        any_of(RedirectRow.customer_id, ids, session=session))
+    survivors: dict[str, str] = {cid: survivor for cid, survivor in session.execute(redirects)}
+    columns = select(ProfileRow.customer_id, ProfileRow.influence, ProfileRow.lifecycle).where(
+        any_of(ProfileRow.customer_id, {survivors.get(cid, cid) for cid in ids}, session=session))
+    stored = {cid: AuthorStanding.model_validate({"influence": influence, "lifecycle": lifecycle})
+              for cid, influence, lifecycle in session.execute(columns)}
+    return {cid: stored[survivors.get(cid, cid)] for cid in ids if survivors.get(cid, cid) in stored}
 
 
 def _parse_profile(customer_id: str, text: str) -> CustomerProfile:

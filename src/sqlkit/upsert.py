@@ -26,8 +26,29 @@ def upsert_rows(
     ``executemany`` binds and executes every row separately, and converts every parameter client-side).
     JSON columns are embedded as they are and stored verbatim. SQLite gets one cached statement
     executed for all rows."""
+    if rows:
+        _insert(session, table, rows, tuple(keys), update=update, returning=None)
+
+
+def insert_new(session: Session, table: Table, rows: Sequence[dict[str, Any]], key: str) -> set[Any]:
+    """Insert the ``rows`` whose ``key`` is not stored yet and return those keys; stored rows are kept.
+    One statement, as ``upsert_rows``. Claims are exclusive: of two transactions inserting one key, the
+    second waits for the first and gets the key only if the first rolls back. Never commits."""
     if not rows:
-        return
+        return set()
+    return set(_insert(session, table, rows, (key,), update=False, returning=key))
+
+
+def _insert(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: tuple[str, ...],
+    *,
+    update: bool,
+    returning: str | None,
+) -> list[Any]:
+    """The statement of ``upsert_rows`` / ``insert_new``; the ``returning`` column of the rows written."""
     unique = _one_row_per_key(rows, keys, last_wins=update)
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
@@ -37,12 +58,16 @@ def upsert_rows(
             statement = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
         else:
             statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-        session.execute(statement, unique)
-        return
+        if returning is None:
+            session.execute(statement, unique)
+            return []
+        return list(session.scalars(statement.returning(table.c[returning]), unique))
     columns = tuple(rows[0])
     json_columns = tuple(name for name in columns if isinstance(table.c[name].type, JSON))
     batch = "[" + ",".join(_row_json(row, json_columns) for row in unique) + "]"
-    session.execute(text(_recordset_upsert_sql(table, columns, tuple(keys), update, dialect)), {"rows": batch})
+    result = session.execute(text(_recordset_upsert_sql(table, columns, keys, update, returning, dialect)),
+                             {"rows": batch})
+    return list(result.scalars()) if returning is not None else []
 
 
 def _one_row_per_key(rows: Sequence[dict[str, Any]], keys: Sequence[str], *, last_wins: bool) -> list[dict[str, Any]]:
@@ -69,7 +94,8 @@ def _json_text(value: Any) -> str:
 
 @lru_cache(maxsize=256)
 def _recordset_upsert_sql(
-    table: Table, columns: tuple[str, ...], keys: tuple[str, ...], update: bool, dialect: Dialect
+    table: Table, columns: tuple[str, ...], keys: tuple[str, ...], update: bool, returning: str | None,
+    dialect: Dialect,
 ) -> str:
     quote = dialect.identifier_preparer.quote
     target = dialect.identifier_preparer.format_table(table)
@@ -79,5 +105,6 @@ def _recordset_upsert_sql(
         "DO UPDATE SET " + ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in changed)
         if update and changed else "DO NOTHING"
     )
+    tail = f" RETURNING {quote(returning)}" if returning is not None else ""
     return (f"INSERT INTO {target} ({names}) SELECT {names} FROM json_populate_recordset(NULL::{target}, "
-            f"CAST(:rows AS json)) ON CONFLICT ({', '.join(quote(key) for key in keys)}) {action}")
+            f"CAST(:rows AS json)) ON CONFLICT ({', '.join(quote(key) for key in keys)}) {action}{tail}")

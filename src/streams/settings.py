@@ -31,8 +31,8 @@ class WorkerSettings(BaseSettings):
     producer_linger_ms: int = Field(
         default=5, ge=0, description="how long the producer waits to send a batch's messages in one request"
     )
-    lanes: tuple[Literal["enrich", "apply", "identity"], ...] = Field(
-        default=("enrich", "apply", "identity"), min_length=1,
+    lanes: tuple[Literal["enrich", "apply", "alert", "identity"], ...] = Field(
+        default=("enrich", "apply", "alert", "identity"), min_length=1,
         description="which consumer lanes this process runs: all by default; a deployment may run enrichment "
         "and application in separate processes so they do not share one interpreter lock",
     )

@@ -1,9 +1,10 @@
-"""Apply a batch of enriched events to durable state: profiles, alerts and analytics.
+"""Apply a batch of enriched events to durable state: profiles and analytics (alerts: ``streams
+.alert_batch``, in a transaction of their own).
 
-Shared by both runtimes. One database transaction stores the unseen events (the idempotency ledger),
-folds them into their customers' profiles (``streams.profile_apply``) and stores the alerts they raise;
-only after it commits does the caller acknowledge its input. A replayed batch finds every event stored
-and changes nothing; analytics rows are keyed by event, so re-inserting them is harmless.
+Shared by both runtimes. One database transaction stores the unseen events (the idempotency ledger) and
+folds them into their customers' profiles (``streams.profile_apply``); only after it commits does the
+caller acknowledge its input. A replayed batch finds every event stored and changes nothing; analytics
+rows are keyed by event, so re-inserting them is harmless.
 """
 
 from __future__ import annotations
@@ -14,27 +15,19 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.config import AlertingConfig
-from alerts.contracts import Alert
-from alerts.pipeline import process_posts
 from analytics.client import AnalyticsClient
 from analytics.writer import write_events
 from profile_store.contracts import CustomerProfile, LinkSignal
 from profile_store.profile_cache import ProfileCache
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
-from streams.profile_apply import ProfileUpdate, apply_profiles
-from streams.steps.alert import scored_posts
+from streams.profile_apply import apply_profiles
 from streams.steps.analytics import event_row
-from streams.steps.profile import event_key
-
-DEFAULT_ALERTING = AlertingConfig()
 
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What a batch did: the events that were new, the profiles they changed, the alerts the whole batch
-    raises (deterministic ids: a replayed event yields the same alert again), the linking keys it
+    """What a batch did: the events that were new, the profiles they changed, the linking keys it
     attached to their account's customer (``assignments``, for ``scrm.identity.assignments``) and the
     identity signals to publish on ``scrm.identity.links``: the links the batch's identity hints state
     that are neither active nor attached by it (for replayed events too; links are idempotent) and
@@ -42,7 +35,6 @@ class BatchOutcome:
 
     applied: tuple[EnrichedEvent, ...]
     profiles: tuple[CustomerProfile, ...]
-    alerts: tuple[Alert, ...]
     assignments: dict[str, str]
     identity_signals: tuple[LinkSignal, ...]
 
@@ -52,25 +44,16 @@ def apply_enriched_batch(
     *,
     session_factory: sessionmaker[Session],
     analytics: AnalyticsClient | None,
-    alert_config: AlertingConfig = DEFAULT_ALERTING,
     profile_cache: ProfileCache | None = None,
 ) -> BatchOutcome:
-    """Blocks. Idempotent by ``<platform>:<event_id>``: only unseen events are folded. Alerts and analytics
-    rows are produced for every event of the batch (replayed ones too), because a worker killed after the
-    commit but before publishing must re-publish them on replay; both are keyed, so duplicates collapse.
-    Raises on database errors (then nothing is applied). ``profile_cache``: the caller's, kept across
-    batches (see ``ProfileCache``)."""
+    """Blocks. Idempotent by ``<platform>:<event_id>``: only unseen events are folded. Analytics rows are
+    written for every event of the batch (replayed ones too), because a worker killed after the commit but
+    before writing them must write them on replay; they are keyed, so duplicates collapse. Raises on
+    database errors (then nothing is applied). ``profile_cache``: the caller's, kept across batches (see
+    ``ProfileCache``)."""
 
-    def transaction(session: Session) -> tuple[ProfileUpdate, list[Alert]]:
-        update = apply_profiles(events, session=session, cache=profile_cache)
-        # alerts: only fresh events move detector state; replayed ones re-publish their stored alerts
-        fresh_keys = {event_key(e) for e in update.fresh}
-        replayed = {event_key(e) for e in update.events} - fresh_keys
-        alerts = process_posts(scored_posts(update.fresh, update.profiles), replayed, config=alert_config,
-                               now=datetime.now(UTC), session=session)
-        return update, alerts
-
-    update, alerts = locked_transaction(session_factory, transaction)
+    update = locked_transaction(session_factory, lambda session: apply_profiles(events, session=session,
+                                                                                cache=profile_cache))
     if analytics is not None and update.events:
         now = datetime.now(UTC)
         write_events(analytics, [event_row(e, ingested_at=now) for e in update.events])
@@ -78,6 +61,6 @@ def apply_enriched_batch(
     links = (LinkSignal(op="link", link=link, at=now) for link in update.unapplied_links)
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
     changed = tuple(update.profiles[cid] for cid in update.changed)
-    return BatchOutcome(applied=update.fresh, profiles=changed, alerts=tuple(alerts), assignments=update.assignments,
+    return BatchOutcome(applied=update.fresh, profiles=changed, assignments=update.assignments,
                         identity_signals=(*links, *reelect))
 

@@ -107,27 +107,34 @@ def test_a_killed_worker_loses_and_double_counts_nothing(
     assert profile.counts_by_kind == {"post": total}
 
 
-def test_enrichment_and_application_in_separate_worker_processes(
+def test_lanes_in_separate_processes_raise_the_alert_before_any_profile_is_applied(
     kafka_bootstrap: str, fresh_database_url: str, tmp_path: Path
 ) -> None:
     """The lanes of a worker can run as separate processes (one interpreter lock each); together they do
-    what one worker does, handing events over on ``scrm.events.enriched``."""
+    what one worker does, handing events over on ``scrm.events.enriched``. The alert lane needs no applied
+    profile: the complaint's alert is out while no applier runs yet."""
     ensure_topics(kafka_bootstrap, PARTITIONS)
     env = worker_env(kafka_bootstrap, fresh_database_url, PARTITIONS)
-    workers = [Worker({**env, "SCRM_LANES": json.dumps(lanes)}, tmp_path / f"{'-'.join(lanes)}.log")
-               for lanes in (["enrich"], ["apply", "identity"])]
+
+    def start(lanes: list[str]) -> Worker:
+        return Worker({**env, "SCRM_LANES": json.dumps(lanes)}, tmp_path / f"{'-'.join(lanes)}.log")
+
+    workers = [start(["enrich", "alert"])]
     try:
         author = f"split{uuid.uuid4().hex[:10]}"
         key = f"douyin:{author}".encode()
-        produce(kafka_bootstrap, RAW_EVENTS, [
-            (key, as_json(social_event("douyin", author, n, "质量问题，我要投诉" if n == 0 else "还不错"))) for n in range(3)
-        ])
+        posts = [social_event("douyin", author, n, "质量问题，我要投诉" if n == 0 else "还不错") for n in range(3)]
+        produce(kafka_bootstrap, RAW_EVENTS, [(key, as_json(post)) for post in posts])
+        alerts = _topic_messages(kafka_bootstrap, ALERTS, lambda a: a["event_id"] == posts[0]["event_id"], timeout=60)
+        assert alerts, "the alert lane published no alert for the complaint"
         probe = profile_probe(fresh_database_url, f"douyin:{author}")
+        assert probe() is None, "no applier runs yet"
+
+        workers.append(start(["apply", "identity"]))
         profile = wait_for("the profile to count all events", lambda: (p := probe()) and p.event_count == 3 and p, 120,
                            workers)
         assert profile.sentiment.negative == 1
-        alerts = _topic_messages(kafka_bootstrap, ALERTS, lambda a: a["customer_id"] == profile.customer_id, timeout=60)
-        assert alerts, "the applier published no alert for the complaint"
+        assert {a["customer_id"] for a in alerts} == {profile.customer_id}
     finally:
         for worker in workers:
             worker.stop()

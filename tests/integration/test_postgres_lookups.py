@@ -1,9 +1,11 @@
 """Batch reads and writes on a real PostgreSQL: ``sqlkit.any_of``, the engine's planning of lookups,
-``sqlkit.upsert_rows``."""
+``sqlkit.upsert_rows``, ``sqlkit.insert_new``."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -25,7 +27,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from profile_store.database import make_engine
-from sqlkit import JsonText, any_of, upsert_rows
+from sqlkit import JsonText, any_of, insert_new, upsert_rows
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +118,26 @@ def test_upsert_rows_writes_a_batch_as_upserting_its_rows_one_after_the_other_wo
     assert (rows["b"].at, rows["b"].score, rows["b"].count, rows["b"].data) == (None, None, None, '{"nested":["x",2]}')
     assert (rows["c"].score, rows["c"].data) == (3.0, "[1]")
     assert rows["d"].data == profile_json, "JSON text stored verbatim (the profile cache compares it)"
+
+
+def test_insert_new_returns_the_keys_it_inserted_and_a_key_in_flight_goes_to_one_transaction_only(
+    engine: Engine,
+) -> None:
+    with Session(engine) as session, session.begin():
+        assert insert_new(session, ACCOUNTS, [{"key": "a", "owner": "first"}], "key") == {"a"}
+    first, second = Session(engine), Session(engine)
+    try:
+        claimed_first = insert_new(first, ACCOUNTS, [{"key": k, "owner": "first"} for k in ("a", "b", "c", "b")], "key")
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(insert_new, second, ACCOUNTS, [{"key": k, "owner": "second"} for k in ("c", "d")], "key")
+            time.sleep(0.5)
+            assert not waiting.done(), "a key another open transaction inserted waits for that transaction"
+            first.commit()
+            claimed_second = waiting.result(timeout=10)
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    assert (claimed_first, claimed_second) == ({"b", "c"}, {"d"})
+    with Session(engine) as session:
+        assert _owners(session, ["a", "b", "c", "d"]) == {"a": "first", "b": "first", "c": "first", "d": "second"}

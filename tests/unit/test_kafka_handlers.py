@@ -1,5 +1,6 @@
 """The Kafka runtime's lane handlers without a broker: records in, the messages to publish out, chained
-the way the topics chain them (raw -> enriched -> alerts / profiles / links), over a real SQLite file."""
+the way the topics chain them (raw -> enriched -> profiles / links, and alerts beside them), over a real
+SQLite file."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from enrichment.lexicon import LexiconEnricher
 from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal, Provenance
 from profile_store.identity_graph import make_link
-from streams.runtimes.kafka import apply_handler, enrich_handler, identity_handler
+from streams.runtimes.kafka import alert_handler, apply_handler, enrich_handler, identity_handler
 from streams.runtimes.kafka_lane import Outgoing
 from streams.settings import WorkerSettings
 from streams.storage import Storage, open_storage
@@ -41,7 +42,9 @@ def _as_records(messages: list[Outgoing], topic: str) -> list[SourceRecord]:
             for n, m in enumerate(m for m in messages if m.topic == topic)]
 
 
-def test_raw_records_flow_through_enrich_and_apply_to_alerts_profiles_and_dead_letters(storage, event_factory):
+def test_raw_records_flow_through_enrich_then_apply_and_alert_to_profiles_alerts_and_dead_letters(
+    storage, event_factory
+):
     settings = WorkerSettings()
     complaint = event_factory(author={"id": "u-9", "followers": 5000}, text="terrible quality, broken after a day, I want a refund",
                               identity_hints={"email": "nine@example.com"})
@@ -58,10 +61,16 @@ def test_raw_records_flow_through_enrich_and_apply_to_alerts_profiles_and_dead_l
     assert event.key == payload["customer_id"].encode(), "enriched events are keyed by their customer"
     assert payload["enrichment"]["sentiment"]["label"] == "negative"
 
+    alerted = alert_handler(settings, storage=storage)(_as_records(enriched, ENRICHED_EVENTS))
+    assert {m.topic for m in alerted} == {ALERTS}
+    alerts = [json.loads(m.value or b"") for m in alerted]
+    assert {a["rule"] for a in alerts} >= {"negative_post"}, "alerts need no applied profile first"
+    assert {a["customer_id"] for a in alerts} == {payload["customer_id"]}
+
     applied = apply_handler(settings, storage=storage)(_as_records(enriched, ENRICHED_EVENTS))
     by_topic = {topic: [json.loads(m.value or b"") for m in applied if m.topic == topic]
                 for topic in (ALERTS, PROFILES, IDENTITY_LINKS)}
-    assert {a["rule"] for a in by_topic[ALERTS]} >= {"negative_post"}
+    assert by_topic[ALERTS] == [], "the apply lane raises no alerts"
     assert [p["customer_id"] for p in by_topic[PROFILES]] == [payload["customer_id"]]
     assert by_topic[PROFILES][0]["event_count"] == 1
     assert by_topic[PROFILES][0]["identities"] == ["email:nine@example.com", "weibo:u-9"], \
@@ -72,16 +81,18 @@ def test_raw_records_flow_through_enrich_and_apply_to_alerts_profiles_and_dead_l
 
     replayed = apply_handler(settings, storage=storage)(_as_records(enriched, ENRICHED_EVENTS))
     assert [m for m in replayed if m.topic == PROFILES] == [], "a replayed batch changes no profile"
-    assert {m.key for m in replayed if m.topic == ALERTS} == {m.key for m in applied if m.topic == ALERTS}
+    realerted = alert_handler(settings, storage=storage)(_as_records(enriched, ENRICHED_EVENTS))
+    assert realerted == alerted, "a replayed batch re-publishes its alerts as they were"
     assert {m.key: m.value for m in replayed if m.topic == IDENTITY_ASSIGNMENTS} == assignments, \
         "a replay re-publishes what a crashed batch may not have"
 
 
-def test_apply_and_identity_dead_letter_what_is_not_their_contract(storage):
+def test_apply_alert_and_identity_dead_letter_what_is_not_their_contract(storage):
     settings = WorkerSettings()
     junk = [SourceRecord(value=b'{"not": "an event"}', topic=ENRICHED_EVENTS, partition=0, offset=7, key=None)]
-    (letter,) = apply_handler(settings, storage=storage)(junk)
-    assert letter.topic == DEADLETTER and b"not a EnrichedEvent" in (letter.value or b"")
+    for handler in (apply_handler(settings, storage=storage), alert_handler(settings, storage=storage)):
+        (letter,) = handler(junk)
+        assert letter.topic == DEADLETTER and b"not a EnrichedEvent" in (letter.value or b"")
 
     at = datetime(2026, 11, 1, tzinfo=UTC)
     link = LinkSignal(op="link", link=make_link("weibo:u-1", "crm:c-1", Provenance(source="api", actor="test"), at), at=at)

@@ -1,7 +1,13 @@
-"""The migrations build exactly the schema the SQLAlchemy models declare."""
+"""The migrations build exactly the schema the SQLAlchemy models declare, and carry data across."""
 
 from __future__ import annotations
 
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from alerts.repository import claim_events
+from profile_store.database import make_engine
+from streams.migrate import upgrade
 from streams.storage import open_storage
 from streams.storage_schema import schema_drift
 
@@ -12,3 +18,20 @@ def test_a_migrated_database_has_every_table_column_and_index_the_models_declare
         assert schema_drift(storage.engine) == []
     finally:
         storage.close()
+
+
+def test_upgrading_enters_every_stored_event_in_the_detectors_ledger(sqlite_url):
+    """Before revision 0003 alerts were raised in the transaction that stored an event for profiles: the
+    new alert lane must see those events as already counted, not raise their alerts again."""
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine, "7c1e2b9d4f30")
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO profile_events (event_key, identity_key, occurred_at, thread_key, data) "
+                "VALUES ('weibo:e-1', 'weibo:u-1', '2026-11-01 09:00:00', NULL, '{}')"))
+        upgrade(engine)
+        with Session(engine) as session:
+            assert claim_events(["weibo:e-1", "weibo:e-2"], session=session) == {"weibo:e-2"}
+    finally:
+        engine.dispose()

@@ -18,7 +18,7 @@ from ingest.codec import encode_event, event_from_dict
 from ingest.contracts import SocialEvent
 from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
-from profile_store.contracts import CustomerProfile
+from profile_store.contracts import AuthorStanding
 from streams.exceptions import DeadLetterRatioExceeded
 from streams.steps.alert import scored_posts
 from streams.steps.deadletter_limit import DeadLetterLimit
@@ -442,9 +442,10 @@ def test_event_key_is_platform_and_event_id(enriched_factory):
 # --------------------------------------------------------------------------- alerts
 
 
-def detect_alerts(events, profiles):
-    """The detector suite over ``events`` from empty state, with the default configuration."""
-    return run_detectors(scored_posts(events, profiles), DetectorState(), AlertingConfig())[0]
+def detect_alerts(events, standings):
+    """The detector suite over ``events`` (authors' standings by customer id) from empty state, with the
+    default configuration."""
+    return run_detectors(scored_posts(events, standings), DetectorState(), AlertingConfig())[0]
 
 
 def _negative(enriched_factory, followers: int = 5000, **overrides):
@@ -510,19 +511,17 @@ def test_same_event_twice_in_a_batch_raises_one_alert(enriched_factory):
     assert len(detect_alerts([a, a], {})) == 1
 
 
-def _profile(customer_id: str, influence: float) -> CustomerProfile:
-    return CustomerProfile(
-        customer_id=customer_id, first_seen=BASE_TIME, last_seen=BASE_TIME, influence=influence
-    )
+def _standing(influence: float) -> AuthorStanding:
+    return AuthorStanding(influence=influence)
 
 
 def test_severity_grows_with_the_authors_influence(enriched_factory):
     nobody = _negative(enriched_factory, customer_id="small", followers=10)
     notable = _negative(enriched_factory, customer_id="mid", followers=10)
     star = _negative(enriched_factory, customer_id="big", followers=10)
-    profiles = {"small": _profile("small", 5.0), "mid": _profile("mid", 45.0), "big": _profile("big", 80.0)}
+    standings = {"small": _standing(5.0), "mid": _standing(45.0), "big": _standing(80.0)}
 
-    middle, high = detect_alerts([nobody, notable, star], profiles)
+    middle, high = detect_alerts([nobody, notable, star], standings)
 
     assert (middle.customer_id, high.customer_id) == ("mid", "big")
     assert middle.severity < high.severity

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.repository import list_alerts
 from enrichment.lexicon import LexiconEnricher
 from ingest.codec import event_from_dict
 from ingest.contracts import IdentityHints
@@ -87,18 +86,8 @@ def test_applying_a_batch_creates_a_profile_per_customer(storage, batch):
     assert bob_profile.sentiment.negative == 1
 
 
-def test_applying_a_batch_stores_the_alerts_it_raises(storage, batch):
-    outcome = _apply(storage, batch)
-
-    assert [a.event_id for a in outcome.alerts] == [batch[2].event_id]
-    with storage.session_factory() as session:
-        stored = list_alerts(session=session)
-    assert [a.alert_id for a in stored] == [outcome.alerts[0].alert_id]
-    assert stored[0].customer_id == batch[2].customer_id
-
-
-def test_replaying_a_batch_changes_no_profile_but_returns_its_alerts_again(storage, batch):
-    first = _apply(storage, batch)
+def test_replaying_a_batch_changes_no_profile(storage, batch):
+    _apply(storage, batch)
     before = {e.customer_id: _profile_json(storage, e.customer_id) for e in batch}
 
     replay = _apply(storage, batch)
@@ -106,10 +95,6 @@ def test_replaying_a_batch_changes_no_profile_but_returns_its_alerts_again(stora
     assert replay.applied == ()
     assert replay.profiles == ()
     assert {cid: _profile_json(storage, cid) for cid in before} == before
-    assert [a.alert_id for a in replay.alerts] == [a.alert_id for a in first.alerts]
-    assert replay.alerts == first.alerts
-    with storage.session_factory() as session:
-        assert len(list_alerts(session=session)) == 1
 
 
 def test_replay_inside_a_larger_batch_applies_only_the_new_events(storage, batch, event_factory, enrich):
@@ -173,7 +158,7 @@ def test_a_late_event_in_a_later_batch_gives_the_profile_of_in_order_delivery(
 
 def test_a_batch_with_no_events_changes_nothing(storage):
     outcome = _apply(storage, [])
-    assert (outcome.applied, outcome.profiles, outcome.alerts) == ((), (), ())
+    assert (outcome.applied, outcome.profiles, outcome.assignments) == ((), (), {})
 
 
 def test_a_never_seen_linking_key_joins_its_account_in_the_applying_transaction_as_a_link_would(

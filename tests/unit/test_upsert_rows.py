@@ -1,4 +1,5 @@
-"""``sqlkit.upsert_rows`` on SQLite (PostgreSQL: tests/integration/test_postgres_lookups.py)."""
+"""``sqlkit.upsert_rows`` and ``sqlkit.insert_new`` on SQLite (PostgreSQL:
+tests/integration/test_postgres_lookups.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, select
 from sqlalchemy.orm import Session
 
 from profile_store.database import make_engine
-from sqlkit import JsonText, upsert_rows
+from sqlkit import JsonText, insert_new, upsert_rows
 
 METADATA = MetaData()
 ITEMS = Table("items", METADATA, Column("key", String(64), primary_key=True), Column("count", Integer),
@@ -26,3 +27,18 @@ def test_a_batch_upserts_as_its_rows_one_after_the_other_would(sqlite_url: str) 
         rows = {row.key: (row.count, row.data) for row in session.execute(select(ITEMS))}
     engine.dispose()
     assert rows == {"a": (2, {"v": 2}), "b": (4, [4])}
+
+
+def test_insert_new_inserts_and_returns_only_the_keys_not_stored_yet(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    METADATA.create_all(engine)
+    with Session(engine) as session, session.begin():
+        first = insert_new(session, ITEMS, [{"key": "a", "count": 1}, {"key": "b", "count": 2}], "key")
+        second = insert_new(session, ITEMS, [{"key": "b", "count": 20}, {"key": "c", "count": 3},
+                                             {"key": "c", "count": 30}], "key")
+        nothing = insert_new(session, ITEMS, [], "key")
+    with Session(engine) as session:
+        rows = {row.key: row.count for row in session.execute(select(ITEMS))}
+    engine.dispose()
+    assert (first, second, nothing) == ({"a", "b"}, {"c"}, set())
+    assert rows == {"a": 1, "b": 2, "c": 3}

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "the batches in hand; exit code 70 means the dead-letter ratio limit stopped it.",
     )
     parser.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides SCRM_KAFKA_BOOTSTRAP)")
-    parser.add_argument("--lanes", help="comma-separated lanes to run: enrich, apply, identity (default all; "
+    parser.add_argument("--lanes", help="comma-separated lanes to run: enrich, apply, alert, identity (default all; "
                         "overrides SCRM_LANES)")
     parser.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(handler=handle)

@@ -2,7 +2,8 @@
 
 ``publish`` appends to the in-process ``scrm.events.raw``; a single processing thread takes batches of up
 to ``batch_size`` records (starting one at most every ``batch_max_ms``; records arriving meanwhile join
-the next), decodes, resolves, enriches and applies them in order. Durable state lives in the data dir
+the next), decodes, resolves, enriches and applies them in order, then raises their alerts (the Kafka
+runtime's ``apply`` and ``alert`` lanes, one after the other). Durable state lives in the data dir
 (SQLite + chDB); the in-memory topic does not survive a restart, so sources replay (idempotency makes
 that safe).
 """
@@ -24,13 +25,13 @@ from ingest.deadletter_store import record_dead_letters
 from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal
 from profile_store.profile_cache import ProfileCache
+from streams.alert_batch import alert_enriched_batch
 from streams.config import PipelineConfig
 from streams.identity_service import apply_link_signals
 from streams.intake import take_in
 from streams.jobs.centrality import recompute_centrality
 from streams.jobs.suggestions import refresh_suggestions
 from streams.steps.deadletter_limit import DeadLetterLimit
-from streams.steps.profile import event_key
 from streams.storage import Storage
 from streams.topics import RAW_EVENTS
 from streams.unit_of_work import apply_enriched_batch
@@ -212,16 +213,16 @@ class EmbeddedRuntime:
             intake.enriched,
             session_factory=self._storage.session_factory,
             analytics=self._storage.analytics,
-            alert_config=self._config.alerts,
             profile_cache=self._profile_cache,
         )
         self.submit_links(outcome.identity_signals)
+        raised = alert_enriched_batch(intake.enriched, session_factory=self._storage.session_factory,
+                                      config=self._config.alerts)
         self.stats.batches += 1
         self.stats.processed += len(outcome.applied)
         self.stats.duplicates += len(intake.enriched) - len(outcome.applied)
         self.stats.dead_lettered += len(intake.dead)
-        fresh_keys = {event_key(e) for e in outcome.applied}
-        new_alerts = [a for a in outcome.alerts if f"{a.platform}:{a.event_id}" in fresh_keys]
+        new_alerts = raised.new_alerts()
         self.stats.alerts += len(new_alerts)
         for alert in new_alerts:
             for listener in self._listeners:

@@ -1,6 +1,6 @@
 """The Kafka runtime: consumer lanes over Apache Kafka driving the same steps as the embedded runtime.
 
-A worker runs up to three lanes, each a thread with its own consumer group (``streams.runtimes.kafka_lane``
+A worker runs up to four lanes, each a thread with its own consumer group (``streams.runtimes.kafka_lane``
 has the consume -> handle -> publish -> commit contract), chosen by ``WorkerSettings.lanes``; scale out by
 adding partitions and worker processes, or run lanes in separate processes so that enrichment and
 application do not share one interpreter lock:
@@ -8,11 +8,15 @@ application do not share one interpreter lock:
   the customer, enrich; publish ``EnrichedEvent``s to ``scrm.events.enriched`` keyed by ``customer_id``.
 - ``apply`` on ``scrm.events.enriched`` (group ``<app_id>-apply``): fold into PostgreSQL profiles
   idempotently, register first sightings (new accounts, and linking keys their hints name for the first
-  time), raise alerts, write analytics; publish alerts to ``scrm.alerts``, profiles to the compacted
+  time), write analytics; publish profiles to the compacted
   ``scrm.profiles``, attached linking keys to ``scrm.identity.assignments`` and the other links the
   events' identity hints state (and re-elections) to ``scrm.identity.links``. Keyed by customer, a
   customer's events reach one partition, so two appliers rarely want the same customer's lock (only while
   a merge is in flight).
+- ``alert`` on ``scrm.events.enriched`` too (group ``<app_id>-alert``): run the detectors (idempotently,
+  their own ledger), fold alerts into incidents and the delivery outbox; publish alerts to
+  ``scrm.alerts``. Apart from ``apply`` so that an alert never waits for a profile batch: its batches are
+  small and quick, the apply lane's large (it runs at capacity under load).
 - ``identity`` on the single-partition ``scrm.identity.links`` (group ``<app_id>-identity``): apply link /
   unlink / re-elect signals in order; publish assignments, recomputed profiles and tombstones. The worker
   owning that partition also runs the periodic jobs (network centrality, identity suggestions): the
@@ -41,6 +45,7 @@ from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal
 from profile_store.profile_cache import ProfileCache
+from streams.alert_batch import alert_enriched_batch
 from streams.contracts import EnrichedEvent
 from streams.exceptions import DeadLetterRatioExceeded
 from streams.identity_service import apply_link_signals
@@ -87,22 +92,36 @@ def enrich_handler(settings: WorkerSettings, *, enricher: Enricher, storage: Sto
 
 
 def apply_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
-    """Enriched-event records -> the alerts, profiles and identity signals applying them publishes
-    (records that are not an ``EnrichedEvent`` become dead letters). Blocks; raises on database errors
-    (nothing applied)."""
-    pipeline = settings.pipeline
-    profile_cache = ProfileCache(pipeline.profile_cache_size)
+    """Enriched-event records -> the profiles and identity signals applying them publishes (records that
+    are not an ``EnrichedEvent`` become dead letters). Blocks; raises on database errors (nothing
+    applied)."""
+    profile_cache = ProfileCache(settings.pipeline.profile_cache_size)
 
     def handle(records: list[SourceRecord]) -> list[Outgoing]:
         events, dead = parse_records(records, EnrichedEvent, stage="apply")
         outcome = apply_enriched_batch(events, session_factory=storage.session_factory, analytics=storage.analytics,
-                                       alert_config=pipeline.alerts, profile_cache=profile_cache)
+                                       profile_cache=profile_cache)
         return [
             *_dead_letter_messages(dead),
-            *(Outgoing(ALERTS, a.alert_id.encode(), a.model_dump_json().encode()) for a in outcome.alerts),
             *(Outgoing(PROFILES, p.customer_id.encode(), p.model_dump_json().encode()) for p in outcome.profiles),
             *(Outgoing(IDENTITY_ASSIGNMENTS, k.encode(), c.encode()) for k, c in outcome.assignments.items()),
             *(Outgoing(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in outcome.identity_signals),
+        ]
+
+    return handle
+
+
+def alert_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
+    """Enriched-event records -> the alerts they raise (replayed events' stored alerts again; records that
+    are not an ``EnrichedEvent`` become dead letters). Blocks; raises on database errors (nothing
+    recorded)."""
+
+    def handle(records: list[SourceRecord]) -> list[Outgoing]:
+        events, dead = parse_records(records, EnrichedEvent, stage="alert")
+        outcome = alert_enriched_batch(events, session_factory=storage.session_factory, config=settings.pipeline.alerts)
+        return [
+            *_dead_letter_messages(dead),
+            *(Outgoing(ALERTS, a.alert_id.encode(), a.model_dump_json().encode()) for a in outcome.alerts),
         ]
 
     return handle
@@ -139,6 +158,9 @@ class KafkaWorker:
         if "apply" in settings.lanes:
             lanes.append(self._lane("apply", ENRICHED_EVENTS, apply_handler(settings, storage=storage),
                                     group=f"{settings.app_id}-apply"))
+        if "alert" in settings.lanes:
+            lanes.append(self._lane("alert", ENRICHED_EVENTS, alert_handler(settings, storage=storage),
+                                    group=f"{settings.app_id}-alert"))
         if "identity" in settings.lanes:
             lanes.append(self._lane("identity", IDENTITY_LINKS, identity_handler(storage),
                                     group=f"{settings.app_id}-identity"))

@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from alerts.contracts import ScoredPost
-from profile_store.contracts import CustomerProfile
+from profile_store.contracts import AuthorStanding
 from streams.contracts import EnrichedEvent
 
+UNKNOWN_AUTHOR = AuthorStanding()
 
-def scored_post(enriched: EnrichedEvent, profile: CustomerProfile | None) -> ScoredPost:
-    """The detectors' view of an enriched event."""
+
+def scored_post(enriched: EnrichedEvent, standing: AuthorStanding) -> ScoredPost:
+    """The detectors' view of an enriched event by an author of this standing."""
     enrichment = enriched.enrichment
     return ScoredPost(
         customer_id=enriched.customer_id,
@@ -23,11 +25,12 @@ def scored_post(enriched: EnrichedEvent, profile: CustomerProfile | None) -> Sco
         topics=enrichment.topics,
         intents=enrichment.intents,
         language=enrichment.language,
-        author_influence=profile.influence if profile else 0.0,
-        author_lifecycle=profile.lifecycle if profile else "prospect",
+        author_influence=standing.influence,
+        author_lifecycle=standing.lifecycle,
     )
 
 
-def scored_posts(events: Sequence[EnrichedEvent], profiles: Mapping[str, CustomerProfile]) -> list[ScoredPost]:
-    """``scored_post`` for each event, with its customer's current profile."""
-    return [scored_post(e, profiles.get(e.customer_id)) for e in events]
+def scored_posts(events: Sequence[EnrichedEvent], standings: Mapping[str, AuthorStanding]) -> list[ScoredPost]:
+    """``scored_post`` for each event, with its customer's standing (an unknown author's: no influence,
+    prospect)."""
+    return [scored_post(e, standings.get(e.customer_id, UNKNOWN_AUTHOR)) for e in events]
