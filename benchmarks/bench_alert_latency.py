@@ -186,8 +186,8 @@ def main() -> int:
                         help="background stream at --rate before measuring (JVM JIT, caches); no probes, not measured")
     parser.add_argument("--batch-ms", type=int, help="a lane starts a batch at most this often "
                         "(SCRM_PIPELINE__BATCH_MAX_MS; default: the workers' default)")
-    parser.add_argument("--workers", nargs="+", default=["enrich,apply,identity"], metavar="LANES",
-                        help="one scrm worker process per argument, running those lanes (e.g. `enrich apply,identity`: "
+    parser.add_argument("--workers", nargs="+", default=["enrich,apply,alert,identity"], metavar="LANES",
+                        help="one scrm worker process per argument, running those lanes (e.g. `enrich,alert apply,identity`: "
                         "enrichment and application in separate processes)")
     parser.add_argument("--kafka-port", type=int, default=39092)
     parser.add_argument("--pg-port", type=int, default=55932)

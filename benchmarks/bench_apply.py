@@ -1,7 +1,8 @@
-"""Cost of the apply and identity lanes per event, without Kafka: parse enriched records, fold profiles,
-run the alert detectors, write PostgreSQL, render the outgoing messages
-(``streams.runtimes.kafka.apply_handler``), then apply the identity signals each batch publishes
-(``identity_handler``, in the same thread: the two lanes share one worker process in production).
+"""Cost of the apply, identity and alert lanes per event, without Kafka: parse enriched records, fold
+profiles, write PostgreSQL, render the outgoing messages (``streams.runtimes.kafka.apply_handler``), then
+apply the identity signals each batch publishes (``identity_handler``, in the same thread: the two lanes
+share one worker process in production); and apart from them, the alert lane (``alert_handler``: parse,
+the detectors' ledger, authors' standings, detectors, incidents, outbox) over the same records.
 
 Starts PostgreSQL with ``deploy/local/postgres.sh`` in a temporary directory (non-default port), simulates
 ``--events`` events of ``--customers`` customers (the platform simulator), enriches them once with the
@@ -9,10 +10,12 @@ default enricher (not measured; enrichment has ``bench_enrichment.py``), then fo
 entry applies them to a fresh database. Two phases are measured apart: the first third ("start-up": most
 accounts and their e-mails, phones and unionids are seen for the first time, cross-platform accounts
 merge) and the rest ("steady"). Prints worker CPU, PostgreSQL CPU and wall time per event and the number
-of identity signals: the lanes' capacity on an idle machine is 1 / wall. ``bench_alert_latency.py``
-measures the whole pipeline under load.
+of identity signals: the lanes' capacity on an idle machine is 1 / wall. The alert lane is measured per
+``--alert-batch-sizes`` entry on a fresh database (its batches are small: what arrives in one
+``batch_max_ms`` window). ``bench_alert_latency.py`` measures the whole pipeline under load.
 
     python benchmarks/bench_apply.py [--events 30000] [--customers 5000] [--batch-sizes 1000 3000]
+                                     [--alert-batch-sizes 100 300 1000]
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from ingest.records import SourceRecord
 from ingest.simulator import SimulatorConfig, raw_records
 from scrm.heap import settle_heap
 from streams.migrate import upgrade
-from streams.runtimes.kafka import apply_handler, enrich_handler, identity_handler
+from streams.runtimes.kafka import alert_handler, apply_handler, enrich_handler, identity_handler
 from streams.settings import WorkerSettings
 from streams.storage import open_storage
 from streams.topics import ENRICHED_EVENTS, IDENTITY_LINKS, RAW_EVENTS
@@ -96,11 +99,27 @@ def _measure(server_url: str, data_dir: Path, settings: WorkerSettings, records:
     return phases
 
 
+def _measure_alerts(server_url: str, data_dir: Path, settings: WorkerSettings, records: list[SourceRecord],
+                    batch: int) -> tuple[str, float, float, float, int]:
+    """The alert lane over every record: (phase, worker CPU, PostgreSQL CPU, wall in ms per event, 0)."""
+    storage = open_storage(_fresh_database(server_url, f"bench_alert_{batch}"), None)
+    alert = alert_handler(settings, storage=storage)
+    settle_heap()
+    pg, cpu, wall = _postgres_cpu(data_dir), time.process_time(), time.perf_counter()
+    for start in range(0, len(records), batch):
+        alert(records[start:start + batch])
+    row = ("all", (time.process_time() - cpu) / len(records) * 1e3, (_postgres_cpu(data_dir) - pg) / len(records) * 1e3,
+           (time.perf_counter() - wall) / len(records) * 1e3, 0)
+    storage.close()
+    return row
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1000, 3000])
+    parser.add_argument("--alert-batch-sizes", type=int, nargs="+", default=[100, 300, 1000])
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -117,14 +136,20 @@ def main() -> int:
             for batch in args.batch_sizes:
                 print(f"applying in batches of {batch} ...", file=sys.stderr)
                 for phase in _measure(server_url, directory / "pg" / "pgdata", settings, records, batch):
-                    rows.append((batch, *phase))
+                    rows.append(("apply", batch, *phase))
+            for batch in args.alert_batch_sizes:
+                print(f"alerting in batches of {batch} ...", file=sys.stderr)
+                rows.append(("alert", batch, *_measure_alerts(server_url, directory / "pg" / "pgdata", settings,
+                                                              records, batch)))
         finally:
             local_servers.stop("postgres.sh", env)
-    print(f"{args.events} simulated events, {args.customers} customers; apply + identity lanes, one thread")
-    print(f"{'batch':>6}  {'phase':>9}  {'worker CPU ms/event':>20}  {'PostgreSQL CPU ms/event':>24}  "
+    print(f"{args.events} simulated events, {args.customers} customers; lane apply: apply + identity in one thread; "
+          "lane alert: the alert lane alone")
+    print(f"{'lane':>6}  {'batch':>6}  {'phase':>9}  {'worker CPU ms/event':>20}  {'PostgreSQL CPU ms/event':>24}  "
           f"{'wall ms/event':>14}  {'events/s':>9}  {'identity signals':>17}")
-    for batch, phase, cpu, pg, wall, signals in rows:
-        print(f"{batch:>6}  {phase:>9}  {cpu:>20.3f}  {pg:>24.3f}  {wall:>14.3f}  {1e3 / wall:>9,.0f}  {signals:>17,}")
+    for lane, batch, phase, cpu, pg, wall, signals in rows:
+        print(f"{lane:>6}  {batch:>6}  {phase:>9}  {cpu:>20.3f}  {pg:>24.3f}  {wall:>14.3f}  {1e3 / wall:>9,.0f}  "
+              f"{signals:>17,}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Traditional <-> Simplified Chinese conversion (OpenCC, pure-Python reimplementation).
+"""Traditional <-> Simplified Chinese conversion (OpenCC).
 
 The sentiment heads are trained on Simplified text; converting zh-Hant to Simplified first recovers most of
 the accuracy lost on Traditional posts (see docs/enrichment.md). Without the ``opencc`` package the
