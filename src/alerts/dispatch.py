@@ -37,7 +37,7 @@ from alerts.dispatch_store import (
 from alerts.exceptions import DeliveryFailed
 from alerts.incidents import escalate, escalation_due
 from alerts.outbox_signal import OutboxSignal
-from alerts.repository import change_incident, incidents_in_state
+from alerts.repository import change_incident, incidents_due_for_escalation
 from alerts.routing import ChannelConfig, RetryPolicy, RoutingConfig
 
 log = logging.getLogger(__name__)
@@ -145,8 +145,8 @@ class Dispatcher:
         now = self._clock()
         routing = self._routing
         with self._sessions() as session, session.begin():
-            due = [i for i in incidents_in_state("open", session=session)
-                   if escalation_due(i, now, routing.sla_minutes, routing.max_escalation_level)]
+            due = incidents_due_for_escalation(now, routing.sla_minutes, routing.max_escalation_level,
+                                               session=session)
             for incident in due:
                 change_incident(incident.incident_id, lambda i: escalate(i, now=now)
                                 if escalation_due(i, now, routing.sla_minutes, routing.max_escalation_level)

@@ -210,8 +210,13 @@ def escalation_due(incident: Incident, now: datetime, sla_minutes: Mapping[int, 
     sla = sla_minutes.get(incident.severity)
     if sla is None:
         return False
-    since = max(t for t in (incident.opened_at, incident.escalated_at, incident.snoozed_until) if t is not None)
-    return now - since >= timedelta(minutes=sla)
+    return now - escalation_clock(incident) >= timedelta(minutes=sla)
+
+
+def escalation_clock(incident: Incident) -> datetime:
+    """Since when an incident's SLA runs: it opened, last escalated or woke from a snooze (a snooze
+    until a later time puts the clock in the future)."""
+    return max(t for t in (incident.opened_at, incident.escalated_at, incident.snoozed_until) if t is not None)
 
 
 def escalate(incident: Incident, *, now: datetime) -> Incident:

@@ -5,14 +5,15 @@ caller owns the transaction, so "detect, update incidents, save state, enqueue d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.contracts import Alert, Incident, IncidentChange
 from alerts.exceptions import AlertNotFound
+from alerts.incidents import escalation_clock
 from alerts.outbox_signal import notify_outbox
 from alerts.state import CapCounter, DetectorState, PendingQuestion, ScopeSeries, TrackedPost
 from alerts.tables import DetectorStateRow, EventLedgerRow, IncidentRow, OutboxRow, SignalRow
@@ -147,6 +148,7 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
         "rule": incident.rule, "kind": incident.kind, "severity": incident.severity, "state": incident.state,
         "brand": incident.brand, "assignee": incident.assignee, "team": incident.team,
         "first_seen": incident.first_seen, "last_seen": incident.last_seen, "opened_at": incident.opened_at,
+        "escalation_level": incident.escalation_level, "escalation_since": escalation_clock(incident),
         "updated_at": incident.updated_at, "version": incident.version, "data": incident.model_dump(mode="json"),
     }
 
@@ -204,9 +206,24 @@ def incidents_updated_after(cursor: datetime, *, session: Session, limit: int = 
     return [Incident.model_validate(data) for data in session.scalars(query)]
 
 
-def incidents_in_state(state: str, *, session: Session, limit: int = 1000) -> list[Incident]:
-    """Incidents in ``state`` (escalation scans the open ones)."""
-    query = select(IncidentRow.data).where(IncidentRow.state == state).order_by(IncidentRow.opened_at).limit(limit)
+def incidents_due_for_escalation(
+    now: datetime, sla_minutes: Mapping[int, int], max_level: int, *, session: Session, limit: int = 1000
+) -> list[Incident]:
+    """Open incidents below ``max_level`` whose severity's SLA (minutes) has run out by ``now`` since their
+    escalation clock; the longest overdue first, at most ``limit`` (escalating them restarts their
+    clocks, so the next scan reaches the rest)."""
+    overdue = [
+        and_(IncidentRow.severity == severity, IncidentRow.escalation_since <= now - timedelta(minutes=minutes))
+        for severity, minutes in sla_minutes.items()
+    ]
+    if not overdue:
+        return []
+    query = (
+        select(IncidentRow.data)
+        .where(IncidentRow.state == "open", IncidentRow.escalation_level < max_level, or_(*overdue))
+        .order_by(IncidentRow.escalation_since)
+        .limit(limit)
+    )
     return [Incident.model_validate(data) for data in session.scalars(query)]
 
 

@@ -1,7 +1,9 @@
 """SQLAlchemy tables of the alerts package (SQLite and PostgreSQL).
 
 - ``alert_incidents``: one row per incident; ``open_key`` is the dedup key while the incident is not
-  resolved (unique), ``NULL`` after, so at most one open incident exists per dedup key.
+  resolved (unique), ``NULL`` after, so at most one open incident exists per dedup key;
+  ``escalation_level`` and ``escalation_since`` (``alerts.incidents.escalation_clock``) let the
+  escalation scan select the incidents past their SLA in SQL.
 - ``alert_signals``: every alert a detector raised, by ``alert_id``, with the event it came from (a
   replayed event re-publishes its alerts from here).
 - ``alert_detector_state``: detector state entries by key (see ``alerts.state``).
@@ -42,6 +44,8 @@ class IncidentRow(AlertBase):
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     version: Mapped[int] = mapped_column(Integer)
+    escalation_level: Mapped[int] = mapped_column(Integer)
+    escalation_since: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     data: Mapped[dict[str, object]] = mapped_column(JSON)
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from alerts.repository import claim_events
+from alerts.tables import IncidentRow
 from profile_store.database import make_engine
 from streams.migrate import upgrade
 from streams.storage import open_storage
@@ -33,5 +37,28 @@ def test_upgrading_enters_every_stored_event_in_the_detectors_ledger(sqlite_url)
         upgrade(engine)
         with Session(engine) as session:
             assert claim_events(["weibo:e-1", "weibo:e-2"], session=session) == {"weibo:e-2"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_gives_stored_incidents_their_escalation_level_and_clock(sqlite_url):
+    engine = make_engine(sqlite_url)
+    document = {"opened_at": "2026-11-01T09:00:00+00:00", "escalated_at": "2026-11-01T09:20:00+00:00",
+                "snoozed_until": None, "escalation_level": 2}
+    try:
+        upgrade(engine, "3f8a6d21c5e7")
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO alert_incidents (incident_id, dedup_key, open_key, rule, kind, severity, state, brand, "
+                "assignee, team, first_seen, last_seen, opened_at, updated_at, version, data) VALUES ('i-1', 'k', "
+                "'k', 'negative_post', 'crisis', 4, 'open', NULL, NULL, NULL, '2026-11-01 09:00:00', "
+                "'2026-11-01 09:00:00', '2026-11-01 09:00:00', '2026-11-01 09:20:00', 3, :data)"),
+                {"data": json.dumps(document)})
+        upgrade(engine)
+        with Session(engine) as session:
+            row = session.get(IncidentRow, "i-1")
+            assert row is not None
+            assert (row.escalation_level, row.escalation_since.replace(tzinfo=UTC)) == (
+                2, datetime(2026, 11, 1, 9, 20, tzinfo=UTC))
     finally:
         engine.dispose()

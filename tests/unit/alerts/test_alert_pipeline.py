@@ -15,9 +15,9 @@ from alerts.config import AlertingConfig
 from alerts.dispatch import Dispatcher
 from alerts.dispatch_store import deliveries_of, delivery_dead_letters
 from alerts.exceptions import DeliveryFailed
-from alerts.incidents import acknowledge
+from alerts.incidents import acknowledge, snooze
 from alerts.pipeline import process_posts
-from alerts.repository import change_incident, list_incidents
+from alerts.repository import change_incident, incidents_due_for_escalation, list_incidents
 from alerts.routing import RetryPolicy, Route, RoutingConfig, SseChannel, WebhookChannel
 from streams.storage import open_storage
 
@@ -138,6 +138,23 @@ def test_an_unacknowledged_severe_incident_escalates_and_an_acknowledged_one_doe
     assert ("oncall", "duty-manager") in {(d.channel, d.team) for d in escalated}
     assert escalated[0].incident.escalation_level == 1
     assert dispatcher.run_once().escalated == 0, "the next level waits another SLA"
+
+
+def test_the_escalation_scan_finds_overdue_incidents_behind_any_number_that_cannot_escalate(storage):
+    at = T0 + timedelta(minutes=1)
+    _apply(storage, [negative(at, author={"followers": 3_000_000, "id": f"star-{n}"}, text="awful") for n in range(3)])
+    snoozed, other_snoozed, overdue = sorted(_incidents(storage), key=lambda i: i.incident_id)
+    with storage.session_factory() as session, session.begin():
+        for incident in (snoozed, other_snoozed):
+            change_incident(incident.incident_id, lambda i: snooze(i, until=WALL + timedelta(hours=2), by="agent",
+                                                                   now=WALL), session=session)
+    with storage.session_factory() as session:
+        due = incidents_due_for_escalation(WALL + timedelta(minutes=16), {4: 15}, 3, session=session, limit=1)
+        not_yet = incidents_due_for_escalation(WALL + timedelta(minutes=14), {4: 15}, 3, session=session)
+        no_sla = incidents_due_for_escalation(WALL + timedelta(days=1), {5: 5}, 3, session=session)
+        top_level = incidents_due_for_escalation(WALL + timedelta(days=1), {4: 15}, 0, session=session)
+    assert [i.incident_id for i in due] == [overdue.incident_id]
+    assert (not_yet, no_sla, top_level) == ([], [], [])
 
 
 class ScriptedSignal:
