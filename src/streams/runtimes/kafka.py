@@ -2,17 +2,16 @@
 
 A worker runs up to four lanes, each a thread with its own consumer group (``streams.runtimes.kafka_lane``
 has the consume -> handle -> publish -> commit contract), chosen by ``WorkerSettings.lanes``; scale out by
-adding partitions and worker processes, or run lanes in separate processes so that enrichment and
-application do not share one interpreter lock:
+adding partitions and worker processes, or run lanes in separate processes so that enrichment, alerting
+and application do not share one interpreter lock:
 - ``enrich`` on ``scrm.events.raw`` (group ``app_id``): decode (invalid -> ``scrm.deadletter``), resolve
   the customer, enrich; publish ``EnrichedEvent``s to ``scrm.events.enriched`` keyed by ``customer_id``.
 - ``apply`` on ``scrm.events.enriched`` (group ``<app_id>-apply``): fold into PostgreSQL profiles
   idempotently, register first sightings (new accounts, and linking keys their hints name for the first
-  time), write analytics; publish profiles to the compacted
-  ``scrm.profiles``, attached linking keys to ``scrm.identity.assignments`` and the other links the
-  events' identity hints state (and re-elections) to ``scrm.identity.links``. Keyed by customer, a
-  customer's events reach one partition, so two appliers rarely want the same customer's lock (only while
-  a merge is in flight).
+  time), write analytics; publish profiles to the compacted ``scrm.profiles``, attached linking keys to
+  ``scrm.identity.assignments`` and the other links the events' identity hints state (and re-elections)
+  to ``scrm.identity.links``. Keyed by customer, a customer's events reach one partition, so two
+  appliers rarely want the same customer's lock (only while a merge is in flight).
 - ``alert`` on ``scrm.events.enriched`` too (group ``<app_id>-alert``): run the detectors (idempotently,
   their own ledger), fold alerts into incidents and the delivery outbox; publish alerts to
   ``scrm.alerts``. Apart from ``apply`` so that an alert never waits for a profile batch: its batches are
