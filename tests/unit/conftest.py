@@ -1,4 +1,5 @@
-"""Shared fixtures of the unit tests: valid event dicts, enriched events with chosen scores, storage URLs.
+"""Shared fixtures of the unit tests: valid event dicts, enriched events with chosen scores (or scored by
+the lexicon enricher as the pipeline does), storage URLs and a migrated SQLite store.
 
 Nothing here touches the network. chDB allows one data path per process, so every test that needs
 analytics shares the session-scoped ``chdb_storage_dsn`` and keeps to its own event ids and brands.
@@ -7,7 +8,7 @@ analytics shares the session-scoped ``chdb_storage_dsn`` and keeps to its own ev
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,13 @@ import pytest
 
 from analytics.client import chdb_dsn
 from enrichment.contracts import Enrichment, ModelStamp, Sentiment
+from enrichment.lexicon import LexiconEnricher
 from ingest.codec import event_from_dict
 from ingest.contracts import SocialEvent
 from streams.contracts import EnrichedEvent
+from streams.steps.enrich import enrich_events
+from streams.steps.identity import resolve_customer
+from streams.storage import Storage, open_storage
 
 BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 TEST_STAMP = ModelStamp(name="unit-test", version="1")
@@ -126,6 +131,26 @@ def enriched_factory(event_factory: EventFactory) -> EnrichedFactory:
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite file database for one test."""
     return f"sqlite:///{tmp_path}/t.db"
+
+
+@pytest.fixture
+def storage(sqlite_url: str) -> Iterator[Storage]:
+    """The durable state on a fresh, migrated SQLite file (no analytics)."""
+    opened = open_storage(sqlite_url, None)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def enrich() -> Callable[..., list[EnrichedEvent]]:
+    """``enrich(*event_dicts)`` -> enriched events, resolved and scored (lexicon) as the pipeline does."""
+    enricher = LexiconEnricher()
+
+    def run(*payloads: dict[str, Any]) -> list[EnrichedEvent]:
+        events = [event_from_dict(p) for p in payloads]
+        return enrich_events([(e, resolve_customer(e, {})) for e in events], enricher)
+
+    return run
 
 
 @pytest.fixture(scope="session")

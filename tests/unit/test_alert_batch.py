@@ -3,47 +3,21 @@ author's stored standing, idempotent by event."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from alerts.config import AlertingConfig
 from alerts.repository import list_alerts, list_incidents
-from enrichment.lexicon import LexiconEnricher
-from ingest.codec import event_from_dict
 from profile_store.contracts import CustomerProfile, Lifecycle
 from profile_store.identity_repository import set_redirects
 from profile_store.repository import save_profiles
 from streams.alert_batch import AlertOutcome, alert_enriched_batch
 from streams.contracts import EnrichedEvent
-from streams.steps.enrich import enrich_events
-from streams.steps.identity import resolve_customer
-from streams.storage import Storage, open_storage
+from streams.storage import Storage
 from streams.unit_of_work import apply_enriched_batch
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 COMPLAINT = "terrible quality, broken after a day, I want a refund. worst purchase"
 PRAISE = "love it, great service, the best phone I have had"
-
-
-@pytest.fixture
-def storage(sqlite_url: str) -> Iterator[Storage]:
-    opened = open_storage(sqlite_url, None)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def enrich(event_factory):
-    """``enrich(*event_dicts)`` -> enriched events, resolved and scored as the pipeline does."""
-    enricher = LexiconEnricher()
-
-    def run(*payloads: dict) -> list[EnrichedEvent]:
-        events = [event_from_dict(p) for p in payloads]
-        return enrich_events([(e, resolve_customer(e, {})) for e in events], enricher)
-
-    return run
 
 
 def _alert(storage: Storage, events: list[EnrichedEvent]) -> AlertOutcome:

@@ -5,10 +5,7 @@ SQLite file."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-
-import pytest
 
 from enrichment.lexicon import LexiconEnricher
 from ingest.records import SourceRecord
@@ -17,7 +14,6 @@ from profile_store.identity_graph import make_link
 from streams.runtimes.kafka import alert_handler, apply_handler, enrich_handler, identity_handler
 from streams.runtimes.kafka_lane import Outgoing
 from streams.settings import WorkerSettings
-from streams.storage import Storage, open_storage
 from streams.topics import (
     ALERTS,
     DEADLETTER,
@@ -27,13 +23,6 @@ from streams.topics import (
     PROFILES,
     RAW_EVENTS,
 )
-
-
-@pytest.fixture
-def storage(sqlite_url: str) -> Iterator[Storage]:
-    opened = open_storage(sqlite_url, None)
-    yield opened
-    opened.close()
 
 
 def _as_records(messages: list[Outgoing], topic: str) -> list[SourceRecord]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from enrichment.lexicon import LexiconEnricher
-from ingest.codec import event_from_dict
 from ingest.contracts import IdentityHints
 from profile_store.contracts import LinkSignal, Provenance
 from profile_store.identity_graph import link_id_for, make_link
@@ -17,32 +14,11 @@ from profile_store.profile_cache import ProfileCache
 from profile_store.repository import find_profile_by_identity, get_profile
 from streams.contracts import EnrichedEvent
 from streams.identity_service import apply_link_signals
-from streams.steps.enrich import enrich_events
-from streams.steps.identity import resolve_customer
 from streams.storage import Storage, open_storage
 from streams.unit_of_work import apply_enriched_batch
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 NEGATIVE_TEXT = "terrible quality, broken after a day, I want a refund. worst purchase"
-
-
-@pytest.fixture
-def storage(sqlite_url: str) -> Iterator[Storage]:
-    opened = open_storage(sqlite_url, None)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def enrich(event_factory):
-    """``enrich(*event_dicts)`` -> enriched events, resolved and scored as the pipeline does."""
-    enricher = LexiconEnricher()
-
-    def run(*payloads: dict) -> list[EnrichedEvent]:
-        events = [event_from_dict(p) for p in payloads]
-        return enrich_events([(e, resolve_customer(e, {})) for e in events], enricher)
-
-    return run
 
 
 def _apply(storage: Storage, events: list[EnrichedEvent]):

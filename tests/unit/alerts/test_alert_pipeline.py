@@ -8,7 +8,6 @@ import random
 import threading
 from datetime import timedelta
 
-import pytest
 from alert_builders import T0, calm_stream, make_post, negative
 
 from alerts.config import AlertingConfig
@@ -19,17 +18,9 @@ from alerts.incidents import acknowledge, snooze
 from alerts.pipeline import process_posts
 from alerts.repository import change_incident, incidents_due_for_escalation, list_incidents
 from alerts.routing import RetryPolicy, Route, RoutingConfig, SseChannel, WebhookChannel
-from streams.storage import open_storage
 
 CONFIG = AlertingConfig()
 WALL = T0 + timedelta(hours=2)
-
-
-@pytest.fixture
-def storage(sqlite_url):
-    opened = open_storage(sqlite_url, None)
-    yield opened
-    opened.close()
 
 
 def _apply(storage, posts, replayed=(), batch=250):
