@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from kafka import KafkaConsumer
-from workers import Worker, as_json, produce, profile_probe, social_event, wait_for, worker_env
+from workers import Worker, alert_probe, as_json, produce, profile_probe, social_event, wait_for, worker_env
 
 from streams.admin import ensure_topics
 from streams.topics import ALERTS, DEADLETTER, ENRICHED_EVENTS, RAW_EVENTS
@@ -96,15 +96,24 @@ def test_a_killed_worker_loses_and_double_counts_nothing(
     author = f"kill{uuid.uuid4().hex[:10]}"
     total = 400
     key = f"weibo:{author}".encode()
-    produce(kafka_bootstrap, RAW_EVENTS, [(key, as_json(social_event("weibo", author, n, f"post {n} 不错"))) for n in range(total)])
+    texts = [f"质量问题，我要投诉 {n}" if n % 4 == 0 else f"post {n} 不错" for n in range(total)]
+    produce(kafka_bootstrap, RAW_EVENTS, [(key, as_json(social_event("weibo", author, n, text)))
+                                          for n, text in enumerate(texts)])
     probe = profile_probe(fresh_database_url, f"weibo:{author}")
     wait_for("some events to be applied", lambda: (p := probe()) and p.event_count > 0 and p, 120, [worker])
     worker.stop(signal.SIGKILL)
     worker.restart()
     profile = wait_for(f"all {total} events", lambda: (p := probe()) and p.event_count >= total and p, 180, [worker])
+    alerting = alert_probe(fresh_database_url, f"weibo:weibo-{author}-")
+    wait_for(f"all {total} events to reach the detectors", lambda: alerting()[0] >= total, 180, [worker])
     time.sleep(3)
     assert probe().event_count == total
     assert profile.counts_by_kind == {"post": total}
+    seen, signals, folded = alerting()
+    assert seen == total
+    assert signals > 0, "the complaints raised alerts"
+    assert folded == signals, "every alert folded into its incident exactly once"
+
 
 
 def test_lanes_in_separate_processes_raise_the_alert_before_any_profile_is_applied(

@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 
 import pytest
 from kafka import KafkaProducer
+from sqlalchemy import text
 
+from profile_store.database import make_engine
 from profile_store.repository import find_profile_by_identity
 from streams.storage import open_storage
 
@@ -111,6 +113,23 @@ def profile_probe(database_url: str, identity: str) -> Callable[[], Any]:
     def probe() -> Any:
         with storage.session_factory() as session:
             return find_profile_by_identity(identity, session=session)
+
+    return probe
+
+
+def alert_probe(database_url: str, event_key_prefix: str) -> Callable[[], tuple[int, int, int]]:
+    """A function returning (events under ``event_key_prefix`` the detectors have seen, alerts stored,
+    alerts counted by incidents)."""
+    engine = make_engine(database_url)
+    query = text(
+        "SELECT (SELECT count(*) FROM alert_event_ledger WHERE starts_with(event_key, :prefix)),"
+        " (SELECT count(*) FROM alert_signals),"
+        " (SELECT coalesce(sum(cast(data->>'count' AS integer)), 0) FROM alert_incidents)")
+
+    def probe() -> tuple[int, int, int]:
+        with engine.connect() as connection:
+            seen, signals, folded = connection.execute(query, {"prefix": event_key_prefix}).one()
+        return seen, signals, folded
 
     return probe
 
