@@ -1,4 +1,4 @@
-"""Batched upserts, on SQLite and PostgreSQL alike."""
+"""Batched upserts and insert-if-new claims, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
