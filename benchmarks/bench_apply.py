@@ -79,7 +79,7 @@ def _measure(server_url: str, data_dir: Path, settings: WorkerSettings, records:
     """Per phase: (name, worker CPU, PostgreSQL CPU, wall in ms per event, identity signals applied)."""
     storage = open_storage(_fresh_database(server_url, f"bench_apply_{batch}"), None)
     upgrade(storage.engine)
-    apply, identity = apply_handler(settings, storage=storage), identity_handler(storage)
+    apply, identity = apply_handler(settings, storage=storage), identity_handler(settings, storage=storage)
     settle_heap()  # as ``scrm worker`` does once its lanes are built
     third = len(records) // 3
     phases = []

@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from enrichment.lexicon import LexiconEnricher
 from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal, Provenance
 from profile_store.identity_graph import make_link
+from streams.exceptions import DeadLetterRatioExceeded
 from streams.runtimes.kafka import alert_handler, apply_handler, enrich_handler, identity_handler
 from streams.runtimes.kafka_lane import Outgoing
 from streams.settings import WorkerSettings
@@ -87,6 +90,17 @@ def test_apply_alert_and_identity_dead_letter_what_is_not_their_contract(storage
     link = LinkSignal(op="link", link=make_link("weibo:u-1", "crm:c-1", Provenance(source="api", actor="test"), at), at=at)
     records = [SourceRecord(value=link.model_dump_json().encode(), topic=IDENTITY_LINKS, partition=0, offset=0),
                SourceRecord(value=b"[]", topic=IDENTITY_LINKS, partition=0, offset=1)]
-    out = identity_handler(storage)(records)
+    out = identity_handler(settings, storage=storage)(records)
     assert [m.topic for m in out].count(DEADLETTER) == 1
     assert b"weibo:u-1" in {m.key for m in out if m.topic == IDENTITY_ASSIGNMENTS}, "the link was applied"
+
+
+@pytest.mark.parametrize("lane", ["apply", "alert", "identity"])
+def test_a_lane_fed_almost_only_junk_stops_instead_of_draining_its_topic_into_dead_letters(storage, lane):
+    settings = WorkerSettings()
+    handlers = {"apply": apply_handler, "alert": alert_handler, "identity": identity_handler}
+    handle = handlers[lane](settings, storage=storage)
+    junk = [SourceRecord(value=b"{}", topic=ENRICHED_EVENTS, partition=0, offset=n, key=None) for n in range(60)]
+    assert all(m.topic == DEADLETTER for m in handle(junk)), "a few bad records are dead-lettered"
+    with pytest.raises(DeadLetterRatioExceeded):
+        handle(junk)

@@ -30,14 +30,16 @@ murmur2 partitioner, so a key lands on the partition Java clients, kafka-python 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import Producer
+from pydantic import BaseModel
 
 from enrichment.protocols import Enricher
 from ingest.deadletter import DeadLetter
@@ -69,6 +71,8 @@ from streams.unit_of_work import apply_enriched_batch
 
 log = logging.getLogger(__name__)
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
 PROGRESS_INTERVAL_SECONDS = 30.0
 EXIT_DEAD_LETTER_RATIO = 70
 
@@ -76,8 +80,7 @@ EXIT_DEAD_LETTER_RATIO = 70
 def enrich_handler(settings: WorkerSettings, *, enricher: Enricher, storage: Storage) -> Handler:
     """Raw records -> their enriched events (keyed by the customer they resolve to) and dead letters.
     Blocks; raises on database errors and ``DeadLetterRatioExceeded``."""
-    pipeline = settings.pipeline
-    limit = DeadLetterLimit(max_ratio=pipeline.dead_letter_max_ratio, window=pipeline.dead_letter_window)
+    limit = _dead_letter_limit(settings)
 
     def handle(records: list[SourceRecord]) -> list[Outgoing]:
         intake = take_in(records, enricher=enricher, session_factory=storage.session_factory, limit=limit,
@@ -93,11 +96,12 @@ def enrich_handler(settings: WorkerSettings, *, enricher: Enricher, storage: Sto
 def apply_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
     """Enriched-event records -> the profiles and identity signals applying them publishes (records that
     are not an ``EnrichedEvent`` become dead letters). Blocks; raises on database errors (nothing
-    applied)."""
+    applied) and ``DeadLetterRatioExceeded``."""
     profile_cache = ProfileCache(settings.pipeline.profile_cache_size)
+    limit = _dead_letter_limit(settings)
 
     def handle(records: list[SourceRecord]) -> list[Outgoing]:
-        events, dead = parse_records(records, EnrichedEvent, stage="apply")
+        events, dead = _parse_within(limit, records, EnrichedEvent, stage="apply")
         outcome = apply_enriched_batch(events, session_factory=storage.session_factory, analytics=storage.analytics,
                                        profile_cache=profile_cache)
         return [
@@ -113,10 +117,11 @@ def apply_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
 def alert_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
     """Enriched-event records -> the alerts they raise (replayed events' stored alerts again; records that
     are not an ``EnrichedEvent`` become dead letters). Blocks; raises on database errors (nothing
-    recorded)."""
+    recorded) and ``DeadLetterRatioExceeded``."""
+    limit = _dead_letter_limit(settings)
 
     def handle(records: list[SourceRecord]) -> list[Outgoing]:
-        events, dead = parse_records(records, EnrichedEvent, stage="alert")
+        events, dead = _parse_within(limit, records, EnrichedEvent, stage="alert")
         outcome = alert_enriched_batch(events, session_factory=storage.session_factory, config=settings.pipeline.alerts)
         return [
             *_dead_letter_messages(dead),
@@ -126,12 +131,14 @@ def alert_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
     return handle
 
 
-def identity_handler(storage: Storage) -> Handler:
+def identity_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
     """Link-signal records -> assignments, recomputed profiles and tombstones to publish (records that are
-    not a ``LinkSignal`` become dead letters). Blocks; raises on database errors (nothing applied)."""
+    not a ``LinkSignal`` become dead letters). Blocks; raises on database errors (nothing applied) and
+    ``DeadLetterRatioExceeded``."""
+    limit = _dead_letter_limit(settings)
 
     def handle(records: list[SourceRecord]) -> list[Outgoing]:
-        signals, dead = parse_records(records, LinkSignal, stage="identity")
+        signals, dead = _parse_within(limit, records, LinkSignal, stage="identity")
         changes = apply_link_signals(signals, session_factory=storage.session_factory)
         return [
             *_dead_letter_messages(dead),
@@ -161,7 +168,7 @@ class KafkaWorker:
             lanes.append(self._lane("alert", ENRICHED_EVENTS, alert_handler(settings, storage=storage),
                                     group=f"{settings.app_id}-alert"))
         if "identity" in settings.lanes:
-            lanes.append(self._lane("identity", IDENTITY_LINKS, identity_handler(storage),
+            lanes.append(self._lane("identity", IDENTITY_LINKS, identity_handler(settings, storage=storage),
                                     group=f"{settings.app_id}-identity"))
         self._lanes = tuple(lanes)
         self.exit_code = 0
@@ -259,6 +266,22 @@ class KafkaWorker:
             "linger.ms": settings.producer_linger_ms,
             "partitioner": "murmur2_random",
         }
+
+
+def _dead_letter_limit(settings: WorkerSettings) -> DeadLetterLimit:
+    """One lane's guard against dead-lettering nearly everything (a bad deploy upstream, a wrong topic)."""
+    pipeline = settings.pipeline
+    return DeadLetterLimit(max_ratio=pipeline.dead_letter_max_ratio, window=pipeline.dead_letter_window)
+
+
+def _parse_within(
+    limit: DeadLetterLimit, records: list[SourceRecord], model: type[ModelT], *, stage: str
+) -> tuple[list[ModelT], list[DeadLetter]]:
+    """``parse_records``, every record's outcome counted by ``limit``. Raises ``DeadLetterRatioExceeded``."""
+    parsed, dead = parse_records(records, model, stage=stage)
+    for dead_lettered in itertools.chain(itertools.repeat(False, len(parsed)), itertools.repeat(True, len(dead))):
+        limit.record(dead_lettered)
+    return parsed, dead
 
 
 def _dead_letter_messages(dead: list[DeadLetter]) -> list[Outgoing]:
