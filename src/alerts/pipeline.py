@@ -1,9 +1,9 @@
 """The alert part of a batch's transaction: detectors with their durable state, incidents, the outbox.
 
-``process_posts`` runs inside the caller's transaction (the one that applies the batch to profiles), so
-detector state, incidents, signals and outbox rows commit together with the events' idempotency ledger:
-a batch either counted and alerted once, or not at all. Only fresh posts (never applied before) move
-detector state; alerts of replayed events are read back from ``alert_signals`` and returned again with
+``process_posts`` runs inside the caller's transaction (the one that enters the batch's events in the
+detectors' ledger, ``repository.claim_events``), so detector state, incidents, signals and outbox rows
+commit together with that ledger: a batch either counted and alerted once, or not at all. Only fresh
+posts (never seen by the detectors) move detector state; alerts of replayed events are read back from ``alert_signals`` and returned again with
 the same ids, so a worker killed after the commit but before publishing re-publishes them.
 """
 
