@@ -21,11 +21,13 @@ of identity signals: the lanes' capacity on an idle machine is 1 / wall. The ale
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,6 +76,15 @@ def _enriched_records(server_url: str, settings: WorkerSettings, count: int, cus
             for n, m in enumerate(enriched)]
 
 
+def _timed(data_dir: Path, count: int, run: Callable[[], int]) -> tuple[float, float, float, int]:
+    """``run()`` measured: worker CPU, PostgreSQL CPU and wall time in ms per event of ``count``, and what
+    ``run`` returned."""
+    pg, cpu, wall = _postgres_cpu(data_dir), time.process_time(), time.perf_counter()
+    result = run()
+    return ((time.process_time() - cpu) / count * 1e3, (_postgres_cpu(data_dir) - pg) / count * 1e3,
+            (time.perf_counter() - wall) / count * 1e3, result)
+
+
 def _measure(server_url: str, data_dir: Path, settings: WorkerSettings, records: list[SourceRecord],
              batch: int) -> list[tuple[str, float, float, float, int]]:
     """Per phase: (name, worker CPU, PostgreSQL CPU, wall in ms per event, identity signals applied)."""
@@ -81,20 +92,20 @@ def _measure(server_url: str, data_dir: Path, settings: WorkerSettings, records:
     upgrade(storage.engine)
     apply, identity = apply_handler(settings, storage=storage), identity_handler(settings, storage=storage)
     settle_heap()  # as ``scrm worker`` does once its lanes are built
-    third = len(records) // 3
-    phases = []
-    for name, part in (("start-up", records[:third]), ("steady", records[third:])):
+
+    def apply_all(part: list[SourceRecord]) -> int:
         signals = 0
-        pg, cpu, wall = _postgres_cpu(data_dir), time.process_time(), time.perf_counter()
         for start in range(0, len(part), batch):
             links = [SourceRecord(value=m.value or b"", topic=IDENTITY_LINKS, key=m.key)
                      for m in apply(part[start:start + batch]) if m.topic == IDENTITY_LINKS]
             if links:
                 identity(links)
             signals += len(links)
-        phases.append((name, (time.process_time() - cpu) / len(part) * 1e3,
-                       (_postgres_cpu(data_dir) - pg) / len(part) * 1e3,
-                       (time.perf_counter() - wall) / len(part) * 1e3, signals))
+        return signals
+
+    third = len(records) // 3
+    phases = [(name, *_timed(data_dir, len(part), functools.partial(apply_all, part)))
+              for name, part in (("start-up", records[:third]), ("steady", records[third:]))]
     storage.close()
     return phases
 
@@ -105,11 +116,13 @@ def _measure_alerts(server_url: str, data_dir: Path, settings: WorkerSettings, r
     storage = open_storage(_fresh_database(server_url, f"bench_alert_{batch}"), None)
     alert = alert_handler(settings, storage=storage)
     settle_heap()
-    pg, cpu, wall = _postgres_cpu(data_dir), time.process_time(), time.perf_counter()
-    for start in range(0, len(records), batch):
-        alert(records[start:start + batch])
-    row = ("all", (time.process_time() - cpu) / len(records) * 1e3, (_postgres_cpu(data_dir) - pg) / len(records) * 1e3,
-           (time.perf_counter() - wall) / len(records) * 1e3, 0)
+
+    def alert_all() -> int:
+        for start in range(0, len(records), batch):
+            alert(records[start:start + batch])
+        return 0
+
+    row = ("all", *_timed(data_dir, len(records), alert_all))
     storage.close()
     return row
 

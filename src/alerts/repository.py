@@ -86,7 +86,7 @@ def claim_events(event_keys: Iterable[str], *, session: Session) -> set[str]:
     entered before: only they may move detector state. Blocks while another transaction holds a claim on
     one of them (then that one is not returned if it commits)."""
     now = datetime.now(UTC)
-    rows = [{"event_key": key, "seen_at": now} for key in dict.fromkeys(event_keys)]
+    rows = [{"event_key": key, "seen_at": now} for key in event_keys]
     return insert_new(session, EventLedgerRow.__table__, rows, "event_key")  # type: ignore[arg-type]
 
 

@@ -54,6 +54,8 @@ def alert_enriched_batch(
     """Blocks. Idempotent by ``<platform>:<event_id>``: only events never seen by the detectors move their
     state. Raises on database errors (then nothing is recorded)."""
     unique = {event_key(e): e for e in events}
+    if not unique:
+        return AlertOutcome(fresh=frozenset(), alerts=())
 
     def transaction(session: Session) -> tuple[set[str], list[Alert]]:
         fresh_keys = claim_events(unique, session=session)
@@ -63,7 +65,5 @@ def alert_enriched_batch(
                                now=datetime.now(UTC), session=session)
         return fresh_keys, alerts
 
-    if not unique:
-        return AlertOutcome(fresh=frozenset(), alerts=())
     fresh_keys, alerts = locked_transaction(session_factory, transaction)
     return AlertOutcome(fresh=frozenset(fresh_keys), alerts=tuple(alerts))

@@ -30,7 +30,6 @@ murmur2 partitioner, so a key lands on the partition Java clients, kafka-python 
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import threading
 import time
@@ -279,7 +278,7 @@ def _parse_within(
 ) -> tuple[list[ModelT], list[DeadLetter]]:
     """``parse_records``, every record's outcome counted by ``limit``. Raises ``DeadLetterRatioExceeded``."""
     parsed, dead = parse_records(records, model, stage=stage)
-    for dead_lettered in itertools.chain(itertools.repeat(False, len(parsed)), itertools.repeat(True, len(dead))):
+    for dead_lettered in [False] * len(parsed) + [True] * len(dead):
         limit.record(dead_lettered)
     return parsed, dead
 
