@@ -5,10 +5,12 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.config import AlertingConfig
+from streams.loop import FailurePolicy
+from streams.steps.deadletter_limit import DeadLetterLimits
 
 
 class PipelineConfig(BaseModel):
-    """Batching, dead-letter limits and detector thresholds (``alerts``: every detector's frozen config,
+    """Batching, the dead-letter guard, the failure policy and detector thresholds (``alerts``: every detector's frozen config,
     e.g. ``SCRM_PIPELINE__ALERTS__SPIKE__WINDOW_MINUTES=5``)."""
 
     model_config = ConfigDict(frozen=True)
@@ -31,8 +33,14 @@ class PipelineConfig(BaseModel):
         "JSON is unchanged): spares validating a customer's profile again for every batch it appears in. "
         "~14 KiB each for ~2 KB of profile JSON (measured with tracemalloc), so ~140 MiB by default",
     )
-    dead_letter_max_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
-    dead_letter_window: int = Field(default=1000, ge=10)
+    dead_letters: DeadLetterLimits = Field(
+        default_factory=DeadLetterLimits,
+        description="the per-partition dead-letter guard (e.g. SCRM_PIPELINE__DEAD_LETTERS__MAX_CONSECUTIVE=200)",
+    )
+    failures: FailurePolicy = Field(
+        default_factory=FailurePolicy,
+        description="retries of failing batches (e.g. SCRM_PIPELINE__FAILURES__TRANSIENT_ATTEMPTS=20)",
+    )
     jobs_interval_seconds: float = Field(default=300.0, gt=0, description="centrality and suggestion refresh")
     suggestion_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
     suggestion_auto_merge_threshold: float | None = Field(

@@ -1,7 +1,7 @@
 """Intake: raw records to enriched events and dead letters.
 
 The first half of the pipeline, shared by both runtimes: decode (invalid input becomes a dead letter and
-counts against the dead-letter limit), route each event to its customer's current id and enrich the
+is counted by the lane loop's dead-letter guard), route each event to its customer's current id and enrich the
 batch. Blocks (database lookup, model inference). The links an event's identity hints state are
 published after it is applied (``streams.unit_of_work``), when its account is registered.
 """
@@ -20,7 +20,6 @@ from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
 from streams.contracts import EnrichedEvent
 from streams.identity_service import lookup_assignments
-from streams.steps.deadletter_limit import DeadLetterLimit
 from streams.steps.decode import decode_record
 from streams.steps.enrich import enrich_events
 from streams.steps.identity import resolve_customer
@@ -39,10 +38,9 @@ def take_in(
     *,
     enricher: Enricher,
     session_factory: sessionmaker[Session],
-    limit: DeadLetterLimit,
     now: datetime,
 ) -> Intake:
-    """Raises ``DeadLetterRatioExceeded`` when the batch pushes the dead-letter share over the limit."""
+    """Blocks; raises on database and model errors (nothing is kept of the batch)."""
     events: list[SocialEvent] = []
     dead: list[DeadLetter] = []
     for record in records:
@@ -51,7 +49,6 @@ def take_in(
             dead.append(decoded)
         else:
             events.append(decoded)
-        limit.record(isinstance(decoded, DeadLetter))
     assignments = lookup_assignments([event.identity_key for event in events], session_factory=session_factory)
     resolved = [(event, resolve_customer(event, assignments)) for event in events]
     return Intake(enriched=enrich_events(resolved, enricher) if resolved else [], dead=dead)

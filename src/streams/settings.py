@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from analytics.client import chdb_dsn
 from enrichment.config import EnrichmentConfig
 from streams.config import PipelineConfig
+from streams.lanes import LaneName
 
 _ENV = SettingsConfigDict(env_prefix="SCRM_", env_nested_delimiter="__", frozen=True, extra="ignore")
 
@@ -31,8 +30,8 @@ class WorkerSettings(BaseSettings):
     producer_linger_ms: int = Field(
         default=5, ge=0, description="how long the producer waits to send a batch's messages in one request"
     )
-    lanes: tuple[Literal["enrich", "apply", "alert", "identity"], ...] = Field(
-        default=("enrich", "apply", "alert", "identity"), min_length=1,
+    lanes: tuple[LaneName, ...] = Field(
+        default=("enrich", "apply", "alert", "identity", "deadletter"), min_length=1,
         description="which consumer lanes this process runs: all by default; a deployment may run enrichment "
         "and application in separate processes so they do not share one interpreter lock",
     )

@@ -27,12 +27,13 @@ from streams.steps.analytics import event_row
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What a batch did: the events that were new, the profiles they changed, the linking keys it
+    """What a batch did: how many distinct events it held (``seen``), the events that were new, the profiles they changed, the linking keys it
     attached to their account's customer (``assignments``, for ``scrm.identity.assignments``) and the
     identity signals to publish on ``scrm.identity.links``: the links the batch's identity hints state
     that are neither active nor attached by it (for replayed events too; links are idempotent) and
     re-elections."""
 
+    seen: int
     applied: tuple[EnrichedEvent, ...]
     profiles: tuple[CustomerProfile, ...]
     assignments: dict[str, str]
@@ -61,6 +62,6 @@ def apply_enriched_batch(
     links = (LinkSignal(op="link", link=link, at=now) for link in update.unapplied_links)
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
     changed = tuple(update.profiles[cid] for cid in update.changed)
-    return BatchOutcome(applied=update.fresh, profiles=changed, assignments=update.assignments,
+    return BatchOutcome(seen=len(update.events), applied=update.fresh, profiles=changed, assignments=update.assignments,
                         identity_signals=(*links, *reelect))
 

@@ -21,7 +21,7 @@ from ingest.records import SourceRecord
 from profile_store.contracts import AuthorStanding
 from streams.exceptions import DeadLetterRatioExceeded
 from streams.steps.alert import scored_posts
-from streams.steps.deadletter_limit import DeadLetterLimit
+from streams.steps.deadletter_limit import DeadLetterLimit, DeadLetterLimits
 from streams.steps.decode import decode_record
 from streams.steps.enrich import enrich_events
 from streams.steps.identity import resolve_customer
@@ -539,28 +539,45 @@ def test_a_verified_author_counts_as_influential(enriched_factory):
 # --------------------------------------------------------------------------- dead-letter limit
 
 
+def _guard(**limits) -> DeadLetterLimit:
+    return DeadLetterLimit(limits=DeadLetterLimits(**limits), lane="enrich")
+
+
+class _Partition:
+    """Records of one partition, offsets counting up, fed to a guard."""
+
+    def __init__(self, guard: DeadLetterLimit, partition: int = 0) -> None:
+        self.guard, self.partition, self.offset = guard, partition, 0
+
+    def record(self, dead: bool) -> None:
+        self.guard.record("scrm.events.raw", self.partition, self.offset, dead)
+        self.offset += 1
+
+
 def test_dead_letter_limit_raises_once_the_ratio_is_exceeded():
-    limit = DeadLetterLimit(max_ratio=0.5, window=100, min_samples=10)
+    limit = _Partition(_guard(max_ratio=0.5, window=100, min_samples=10))
     for _ in range(9):
         limit.record(True)  # below min_samples: tolerated
-    with pytest.raises(DeadLetterRatioExceeded, match="10 of the last 10"):
+    with pytest.raises(DeadLetterRatioExceeded, match="10 of the last 10") as raised:
         limit.record(True)
+    assert (raised.value.lane, raised.value.partition, raised.value.offset) == ("enrich", 0, 9)
+    assert "scrm deadletters skip --lane enrich" in str(raised.value), "the error says the way forward"
 
 
 def test_dead_letter_limit_tolerates_anything_below_min_samples():
-    limit = DeadLetterLimit(max_ratio=0.1, window=1000, min_samples=50)
+    limit = _Partition(_guard(max_ratio=0.1, window=1000, min_samples=50))
     for _ in range(49):
         limit.record(True)
 
 
 def test_dead_letter_limit_allows_a_ratio_at_or_below_the_limit():
-    limit = DeadLetterLimit(max_ratio=0.5, window=100, min_samples=10)
+    limit = _Partition(_guard(max_ratio=0.5, window=100, min_samples=10))
     for i in range(500):
         limit.record(i % 2 == 1)  # never more than half
 
 
 def test_dead_letter_limit_looks_only_at_the_window():
-    limit = DeadLetterLimit(max_ratio=0.5, window=20, min_samples=10)
+    limit = _Partition(_guard(max_ratio=0.5, window=20, min_samples=10))
     for _ in range(10):
         limit.record(False)
         limit.record(True)
@@ -573,12 +590,48 @@ def test_dead_letter_limit_looks_only_at_the_window():
 
 
 def test_dead_letter_limit_raises_on_a_burst_after_healthy_traffic():
-    limit = DeadLetterLimit(max_ratio=0.5, window=100, min_samples=10)
+    limit = _Partition(_guard(max_ratio=0.5, window=100, min_samples=10))
     for _ in range(100):
         limit.record(False)
     with pytest.raises(DeadLetterRatioExceeded):
         for _ in range(100):
             limit.record(True)
+
+
+def test_dead_letter_limit_counts_each_partition_on_its_own():
+    guard = _guard(max_ratio=0.5, window=100, min_samples=10)
+    healthy, broken = _Partition(guard, 0), _Partition(guard, 1)
+    for _ in range(200):
+        healthy.record(False)  # the healthy partition's traffic does not dilute the broken one's
+    with pytest.raises(DeadLetterRatioExceeded) as raised:
+        for _ in range(10):
+            broken.record(True)
+    assert raised.value.partition == 1
+
+
+def test_dead_letter_limit_stops_a_run_of_consecutive_dead_letters_below_the_ratio():
+    limit = _Partition(_guard(max_ratio=0.9, window=1000, min_samples=10, max_consecutive=30))
+    for _ in range(500):
+        limit.record(False)
+    for _ in range(29):
+        limit.record(True)
+    limit.record(False)  # a good record ends the run
+    for _ in range(29):
+        limit.record(True)
+    with pytest.raises(DeadLetterRatioExceeded, match="30 dead letters in a row"):
+        limit.record(True)
+
+
+def test_a_waived_burst_counts_as_handled_and_the_guard_starts_anew_after_it():
+    guard = _guard(max_ratio=0.5, window=100, min_samples=10)
+    guard.waive("scrm.events.raw", 0, through_offset=149)
+    limit = _Partition(guard)
+    for _ in range(150):
+        limit.record(True)  # offsets 0..149: waived
+    for _ in range(9):
+        limit.record(True)
+    with pytest.raises(DeadLetterRatioExceeded):
+        limit.record(True)
 
 
 def test_decoded_events_are_plain_social_events(event_factory):

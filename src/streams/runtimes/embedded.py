@@ -1,44 +1,48 @@
-"""The embedded runtime: one process, in-memory topics, the same steps as the Kafka runtime.
+"""The embedded runtime: one process, in-memory topics, the same lanes and loop as the Kafka runtime.
 
-``publish`` appends to the in-process ``scrm.events.raw``; a single processing thread takes batches of up
-to ``batch_size`` records (starting one at most every ``batch_max_ms``; records arriving meanwhile join
-the next), decodes, resolves, enriches and applies them in order, then raises their alerts (the Kafka
-runtime's ``apply`` and ``alert`` lanes, one after the other). Durable state lives in the data dir
-(SQLite + chDB); the in-memory topic does not survive a restart, so sources replay (idempotency makes
-that safe).
+``publish`` appends to the in-process ``scrm.events.raw`` (a ``MemoryBroker`` topic); one processing thread
+steps every lane of ``streams.lanes`` in data-flow order (enrich, apply, alert, identity, dead letters), each
+a ``LaneLoop`` over a ``MemoryTransport`` with its own consumer group — so a batch is enriched, applied, then
+alerted, and records a lane has not committed are delivered to it again after a failure. Durable state lives
+in the data dir (SQLite + chDB); the in-memory topics do not survive a restart, so sources replay
+(idempotency makes that safe).
+
+It never serves a dead pipeline: a lane whose database stayed away past its retries (``LaneFailed``) or that
+failed unexpectedly is restarted from its committed position, at most ``MAX_RESTARTS`` times in a row; the
+dead-letter guard tripping, or the restarts running out, stops the runtime with ``failure`` set, and the
+process serving it must exit (``scrm demo`` / ``scrm serve`` do, non-zero).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from alerts.contracts import Alert
 from enrichment.protocols import Enricher
-from ingest.deadletter_store import record_dead_letters
-from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal
-from profile_store.profile_cache import ProfileCache
-from streams.alert_batch import alert_enriched_batch
+from streams.alert_batch import AlertOutcome
 from streams.config import PipelineConfig
-from streams.identity_service import apply_link_signals
-from streams.intake import take_in
+from streams.exceptions import DeadLetterRatioExceeded
+from streams.identity_service import IdentityChanges
 from streams.jobs.centrality import recompute_centrality
 from streams.jobs.suggestions import refresh_suggestions
-from streams.steps.deadletter_limit import DeadLetterLimit
+from streams.lanes import LaneContext, LaneHooks, lane_loop, lane_specs
+from streams.loop import LaneLoop, SystemClock
 from streams.storage import Storage
-from streams.topics import RAW_EVENTS
-from streams.unit_of_work import apply_enriched_batch
+from streams.topics import IDENTITY_LINKS, RAW_EVENTS
+from streams.transports.memory import MemoryBroker, MemoryTransport, PartitionOrder
+from streams.unit_of_work import BatchOutcome
 
 log = logging.getLogger(__name__)
 
 IDLE_WAIT_SECONDS = 0.2  # an idle processing thread looks at link signals, jobs and ``stop`` this often
+MAX_RESTARTS = 5
+RESTART_BACKOFF_SECONDS = 1.0
+GROUP = "embedded"
 
 AlertListener = Callable[[Alert], None]
 
@@ -54,6 +58,7 @@ class RuntimeStats:
     alerts: int = 0
     merges: int = 0
     batches: int = 0
+    restarts: int = 0
     started_at: float = field(default_factory=time.monotonic)
 
     def snapshot(self) -> dict[str, float]:
@@ -66,13 +71,15 @@ class RuntimeStats:
             "alerts": self.alerts,
             "merges": self.merges,
             "batches": self.batches,
+            "restarts": self.restarts,
             "events_per_second": round(self.processed / elapsed, 1),
         }
 
 
 class EmbeddedRuntime:
-    """Drives the pipeline in-process. ``publish`` is thread-safe; ``drain`` and ``run`` must be called
-    from one thread at a time."""
+    """Drives the pipeline in-process. ``publish`` and ``submit_links`` are thread-safe; ``drain`` and
+    ``run`` must be called from one thread at a time. ``partitions`` and ``order`` shape the in-memory topics
+    (tests use them to interleave partitions as Kafka may)."""
 
     def __init__(
         self,
@@ -80,20 +87,23 @@ class EmbeddedRuntime:
         config: PipelineConfig,
         enricher: Enricher,
         storage: Storage,
+        partitions: int = 1,
+        order: PartitionOrder | None = None,
     ) -> None:
         self._config = config
-        self._enricher = enricher
         self._storage = storage
-        self._raw: queue.Queue[SourceRecord] = queue.Queue()
-        self._links: queue.Queue[LinkSignal] = queue.Queue()
-        self._next_offset = 0
-        self._offset_lock = threading.Lock()
-        self._dead_letter_limit = DeadLetterLimit(
-            max_ratio=config.dead_letter_max_ratio, window=config.dead_letter_window
-        )
+        self._broker = MemoryBroker(partitions={IDENTITY_LINKS: 1}, default_partitions=partitions)
         self._listeners: list[AlertListener] = []
-        self._profile_cache = ProfileCache(config.profile_cache_size)
+        self._lock = threading.Lock()
         self.stats = RuntimeStats()
+        self.failure: str | None = None
+        hooks = LaneHooks(applied=self._applied, alerted=self._alerted, linked=self._linked)
+        context = LaneContext(pipeline=config, storage=storage, enricher=lambda: enricher, hooks=hooks)
+        self._loops: tuple[LaneLoop, ...] = tuple(
+            lane_loop(spec, MemoryTransport(self._broker, spec.topic, f"{GROUP}{spec.group_suffix}", order=order),
+                      context, clock=SystemClock())
+            for spec in lane_specs()
+        )
 
     def subscribe_alerts(self, listener: AlertListener) -> None:
         """Call ``listener`` with every alert raised (from the processing thread; keep it quick)."""
@@ -101,43 +111,55 @@ class EmbeddedRuntime:
 
     def publish(self, value: bytes, key: bytes | None = None) -> None:
         """Append one raw message to the in-process ``scrm.events.raw``. Never blocks for long."""
-        with self._offset_lock:
-            offset = self._next_offset
-            self._next_offset += 1
+        self._broker.produce(RAW_EVENTS, key, value)
+        with self._lock:
             self.stats.received += 1
-        self._raw.put(SourceRecord(value=value, topic=RAW_EVENTS, partition=0, offset=offset, key=key))
 
     def submit_links(self, signals: Sequence[LinkSignal]) -> None:
         """Append link / unlink signals to the in-process ``scrm.identity.links``; applied in order on the
-        processing thread after the current batch. Thread-safe."""
+        processing thread. Thread-safe."""
         for signal in signals:
-            self._links.put(signal)
+            self._broker.produce(IDENTITY_LINKS, None, signal.model_dump_json().encode())
 
     def pending(self) -> int:
-        """Messages (events and link signals) published but not yet taken for processing."""
-        return self._raw.qsize() + self._links.qsize()
+        """Records published (events, link signals, dead letters, intermediate messages) not yet handled."""
+        return self._broker.lag()
+
+    def lanes(self) -> tuple[LaneLoop, ...]:
+        """The lanes, in data-flow order (their ``stats`` are read by status reports)."""
+        return self._loops
 
     def drain(self) -> None:
-        """Process until the raw and link topics are empty. Blocks."""
-        while True:
-            batch = self._take(time.monotonic(), idle_wait_seconds=0.0)
-            if batch:
-                self._process(batch)
-            self._apply_links()
-            if not batch and self._links.empty():
-                return
+        """Process until every topic is handled. Blocks; raises ``DeadLetterRatioExceeded`` when the guard
+        trips and ``LaneFailed`` when the database stays away (nothing uncommitted is lost)."""
+        stop = threading.Event()
+        while self._cycle(stop, gather=False):
+            pass
 
     def run(self, stop: threading.Event) -> None:
-        """Process until ``stop`` is set, then finish what was taken; every ``jobs_interval_seconds`` also
-        recompute centrality and identity suggestions. Blocks."""
+        """Process until ``stop`` is set; every ``jobs_interval_seconds`` also recompute centrality and
+        identity suggestions. Restarts failed lanes (see the module docstring); returns with ``failure`` set
+        when it gives up. Blocks."""
         next_jobs = time.monotonic() + self._config.jobs_interval_seconds
-        started = -math.inf  # no batch yet: the first record is taken as soon as it arrives
+        restarts = 0
         while not stop.is_set():
-            batch = self._take(started + self._config.batch_max_ms / 1000, idle_wait_seconds=IDLE_WAIT_SECONDS)
-            if batch:
-                started = time.monotonic()
-                self._process(batch)
-            self._apply_links()
+            try:
+                if not self._cycle(stop, gather=True):
+                    self._broker.wait(lambda: self._broker.lag() > 0 or stop.is_set(), IDLE_WAIT_SECONDS)
+                restarts = 0
+            except DeadLetterRatioExceeded as exc:
+                self._fail(str(exc))
+                return
+            except Exception as exc:
+                restarts += 1
+                self.stats.restarts += 1
+                if restarts > MAX_RESTARTS:
+                    self._fail(f"the pipeline failed {restarts} times in a row; last: {type(exc).__name__}: {exc}")
+                    return
+                log.exception("pipeline failed; restarting its lanes from their committed positions (%d of %d)",
+                              restarts, MAX_RESTARTS)
+                if stop.wait(RESTART_BACKOFF_SECONDS * restarts):
+                    return
             if time.monotonic() >= next_jobs:
                 self.run_jobs()
                 next_jobs = time.monotonic() + self._config.jobs_interval_seconds
@@ -156,74 +178,29 @@ class EmbeddedRuntime:
         except Exception:
             log.exception("periodic identity jobs failed; retrying at the next interval")
 
-    def _apply_links(self) -> None:
-        signals: list[LinkSignal] = []
-        while True:
-            try:
-                signals.append(self._links.get_nowait())
-            except queue.Empty:
-                break
-        if signals:
-            changes = apply_link_signals(signals, session_factory=self._storage.session_factory)
-            self.stats.merges += sum(1 for record in changes.history if record.kind == "merge")
+    def _cycle(self, stop: threading.Event, *, gather: bool) -> int:
+        """One batch of every lane that has records, in data-flow order; returns how many were handled."""
+        done = 0
+        for loop in self._loops:
+            done += loop.step(stop, idle_wait=0, gather=gather)
+        self.stats.dead_lettered = sum(loop.stats.dead_lettered for loop in self._loops)
+        return done
 
-    def _take(self, gather_until: float, *, idle_wait_seconds: float) -> list[SourceRecord]:
-        """Up to ``batch_size`` records: those arriving until ``gather_until`` (``time.monotonic``), or those
-        queued when it has passed; when there are none, the first to arrive within ``idle_wait_seconds``
-        with those queued along with it."""
-        batch: list[SourceRecord] = []
-        while len(batch) < self._config.batch_size and (remaining := gather_until - time.monotonic()) > 0:
-            try:
-                batch.append(self._raw.get(timeout=remaining))
-            except queue.Empty:
-                break
-        batch += self._queued(self._config.batch_size - len(batch))
-        if batch or idle_wait_seconds <= 0:
-            return batch
-        try:
-            first = self._raw.get(timeout=idle_wait_seconds)
-        except queue.Empty:
-            return batch
-        return [first, *self._queued(self._config.batch_size - 1)]
+    def _fail(self, reason: str) -> None:
+        log.critical("embedded pipeline stopped: %s", reason)
+        self.failure = reason
 
-    def _queued(self, most: int) -> list[SourceRecord]:
-        """Up to ``most`` records already queued, without waiting."""
-        batch: list[SourceRecord] = []
-        while len(batch) < most:
-            try:
-                batch.append(self._raw.get_nowait())
-            except queue.Empty:
-                break
-        return batch
-
-    def _process(self, records: list[SourceRecord]) -> None:
-        intake = take_in(
-            records,
-            enricher=self._enricher,
-            session_factory=self._storage.session_factory,
-            limit=self._dead_letter_limit,
-            now=datetime.now(UTC),
-        )
-        if intake.dead:
-            with self._storage.session_factory() as session, session.begin():
-                record_dead_letters(intake.dead, session=session)
-            for letter in intake.dead:
-                log.warning("dead-lettered offset %s: %s", letter.offset, letter.error)
-        outcome = apply_enriched_batch(
-            intake.enriched,
-            session_factory=self._storage.session_factory,
-            analytics=self._storage.analytics,
-            profile_cache=self._profile_cache,
-        )
-        self.submit_links(outcome.identity_signals)
-        raised = alert_enriched_batch(intake.enriched, session_factory=self._storage.session_factory,
-                                      config=self._config.alerts)
+    def _applied(self, outcome: BatchOutcome) -> None:
         self.stats.batches += 1
         self.stats.processed += len(outcome.applied)
-        self.stats.duplicates += len(intake.enriched) - len(outcome.applied)
-        self.stats.dead_lettered += len(intake.dead)
-        new_alerts = raised.new_alerts()
+        self.stats.duplicates += outcome.seen - len(outcome.applied)
+
+    def _alerted(self, outcome: AlertOutcome) -> None:
+        new_alerts = outcome.new_alerts()
         self.stats.alerts += len(new_alerts)
         for alert in new_alerts:
             for listener in self._listeners:
                 listener(alert)
+
+    def _linked(self, changes: IdentityChanges) -> None:
+        self.stats.merges += sum(1 for record in changes.history if record.kind == "merge")

@@ -1,30 +1,23 @@
-"""The Kafka runtime: consumer lanes over Apache Kafka driving the same steps as the embedded runtime.
+"""The Kafka runtime: the lanes of ``streams.lanes`` as consumer threads over Apache Kafka.
 
-A worker runs up to four lanes, each a thread with its own consumer group (``streams.runtimes.kafka_lane``
-has the consume -> handle -> publish -> commit contract), chosen by ``WorkerSettings.lanes``; scale out by
-adding partitions and worker processes, or run lanes in separate processes so that enrichment, alerting
-and application do not share one interpreter lock:
-- ``enrich`` on ``scrm.events.raw`` (group ``app_id``): decode (invalid -> ``scrm.deadletter``), resolve
-  the customer, enrich; publish ``EnrichedEvent``s to ``scrm.events.enriched`` keyed by ``customer_id``.
-- ``apply`` on ``scrm.events.enriched`` (group ``<app_id>-apply``): fold into PostgreSQL profiles
-  idempotently, register first sightings (new accounts, and linking keys their hints name for the first
-  time), write analytics; publish profiles to the compacted ``scrm.profiles``, attached linking keys to
-  ``scrm.identity.assignments`` and the other links the events' identity hints state (and re-elections)
-  to ``scrm.identity.links``. Keyed by customer, a customer's events reach one partition, so two
-  appliers rarely want the same customer's lock (only while a merge is in flight).
-- ``alert`` on ``scrm.events.enriched`` too (group ``<app_id>-alert``): run the detectors (idempotently,
-  their own ledger), fold alerts into incidents and the delivery outbox; publish alerts to
-  ``scrm.alerts``. Apart from ``apply`` so that an alert never waits for a profile batch: its batches are
-  small and quick, the apply lane's large (it runs at capacity under load).
-- ``identity`` on the single-partition ``scrm.identity.links`` (group ``<app_id>-identity``): apply link /
-  unlink / re-elect signals in order; publish assignments, recomputed profiles and tombstones. The worker
-  owning that partition also runs the periodic jobs (network centrality, identity suggestions): the
-  group elects it, and a rebalance moves the jobs with it.
+A worker runs the lanes ``WorkerSettings.lanes`` names, each a ``streams.loop.LaneLoop`` thread over its own
+``KafkaTransport`` (its own consumer group ``<app_id><suffix>`` and producer); scale out by adding
+partitions and worker processes, or run lanes in separate processes so that enrichment, alerting and
+application do not share one interpreter lock:
+- ``enrich`` on ``scrm.events.raw`` (group ``app_id``) -> ``scrm.events.enriched`` keyed by customer;
+- ``apply`` on ``scrm.events.enriched`` (``-apply``): profiles, first sightings, analytics ->
+  ``scrm.profiles``, ``scrm.identity.assignments``, ``scrm.identity.links``;
+- ``alert`` on ``scrm.events.enriched`` too (``-alert``): detectors, incidents, outbox -> ``scrm.alerts``;
+- ``identity`` on the single-partition ``scrm.identity.links`` (``-identity``): merges and splits. The worker
+  owning that partition also runs the periodic jobs (network centrality, identity suggestions);
+- ``deadletter`` on ``scrm.deadletter`` (``-deadletter``): the dead-letter table the API reads.
 
-A lane that fails for good (dead-letter ratio exceeded, a fatal Kafka error) stops the worker after the
-other lanes finish their batch; nothing of the failed batch is committed. Messages are keyed with the
-murmur2 partitioner, so a key lands on the partition Java clients, kafka-python and kcat's
-``-X partitioner=murmur2_random`` pick.
+A lane that stops for good stops the worker after the other lanes finish their batch, with an exit code a
+supervisor can act on: ``EXIT_DEAD_LETTERS`` (70) when the dead-letter guard tripped (restarting will trip
+again: look at the dead letters, then ``scrm deadletters skip``), ``EXIT_UNAVAILABLE`` (75) when the database
+or broker stayed away past the retries (restart it), 1 for anything else. Nothing of a failed batch is
+committed. Messages are keyed with the murmur2 partitioner, so a key lands on the partition Java clients,
+kafka-python and kcat's ``-X partitioner=murmur2_random`` pick.
 """
 
 from __future__ import annotations
@@ -34,119 +27,27 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from confluent_kafka import Producer
-from pydantic import BaseModel
 
 from enrichment.protocols import Enricher
-from ingest.deadletter import DeadLetter
-from ingest.records import SourceRecord
-from profile_store.contracts import LinkSignal
-from profile_store.profile_cache import ProfileCache
-from streams.alert_batch import alert_enriched_batch
-from streams.contracts import EnrichedEvent
-from streams.exceptions import DeadLetterRatioExceeded
-from streams.identity_service import apply_link_signals
-from streams.intake import take_in
+from streams.exceptions import DeadLetterRatioExceeded, LaneFailed
 from streams.jobs.centrality import recompute_centrality
 from streams.jobs.suggestions import refresh_suggestions
-from streams.runtimes.kafka_lane import Handler, Lane, Outgoing, publish
+from streams.lanes import LaneContext, lane_loop, lane_specs
+from streams.loop import LaneLoop
 from streams.settings import WorkerSettings
-from streams.steps.deadletter_limit import DeadLetterLimit
-from streams.steps.decode import parse_records
 from streams.storage import Storage
-from streams.topics import (
-    ALERTS,
-    DEADLETTER,
-    ENRICHED_EVENTS,
-    IDENTITY_ASSIGNMENTS,
-    IDENTITY_LINKS,
-    PROFILES,
-    RAW_EVENTS,
-)
-from streams.unit_of_work import apply_enriched_batch
+from streams.topics import IDENTITY_LINKS
+from streams.transports import Outgoing
+from streams.transports.kafka import KafkaTransport
 
 log = logging.getLogger(__name__)
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
 PROGRESS_INTERVAL_SECONDS = 30.0
-EXIT_DEAD_LETTER_RATIO = 70
-
-
-def enrich_handler(settings: WorkerSettings, *, enricher: Enricher, storage: Storage) -> Handler:
-    """Raw records -> their enriched events (keyed by the customer they resolve to) and dead letters.
-    Blocks; raises on database errors and ``DeadLetterRatioExceeded``."""
-    limit = _dead_letter_limit(settings)
-
-    def handle(records: list[SourceRecord]) -> list[Outgoing]:
-        intake = take_in(records, enricher=enricher, session_factory=storage.session_factory, limit=limit,
-                         now=datetime.now(UTC))
-        return [
-            *_dead_letter_messages(intake.dead),
-            *(Outgoing(ENRICHED_EVENTS, e.customer_id.encode(), e.model_dump_json().encode()) for e in intake.enriched),
-        ]
-
-    return handle
-
-
-def apply_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
-    """Enriched-event records -> the profiles and identity signals applying them publishes (records that
-    are not an ``EnrichedEvent`` become dead letters). Blocks; raises on database errors (nothing
-    applied) and ``DeadLetterRatioExceeded``."""
-    profile_cache = ProfileCache(settings.pipeline.profile_cache_size)
-    limit = _dead_letter_limit(settings)
-
-    def handle(records: list[SourceRecord]) -> list[Outgoing]:
-        events, dead = _parse_within(limit, records, EnrichedEvent, stage="apply")
-        outcome = apply_enriched_batch(events, session_factory=storage.session_factory, analytics=storage.analytics,
-                                       profile_cache=profile_cache)
-        return [
-            *_dead_letter_messages(dead),
-            *(Outgoing(PROFILES, p.customer_id.encode(), p.model_dump_json().encode()) for p in outcome.profiles),
-            *(Outgoing(IDENTITY_ASSIGNMENTS, k.encode(), c.encode()) for k, c in outcome.assignments.items()),
-            *(Outgoing(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in outcome.identity_signals),
-        ]
-
-    return handle
-
-
-def alert_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
-    """Enriched-event records -> the alerts they raise (replayed events' stored alerts again; records that
-    are not an ``EnrichedEvent`` become dead letters). Blocks; raises on database errors (nothing
-    recorded) and ``DeadLetterRatioExceeded``."""
-    limit = _dead_letter_limit(settings)
-
-    def handle(records: list[SourceRecord]) -> list[Outgoing]:
-        events, dead = _parse_within(limit, records, EnrichedEvent, stage="alert")
-        outcome = alert_enriched_batch(events, session_factory=storage.session_factory, config=settings.pipeline.alerts)
-        return [
-            *_dead_letter_messages(dead),
-            *(Outgoing(ALERTS, a.alert_id.encode(), a.model_dump_json().encode()) for a in outcome.alerts),
-        ]
-
-    return handle
-
-
-def identity_handler(settings: WorkerSettings, *, storage: Storage) -> Handler:
-    """Link-signal records -> assignments, recomputed profiles and tombstones to publish (records that are
-    not a ``LinkSignal`` become dead letters). Blocks; raises on database errors (nothing applied) and
-    ``DeadLetterRatioExceeded``."""
-    limit = _dead_letter_limit(settings)
-
-    def handle(records: list[SourceRecord]) -> list[Outgoing]:
-        signals, dead = _parse_within(limit, records, LinkSignal, stage="identity")
-        changes = apply_link_signals(signals, session_factory=storage.session_factory)
-        return [
-            *_dead_letter_messages(dead),
-            *(Outgoing(IDENTITY_ASSIGNMENTS, k.encode(), c.encode()) for k, c in changes.assignments.items()),
-            *(Outgoing(PROFILES, c.encode(), p.model_dump_json().encode()) for c, p in changes.profiles.items()),
-            *(Outgoing(PROFILES, c.encode(), None) for c in sorted(changes.tombstones)),
-        ]
-
-    return handle
+EXIT_DEAD_LETTERS = 70
+EXIT_UNAVAILABLE = 75
 
 
 class KafkaWorker:
@@ -156,20 +57,11 @@ class KafkaWorker:
         """``build_enricher`` is called only when this worker runs the enrich lane (it loads models)."""
         self._settings = settings
         self._storage = storage
-        lanes: list[Lane] = []
-        if "enrich" in settings.lanes:
-            handler = enrich_handler(settings, enricher=build_enricher(), storage=storage)
-            lanes.append(self._lane("enrich", RAW_EVENTS, handler, group=settings.app_id))
-        if "apply" in settings.lanes:
-            lanes.append(self._lane("apply", ENRICHED_EVENTS, apply_handler(settings, storage=storage),
-                                    group=f"{settings.app_id}-apply"))
-        if "alert" in settings.lanes:
-            lanes.append(self._lane("alert", ENRICHED_EVENTS, alert_handler(settings, storage=storage),
-                                    group=f"{settings.app_id}-alert"))
-        if "identity" in settings.lanes:
-            lanes.append(self._lane("identity", IDENTITY_LINKS, identity_handler(settings, storage=storage),
-                                    group=f"{settings.app_id}-identity"))
-        self._lanes = tuple(lanes)
+        context = LaneContext(pipeline=settings.pipeline, storage=storage, enricher=build_enricher)
+        self._lanes = tuple(
+            lane_loop(spec, self._transport(spec.name, spec.topic, f"{settings.app_id}{spec.group_suffix}"), context)
+            for spec in lane_specs() if spec.name in settings.lanes
+        )
         self.exit_code = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -188,25 +80,32 @@ class KafkaWorker:
         for thread in threads:
             thread.join()
 
+    def lanes(self) -> tuple[LaneLoop, ...]:
+        """This worker's lanes (their ``stats`` are read by status reports)."""
+        return self._lanes
+
     def _guarded(self, name: str, body: Callable[[threading.Event], None], stop: threading.Event) -> None:
         try:
             body(stop)
         except DeadLetterRatioExceeded as exc:
             log.critical("stopping worker: %s", exc)
-            self.exit_code = EXIT_DEAD_LETTER_RATIO
+            self.exit_code = EXIT_DEAD_LETTERS
+        except LaneFailed as exc:
+            log.critical("stopping worker: %s", exc)
+            self.exit_code = EXIT_UNAVAILABLE
         except Exception:
             log.critical("%s lane failed; stopping the worker", name, exc_info=True)
             self.exit_code = 1
         finally:
             stop.set()
 
-    def _run_jobs(self, identity: Lane, stop: threading.Event) -> None:
+    def _run_jobs(self, identity: LaneLoop, stop: threading.Event) -> None:
         """Centrality and suggestions while this worker's ``identity`` lane owns the identity partition; a
         failure is logged and the jobs run again at the next interval."""
         pipeline = self._settings.pipeline
-        producer = Producer(self._producer_config("jobs"))
+        producer = KafkaTransport.producer_only(self._producer_config("jobs"))
         while not stop.wait(pipeline.jobs_interval_seconds):
-            if not identity.has_partitions.is_set():
+            if not identity.transport.has_partitions():
                 continue
             try:
                 run = recompute_centrality(self._storage.session_factory)
@@ -217,7 +116,7 @@ class KafkaWorker:
                     min_score=pipeline.suggestion_min_score,
                     auto_merge_threshold=pipeline.suggestion_auto_merge_threshold,
                 )
-                publish(producer, [Outgoing(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in signals])
+                producer.publish([Outgoing(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in signals])
             except Exception:
                 log.exception("periodic jobs failed; they run again at the next interval")
 
@@ -226,23 +125,16 @@ class KafkaWorker:
         current = {}
         for lane in self._lanes:
             records, since = last[lane.name]
-            log.info("%s: %d records in %d batches since start, %.0f/s over the last %.0fs", lane.name,
-                     lane.stats.records, lane.stats.batches, (lane.stats.records - records) / (now - since), now - since)
-            current[lane.name] = (lane.stats.records, now)
+            stats = lane.stats
+            log.info("%s: %d records in %d batches since start (%d dead-lettered, %d poison), %.0f/s over the last %.0fs",
+                     lane.name, stats.records, stats.batches, stats.dead_lettered, stats.poison,
+                     (stats.records - records) / (now - since), now - since)
+            current[lane.name] = (stats.records, now)
         return current
 
-    def _lane(
-        self,
-        name: str,
-        topic: str,
-        handler: Handler,
-        *,
-        group: str,
-    ) -> Lane:
-        pipeline = self._settings.pipeline
-        return Lane(name, topic=topic, handler=handler, consumer_config=self._consumer_config(group),
-                    producer_config=self._producer_config(name), batch_size=pipeline.batch_size,
-                    batch_max_ms=pipeline.batch_max_ms)
+    def _transport(self, lane: str, topic: str, group: str) -> KafkaTransport:
+        return KafkaTransport(lane, topic, consumer_config=self._consumer_config(group),
+                              producer_config=self._producer_config(lane))
 
     def _consumer_config(self, group: str) -> dict[str, Any]:
         settings = self._settings
@@ -265,23 +157,3 @@ class KafkaWorker:
             "linger.ms": settings.producer_linger_ms,
             "partitioner": "murmur2_random",
         }
-
-
-def _dead_letter_limit(settings: WorkerSettings) -> DeadLetterLimit:
-    """One lane's guard against dead-lettering nearly everything (a bad deploy upstream, a wrong topic)."""
-    pipeline = settings.pipeline
-    return DeadLetterLimit(max_ratio=pipeline.dead_letter_max_ratio, window=pipeline.dead_letter_window)
-
-
-def _parse_within(
-    limit: DeadLetterLimit, records: list[SourceRecord], model: type[ModelT], *, stage: str
-) -> tuple[list[ModelT], list[DeadLetter]]:
-    """``parse_records``, every record's outcome counted by ``limit``. Raises ``DeadLetterRatioExceeded``."""
-    parsed, dead = parse_records(records, model, stage=stage)
-    for dead_lettered in [False] * len(parsed) + [True] * len(dead):
-        limit.record(dead_lettered)
-    return parsed, dead
-
-
-def _dead_letter_messages(dead: list[DeadLetter]) -> list[Outgoing]:
-    return [Outgoing(DEADLETTER, letter.key, letter.model_dump_json().encode()) for letter in dead]
