@@ -22,7 +22,8 @@ CONSOLE_DIR = Path(__file__).parent / "console"
 @dataclass(frozen=True)
 class ApiServices:
     """What routes may use. ``submit_links`` hands link / unlink signals to the identity service;
-    ``pipeline_stats`` reports the in-process runtime when there is one."""
+    ``pipeline_stats`` reports the in-process runtime when there is one, and ``pipeline_failure`` why it
+    stopped (``None`` while it runs)."""
 
     session_factory: sessionmaker[Session]
     api_keys: Mapping[str, Role]
@@ -30,6 +31,7 @@ class ApiServices:
     submit_links: Callable[[Sequence[LinkSignal]], None]
     analytics: AnalyticsClient | None = None
     pipeline_stats: Callable[[], dict[str, float]] | None = None
+    pipeline_failure: Callable[[], str | None] | None = None
     runtime_name: str = "kafka"
 
 
@@ -47,6 +49,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.submit_links = services.submit_links
     app.state.analytics = services.analytics
     app.state.pipeline_stats = services.pipeline_stats
+    app.state.pipeline_failure = services.pipeline_failure
     app.state.runtime_name = services.runtime_name
     for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, console):
         app.include_router(module.router)

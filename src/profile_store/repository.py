@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import Text, cast, delete, select
 from sqlalchemy.orm import Session
 
-from profile_store.contracts import AuthorStanding, CustomerProfile, Lifecycle
+from profile_store.contracts import CustomerProfile, Lifecycle
 from profile_store.profile_cache import ProfileCache
 from profile_store.tables import (
+    AuthorFoldRow,
     CentralityRow,
     IdentityRow,
     InteractionEdgeRow,
@@ -82,20 +83,37 @@ def load_profiles(
     return {customer_id: parse(customer_id, text) for customer_id, text in session.execute(query)}
 
 
-def standings_of(customer_ids: Iterable[str], *, session: Session) -> dict[str, AuthorStanding]:
-    """Influence and lifecycle by customer id as stored now (a merged-away id answers with its
-    survivor's); ids without a profile are absent. Reads two columns, never the profile document."""
+def survivors_of(customer_ids: Iterable[str], *, session: Session) -> dict[str, str]:
+    """``merged-away id -> survivor`` for those of ``customer_ids`` that were merged into another."""
     ids = set(customer_ids)
     if not ids:
         return {}
-    redirects = select(RedirectRow.customer_id, RedirectRow.survivor_id).where(
+    query = select(RedirectRow.customer_id, RedirectRow.survivor_id).where(
         any_of(RedirectRow.customer_id, ids, session=session))
-    survivors: dict[str, str] = {cid: survivor for cid, survivor in session.execute(redirects)}
-    columns = select(ProfileRow.customer_id, ProfileRow.influence, ProfileRow.lifecycle).where(
-        any_of(ProfileRow.customer_id, {survivors.get(cid, cid) for cid in ids}, session=session))
-    stored = {cid: AuthorStanding.model_validate({"influence": influence, "lifecycle": lifecycle})
-              for cid, influence, lifecycle in session.execute(columns)}
-    return {cid: stored[survivors.get(cid, cid)] for cid in ids if survivors.get(cid, cid) in stored}
+    return {cid: survivor for cid, survivor in session.execute(query)}
+
+
+STANDING_LOCKS = 7_310_003
+"""Advisory-lock namespace of the alert lane's author folds (apart from the customers' own, so the alert
+lane never waits for an applying transaction)."""
+
+
+def load_author_folds(customer_ids: Iterable[str], *, session: Session) -> dict[str, CustomerProfile]:
+    """Lock and load the alert lane's folds of these authors; ids never folded are absent. Blocks on
+    PostgreSQL while another transaction holds one of them."""
+    ids = set(customer_ids)
+    if not ids:
+        return {}
+    lock_keys(ids, namespace=STANDING_LOCKS, session=session)
+    query = select(AuthorFoldRow.customer_id, cast(AuthorFoldRow.data, Text)).where(
+        any_of(AuthorFoldRow.customer_id, ids, session=session))
+    return {cid: CustomerProfile.model_validate_json(text) for cid, text in session.execute(query)}
+
+
+def save_author_folds(folds: Sequence[CustomerProfile], *, session: Session) -> None:
+    """Upsert the alert lane's author folds (the caller holds their locks). Idempotent."""
+    rows = [{"customer_id": f.customer_id, "data": JsonText(f.model_dump_json())} for f in folds]
+    upsert_rows(session, AuthorFoldRow.__table__, rows, ["customer_id"])  # type: ignore[arg-type]
 
 
 def _parse_profile(customer_id: str, text: str) -> CustomerProfile:

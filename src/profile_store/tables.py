@@ -32,6 +32,17 @@ class ProfileRow(ProfileBase):
     data: Mapped[dict[str, object]] = mapped_column(JSON)
 
 
+class AuthorFoldRow(ProfileBase):
+    """The alert lane's own fold of each author's standing (a slim profile: no timeline, topics or
+    identities), over the events the detectors saw in arrival order: so the detectors judge an author by
+    the same history whichever runtime runs them and however far the apply lane lags."""
+
+    __tablename__ = "author_folds"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
 class IdentityRow(ProfileBase):
     """Which customer an identity key (``weibo:123``, ``email:a@b.c``) belongs to, and when it was first
     seen acting (``None`` for linking keys that never act)."""

@@ -10,9 +10,9 @@ detector state with the fresh ones, folds their alerts into incidents and writes
 after it commits does the caller acknowledge its input. Events entered before (a replay) move nothing and
 get their stored alerts back, with the same ids, to publish again.
 
-Authors are judged by their profile as stored when the batch runs (``profile_store.repository
-.standings_of``): influence and lifecycle as of the last applied batch, which in the Kafka runtime may not
-include this batch's own events yet (a first post's reach still counts: the detectors read the author's
+Authors are judged by the standing their earlier posts gave them, from the alert lane's own fold of each
+author (``streams.steps.alert.judge_posts``, stored beside the profiles), never by the apply lane's
+progress: both runtimes, and a replay, judge every post alike (the detectors also read the author's
 followers and verification from the event itself).
 """
 
@@ -28,10 +28,10 @@ from alerts.config import AlertingConfig
 from alerts.contracts import Alert
 from alerts.pipeline import process_posts
 from alerts.repository import claim_events
-from profile_store.repository import standings_of
+from profile_store.repository import centrality_of, load_author_folds, save_author_folds, survivors_of
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
-from streams.steps.alert import scored_posts
+from streams.steps.alert import judge_posts
 from streams.steps.profile import event_key
 
 
@@ -60,9 +60,13 @@ def alert_enriched_batch(
     def transaction(session: Session) -> tuple[set[str], list[Alert]]:
         fresh_keys = claim_events(unique, session=session)
         fresh = [e for key, e in unique.items() if key in fresh_keys]
-        standings = standings_of({e.customer_id for e in fresh}, session=session)
-        alerts = process_posts(scored_posts(fresh, standings), set(unique) - fresh_keys, config=config,
-                               now=datetime.now(UTC), session=session)
+        survivors = survivors_of({e.customer_id for e in fresh}, session=session)
+        authors = {survivors.get(e.customer_id, e.customer_id) for e in fresh}
+        posts, folds = judge_posts(fresh, load_author_folds(authors, session=session), survivors=survivors,
+                                   centrality=centrality_of(authors, session=session))
+        save_author_folds(list(folds.values()), session=session)
+        alerts = process_posts(posts, set(unique) - fresh_keys, config=config, now=datetime.now(UTC),
+                               session=session)
         return fresh_keys, alerts
 
     fresh_keys, alerts = locked_transaction(session_factory, transaction)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+EXIT_DEAD_LETTERS = 70
+"""Exit code of a process whose lane the dead-letter guard stopped (restarting trips it again: look at the
+dead letters, fix the producer or ``scrm deadletters skip``)."""
+EXIT_UNAVAILABLE = 75
+"""Exit code of a process whose database or broker stayed away past its retries (restart it)."""
+
 
 class DeadLetterRatioExceeded(RuntimeError):
     """Too large a share of a partition's recent input was dead-lettered: the lane stops loudly, its

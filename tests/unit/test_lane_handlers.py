@@ -5,6 +5,7 @@ profiles / links, and alerts beside them), over a real SQLite file."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from enrichment.lexicon import LexiconEnricher
@@ -23,6 +24,7 @@ from streams.topics import (
     PROFILES,
     RAW_EVENTS,
 )
+from streams.transports import Outgoing
 
 
 def _handler(lane: str, storage: Storage) -> Handler:
@@ -31,7 +33,7 @@ def _handler(lane: str, storage: Storage) -> Handler:
     return spec.build(context)
 
 
-def _as_records(messages: list[Outgoing], topic: str) -> list[SourceRecord]:
+def _as_records(messages: Sequence[Outgoing], topic: str) -> list[SourceRecord]:
     """What a consumer of ``topic`` would receive from ``messages`` (one partition, offsets in order)."""
     return [SourceRecord(value=m.value or b"", topic=topic, partition=0, offset=n, key=m.key)
             for n, m in enumerate(m for m in messages if m.topic == topic)]

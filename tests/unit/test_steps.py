@@ -20,7 +20,7 @@ from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
 from profile_store.contracts import AuthorStanding
 from streams.exceptions import DeadLetterRatioExceeded
-from streams.steps.alert import scored_posts
+from streams.steps.alert import scored_post, standing_of
 from streams.steps.deadletter_limit import DeadLetterLimit, DeadLetterLimits
 from streams.steps.decode import decode_record
 from streams.steps.enrich import enrich_events
@@ -445,7 +445,8 @@ def test_event_key_is_platform_and_event_id(enriched_factory):
 def detect_alerts(events, standings):
     """The detector suite over ``events`` (authors' standings by customer id) from empty state, with the
     default configuration."""
-    return run_detectors(scored_posts(events, standings), DetectorState(), AlertingConfig())[0]
+    posts = [scored_post(e, standings.get(e.customer_id, standing_of(None))) for e in events]
+    return run_detectors(posts, DetectorState(), AlertingConfig())[0]
 
 
 def _negative(enriched_factory, followers: int = 5000, **overrides):

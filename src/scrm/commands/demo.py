@@ -79,9 +79,18 @@ def handle(args: argparse.Namespace) -> int:
 
         routing = load_routing(settings.routing_file) if settings.routing_file else RoutingConfig()
         dispatcher = Dispatcher(platform.storage.session_factory, routing)
+        server: uvicorn.Server | None = None
+
+        def pipeline() -> None:
+            """The runtime until stopped; if it gives up, the whole process stops (never a dead pipeline
+            behind a live API)."""
+            runtime.run(stop)
+            if runtime.failure and server is not None:
+                server.should_exit = True
+
         threads = [
             threading.Thread(target=feed, name="simulator", daemon=True),
-            threading.Thread(target=runtime.run, args=(stop,), name="pipeline", daemon=True),
+            threading.Thread(target=pipeline, name="pipeline", daemon=True),
             threading.Thread(target=dispatcher.run, args=(stop,), name="dispatcher", daemon=True),
         ]
         for thread in threads:
@@ -93,6 +102,7 @@ def handle(args: argparse.Namespace) -> int:
             submit_links=runtime.submit_links,
             analytics=platform.storage.analytics,
             pipeline_stats=runtime.stats.snapshot,
+            pipeline_failure=lambda: runtime.failure,
             runtime_name="embedded",
         )
         print(
@@ -104,11 +114,16 @@ def handle(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+        server = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.host, port=settings.port,
+                                               log_level="warning"))
         try:
-            uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="warning")
+            server.run()
         finally:
             stop.set()
             for thread in threads:
                 thread.join(timeout=10)
             dispatcher.close()
+    if runtime.failure:
+        print(f"scrm demo: the pipeline stopped: {runtime.failure}", file=sys.stderr)
+        return runtime.exit_code
     return 0

@@ -26,6 +26,7 @@ def handle(args: argparse.Namespace) -> int:
     from ingest.replay import read_jsonl
     from scrm.heap import settle_heap
     from scrm.wiring import embedded_platform, embedded_settings
+    from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded, LaneFailed
 
     if not args.input.is_file():
         print(f"scrm run: no such file: {args.input}", file=sys.stderr)
@@ -36,12 +37,19 @@ def handle(args: argparse.Namespace) -> int:
         runtime = platform.runtime
         settle_heap()
         chunk = settings.pipeline.batch_size * 8
-        for value in read_jsonl(args.input):
-            runtime.publish(value, partition_key(value))
-            if runtime.pending() >= chunk:
-                runtime.drain()
-                _progress(runtime.stats.snapshot())
-        runtime.drain()
+        try:
+            for value in read_jsonl(args.input):
+                runtime.publish(value, partition_key(value))
+                if runtime.pending() >= chunk:
+                    runtime.drain()
+                    _progress(runtime.stats.snapshot())
+            runtime.drain()
+        except DeadLetterRatioExceeded as exc:
+            print(f"\nscrm run: {exc}", file=sys.stderr)
+            return EXIT_DEAD_LETTERS
+        except LaneFailed as exc:
+            print(f"\nscrm run: {exc}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
         summary = runtime.stats.snapshot()
     summary["seconds"] = round(time.monotonic() - started, 2)
     print(json.dumps(summary))

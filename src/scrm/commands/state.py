@@ -1,4 +1,4 @@
-"""``scrm profile``, ``scrm alerts``, ``scrm deadletters``: read the platform's state.
+"""``scrm profile``, ``scrm alerts``: read the platform's state.
 
 Each reads the embedded data dir by default, or any database given with ``--database-url`` (e.g. the
 Kafka runtime's PostgreSQL).
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Print the customer profile that IDENTITY (e.g. weibo:12345) belongs to, as JSON.",
     )
     profile.add_argument("identity", help="identity key <platform>:<platform_user_id>, or a customer id")
-    _state_options(profile)
+    state_options(profile)
     profile.set_defaults(handler=handle_profile)
 
     alerts = subparsers.add_parser("alerts", help="list alert incidents with their evidence")
@@ -33,23 +33,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     alerts.add_argument("--brand")
     alerts.add_argument("--limit", type=int, default=50)
     alerts.add_argument("--json", action="store_true", help="one JSON array instead of a table")
-    _state_options(alerts)
+    state_options(alerts)
     alerts.set_defaults(handler=handle_alerts)
 
-    dead = subparsers.add_parser("deadletters", help="list dead-lettered input with the reason")
-    dead.add_argument("--limit", type=int, default=50)
-    dead.add_argument("--json", action="store_true", help="one JSON array (original bytes in base64)")
-    _state_options(dead)
-    dead.set_defaults(handler=handle_deadletters)
 
-
-def _state_options(parser: argparse.ArgumentParser) -> None:
+def state_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, help="embedded state directory (default: $SCRM_DATA_DIR or .scrm)")
     parser.add_argument("--database-url", help="read this database instead (e.g. the Kafka runtime's PostgreSQL)")
 
 
 @contextmanager
-def _session(args: argparse.Namespace) -> Iterator[Session]:
+def state_session(args: argparse.Namespace) -> Iterator[Session]:
     from scrm.wiring import embedded_settings
     from streams.storage import open_storage
 
@@ -65,7 +59,7 @@ def _session(args: argparse.Namespace) -> Iterator[Session]:
 def handle_profile(args: argparse.Namespace) -> int:
     from profile_store.repository import find_profile_by_identity, get_profile
 
-    with _session(args) as session:
+    with state_session(args) as session:
         profile = find_profile_by_identity(args.identity, session=session) or get_profile(args.identity, session=session)
     if profile is None:
         print(f"scrm profile: no profile for {args.identity!r}", file=sys.stderr)
@@ -77,14 +71,14 @@ def handle_profile(args: argparse.Namespace) -> int:
 def handle_alerts(args: argparse.Namespace) -> int:
     from alerts.repository import list_incidents
 
-    with _session(args) as session:
+    with state_session(args) as session:
         incidents = list_incidents(session=session, state=args.state, kind=getattr(args, "kind", None),
                                    min_severity=getattr(args, "severity", None), brand=getattr(args, "brand", None),
                                    limit=args.limit)
     if args.json:
         print(json.dumps([i.model_dump(mode="json") for i in incidents], ensure_ascii=False, indent=2))
     else:
-        _table(
+        print_table(
             ["id", "sev", "kind", "state", "rule", "count", "last_seen", "title"],
             [[i.incident_id[:8], i.severity, i.kind, i.state, i.rule, i.count, i.last_seen.isoformat(), i.title[:60]]
              for i in incidents],
@@ -92,22 +86,7 @@ def handle_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
-def handle_deadletters(args: argparse.Namespace) -> int:
-    from ingest.deadletter_store import list_dead_letters
-
-    with _session(args) as session:
-        letters = list_dead_letters(session=session, limit=args.limit)
-    if args.json:
-        print(json.dumps([json.loads(letter.model_dump_json()) for letter in letters], indent=2))
-    else:
-        _table(
-            ["failed_at", "stage", "topic", "offset", "error"],
-            [[d.failed_at.isoformat(), d.stage, d.source_topic, d.offset, d.error[:80]] for d in letters],
-        )
-    return 0
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> None:
+def print_table(headers: list[str], rows: list[list[Any]]) -> None:
     widths = [max(len(str(v)) for v in [h, *(r[i] for r in rows)]) for i, h in enumerate(headers)]
     for row in [headers, *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))

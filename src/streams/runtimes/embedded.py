@@ -9,8 +9,8 @@ in the data dir (SQLite + chDB); the in-memory topics do not survive a restart, 
 
 It never serves a dead pipeline: a lane whose database stayed away past its retries (``LaneFailed``) or that
 failed unexpectedly is restarted from its committed position, at most ``MAX_RESTARTS`` times in a row; the
-dead-letter guard tripping, or the restarts running out, stops the runtime with ``failure`` set, and the
-process serving it must exit (``scrm demo`` / ``scrm serve`` do, non-zero).
+dead-letter guard tripping, or the restarts running out, stops the runtime with ``failure`` and ``exit_code`` set, and
+the process serving it must exit with that code (``scrm demo`` does).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from enrichment.protocols import Enricher
 from profile_store.contracts import LinkSignal
 from streams.alert_batch import AlertOutcome
 from streams.config import PipelineConfig
-from streams.exceptions import DeadLetterRatioExceeded
+from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded
 from streams.identity_service import IdentityChanges
 from streams.jobs.centrality import recompute_centrality
 from streams.jobs.suggestions import refresh_suggestions
@@ -97,6 +97,7 @@ class EmbeddedRuntime:
         self._lock = threading.Lock()
         self.stats = RuntimeStats()
         self.failure: str | None = None
+        self.exit_code = 0
         hooks = LaneHooks(applied=self._applied, alerted=self._alerted, linked=self._linked)
         context = LaneContext(pipeline=config, storage=storage, enricher=lambda: enricher, hooks=hooks)
         self._loops: tuple[LaneLoop, ...] = tuple(
@@ -109,9 +110,10 @@ class EmbeddedRuntime:
         """Call ``listener`` with every alert raised (from the processing thread; keep it quick)."""
         self._listeners.append(listener)
 
-    def publish(self, value: bytes, key: bytes | None = None) -> None:
-        """Append one raw message to the in-process ``scrm.events.raw``. Never blocks for long."""
-        self._broker.produce(RAW_EVENTS, key, value)
+    def publish(self, value: bytes, key: bytes | None = None, *, topic: str = RAW_EVENTS) -> None:
+        """Append one message to an in-process topic (``scrm.events.raw`` unless ``topic`` says otherwise,
+        as a dead-letter replay may). Never blocks for long."""
+        self._broker.produce(topic, key, value)
         with self._lock:
             self.stats.received += 1
 
@@ -148,13 +150,14 @@ class EmbeddedRuntime:
                     self._broker.wait(lambda: self._broker.lag() > 0 or stop.is_set(), IDLE_WAIT_SECONDS)
                 restarts = 0
             except DeadLetterRatioExceeded as exc:
-                self._fail(str(exc))
+                self._fail(str(exc), EXIT_DEAD_LETTERS)
                 return
             except Exception as exc:
                 restarts += 1
                 self.stats.restarts += 1
                 if restarts > MAX_RESTARTS:
-                    self._fail(f"the pipeline failed {restarts} times in a row; last: {type(exc).__name__}: {exc}")
+                    self._fail(f"the pipeline failed {restarts} times in a row; last: {type(exc).__name__}: {exc}",
+                               EXIT_UNAVAILABLE)
                     return
                 log.exception("pipeline failed; restarting its lanes from their committed positions (%d of %d)",
                               restarts, MAX_RESTARTS)
@@ -186,9 +189,9 @@ class EmbeddedRuntime:
         self.stats.dead_lettered = sum(loop.stats.dead_lettered for loop in self._loops)
         return done
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, reason: str, exit_code: int) -> None:
         log.critical("embedded pipeline stopped: %s", reason)
-        self.failure = reason
+        self.failure, self.exit_code = reason, exit_code
 
     def _applied(self, outcome: BatchOutcome) -> None:
         self.stats.batches += 1

@@ -29,10 +29,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Producer
-
 from enrichment.protocols import Enricher
-from streams.exceptions import DeadLetterRatioExceeded, LaneFailed
+from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded, LaneFailed
 from streams.jobs.centrality import recompute_centrality
 from streams.jobs.suggestions import refresh_suggestions
 from streams.lanes import LaneContext, lane_loop, lane_specs
@@ -46,8 +44,6 @@ from streams.transports.kafka import KafkaTransport
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_SECONDS = 30.0
-EXIT_DEAD_LETTERS = 70
-EXIT_UNAVAILABLE = 75
 
 
 class KafkaWorker:

@@ -1,9 +1,12 @@
-"""dead letters in one place: idempotent keys, replays, guard trips and waivers
+"""dead letters in one place (idempotent keys, replays, guard trips and waivers); the alert lane's author folds
 
 The dead-letter lane writes ``scrm.deadletter`` into this table on every runtime, so a dead letter needs an
 identity (``letter_key``: a re-delivered dead letter is stored once) and a mark when it was submitted again
 (``replayed_at``). Rows stored before this revision keep a NULL key (NULLs do not collide in a unique
 index). ``deadletter_guard_trips`` remembers each stop of a lane by the dead-letter guard and who waived it.
+
+``author_folds`` is the alert lane's own fold of each author's standing; it starts from the stored profiles,
+so an upgraded deployment judges known authors by their history at once.
 
 Revision ID: 9d2c4e6f8a10
 Revises: 9b4e0c7a2d18
@@ -44,9 +47,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("deadletter_guard_trips") as batch_op:
         batch_op.create_index(batch_op.f("ix_deadletter_guard_trips_lane"), ["lane"], unique=False)
+    op.create_table(
+        "author_folds",
+        sa.Column("customer_id", sa.String(length=64), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("customer_id"),
+    )
+    op.execute("INSERT INTO author_folds (customer_id, data) SELECT customer_id, data FROM profiles")
 
 
 def downgrade() -> None:
+    op.drop_table("author_folds")
     with op.batch_alter_table("deadletter_guard_trips") as batch_op:
         batch_op.drop_index(batch_op.f("ix_deadletter_guard_trips_lane"))
     op.drop_table("deadletter_guard_trips")
