@@ -27,7 +27,8 @@ from profile_store.tables import (
 from sqlkit import JsonText, any_of, lock_keys, upsert_rows
 
 CUSTOMER_LOCKS = 7_310_001
-"""Advisory-lock namespace of customers (shared by event application and the identity service)."""
+"""Advisory-lock namespace of customers, taken by every writer of their profiles: event application, the
+identity service (merges, CRM imports) and the centrality job."""
 
 
 def lock_customers(customer_ids: Iterable[str], *, session: Session) -> None:
@@ -121,7 +122,9 @@ def _parse_profile(customer_id: str, text: str) -> CustomerProfile:
 
 
 def save_profiles(profiles: Sequence[CustomerProfile], *, session: Session, cache: ProfileCache | None = None) -> None:
-    """Upsert profiles in one batch (and tell ``cache`` the JSON each is stored as). Idempotent."""
+    """Upsert profiles in one batch (and tell ``cache`` the JSON each is stored as). Idempotent. The caller
+    holds the customers' locks (``lock_customers``) since before it read what it saves, in this
+    transaction: else a profile another writer saved in between is overwritten."""
     texts = [p.model_dump_json() for p in profiles]
     if cache is not None:
         for profile, text in zip(profiles, texts, strict=True):
@@ -145,7 +148,7 @@ def save_profiles(profiles: Sequence[CustomerProfile], *, session: Session, cach
 
 
 def delete_profiles(customer_ids: Iterable[str], *, session: Session) -> None:
-    """Remove profiles (merged away, or left without events)."""
+    """Remove profiles (merged away, or left without events); the caller holds the customers' locks."""
     ids = list(set(customer_ids))
     if ids:
         session.execute(delete(ProfileRow).where(any_of(ProfileRow.customer_id, ids, session=session)))

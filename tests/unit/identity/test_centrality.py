@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
 import pytest
 
 from enrichment.lexicon import LexiconEnricher
+from profile_store.contracts import LinkSignal, Provenance
+from profile_store.identity_graph import make_link, new_customer_id
 from profile_store.pagerank import pagerank, percentiles
-from profile_store.repository import find_profile_by_identity
+from profile_store.repository import centrality_of, find_profile_by_identity, get_profile, load_profiles
 from streams.config import PipelineConfig
+from streams.jobs import centrality
 from streams.jobs.centrality import recompute_centrality
 from streams.runtimes.embedded import EmbeddedRuntime
-from streams.storage import open_storage
+from streams.storage import Storage, open_storage
 
 
 def test_pagerank_matches_networkx_on_a_random_graph() -> None:
@@ -70,3 +74,46 @@ def test_the_most_replied_to_author_gains_centrality_and_influence(tmp_path: Pat
     assert hub.influence_components.centrality > fan.influence_components.centrality
     assert hub.influence > before.influence
     storage.close()
+
+
+def test_what_happens_between_ranking_and_writing_is_kept_and_a_merged_away_customer_stays_merged(
+    storage: Storage, runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job ranks a snapshot, then writes: it must write the profiles as they are then (an event
+    folded, a fan merged into the hub), never its own earlier copy, nor recreate the merged-away one."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def publish(author: str, n: int, **extra: object) -> None:
+        at = start + timedelta(minutes=n)
+        runtime.publish(json.dumps({
+            "event_id": f"{author}{n}", "platform": "weibo", "kind": extra.pop("kind", "post"),
+            "occurred_at": at.isoformat(), "received_at": at.isoformat(),
+            "author": {"id": author, "handle": author, "followers": 10}, "brand": "acme", "text": "hello",
+            "source": "t", **extra,
+        }).encode())
+        runtime.drain()
+
+    publish("hub", 0)
+    for n, fan in enumerate("abc", start=1):
+        publish(fan, n, kind="reply", parent_id="hub0")
+    link = make_link("weibo:hub", "weibo:a", Provenance(source="reviewer", actor="t"), start)
+    real_pagerank = centrality.pagerank
+
+    def rank_then_change(*args: Any, **kwargs: Any) -> np.ndarray:
+        ranks = real_pagerank(*args, **kwargs)
+        publish("hub", 30)
+        runtime.submit_links([LinkSignal(op="link", link=link, at=start)])
+        runtime.drain()
+        return ranks
+
+    monkeypatch.setattr(centrality, "pagerank", rank_then_change)
+    recompute_centrality(storage.session_factory)
+
+    hub, fan = new_customer_id("weibo:hub"), new_customer_id("weibo:a")
+    with storage.session_factory() as session:
+        assert load_profiles([fan], session=session) == {}
+        merged = get_profile(fan, session=session)
+        percentile = centrality_of([hub], session=session)[hub]
+    assert merged is not None and merged.customer_id == hub
+    assert merged.event_count == 3 and merged.last_seen == start + timedelta(minutes=30)
+    assert merged.influence_components.centrality == percentile == pytest.approx(100.0)
