@@ -16,3 +16,14 @@ class InvalidEvent(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class PlatformApiError(RuntimeError):
+    """A platform's API answered a call with an error code (``code``, ``message`` as it said it). Not bad
+    input: a configuration or transient problem, so the caller retries later and keeps its cursor."""
+
+    def __init__(self, platform: str, code: int, message: str) -> None:
+        super().__init__(f"{platform} API error {code}: {message}")
+        self.platform = platform
+        self.code = code
+        self.message = message

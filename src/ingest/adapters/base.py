@@ -12,6 +12,8 @@ intake journal do that. Two kinds of refusal are exceptions:
   retry forever.
 A delivery that parses but holds parts the adapter does not turn into events (an unsupported message
 type, a change field nobody asked for) lists them in ``Delivery.skipped`` with the reason: never silent.
+A delivery that only announces data to fetch (WeCom 微信客服: "new messages, pull them with this token")
+lists what to fetch in ``Delivery.pulls``; the receiver hands each to the connector's pull client.
 """
 
 from __future__ import annotations
@@ -55,12 +57,24 @@ class Skipped:
 
 
 @dataclass(frozen=True, slots=True)
+class Pull:
+    """Data a delivery announces but does not carry, to fetch from the platform's API: ``api`` names the call
+    (e.g. ``wecom.kf.sync_msg``), ``params`` what it needs. Params may hold short-lived platform tokens:
+    pass them on, never log them."""
+
+    api: str
+    params: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
-    """What one request became: events in delivery order, parts skipped with reasons, the reply."""
+    """What one request became: events in delivery order, parts skipped with reasons, the reply, and what
+    the delivery announces for fetching (``pulls``, empty for most platforms)."""
 
     events: tuple[SocialEvent, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     reply: WebhookReply = field(default_factory=WebhookReply)
+    pulls: tuple[Pull, ...] = ()
 
 
 class SignatureRejected(Exception):
