@@ -27,3 +27,12 @@ class PlatformApiError(RuntimeError):
         self.platform = platform
         self.code = code
         self.message = message
+
+
+class BatchTooLarge(ValueError):
+    """A request holding more items than one call accepts (``limit``). Not a dead letter: nothing in it was
+    judged; the caller answers 413 and the sender splits the batch."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} items in one request; split it")
+        self.limit = limit
