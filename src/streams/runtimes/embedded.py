@@ -94,6 +94,7 @@ class EmbeddedRuntime:
         self._storage = storage
         self._broker = MemoryBroker(partitions={IDENTITY_LINKS: 1}, default_partitions=partitions)
         self._listeners: list[AlertListener] = []
+        self._drained: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self.stats = RuntimeStats()
         self.failure: str | None = None
@@ -109,6 +110,11 @@ class EmbeddedRuntime:
     def subscribe_alerts(self, listener: AlertListener) -> None:
         """Call ``listener`` with every alert raised (from the processing thread; keep it quick)."""
         self._listeners.append(listener)
+
+    def on_drained(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (on the processing thread) whenever every topic is handled: everything
+        published before that moment has reached durable state (an intake journal may forget it then)."""
+        self._drained.append(listener)
 
     def publish(self, value: bytes, key: bytes | None = None, *, topic: str = RAW_EVENTS) -> None:
         """Append one message to an in-process topic (``scrm.events.raw`` unless ``topic`` says otherwise,
@@ -187,6 +193,9 @@ class EmbeddedRuntime:
         for loop in self._loops:
             done += loop.step(stop, idle_wait=0, gather=gather)
         self.stats.dead_lettered = sum(loop.stats.dead_lettered for loop in self._loops)
+        if done and self._drained and self._broker.lag() == 0:
+            for listener in self._drained:
+                listener()
         return done
 
     def _fail(self, reason: str, exit_code: int) -> None:
