@@ -50,7 +50,10 @@ class SuggestedReply(_Frozen):
 class Alert(_Frozen):
     """One detector signal. ``alert_id`` is deterministic (rule, dedup key, triggering event), so a
     replayed event re-creates the same alert instead of a new one; ``incident_id`` names the incident it
-    opened or updated (set by the incident step)."""
+    opened or updated (set by the incident step). ``event_key`` is the key (``SocialEvent.event_key``) of
+    the event the alert is about (``event_id`` on ``platform``); absent on alerts raised before alerts
+    carried it, and on an unanswered question asked before then (added in version 1: an alert without it
+    is as valid as before)."""
 
     schema_version: Literal[1] = 1
     alert_id: str
@@ -62,6 +65,7 @@ class Alert(_Frozen):
     customer_id: str | None = None
     event_id: str
     platform: str
+    event_key: str | None = None
     brand: str | None = None
     topic: str | None = None
     language: str = "other"

@@ -24,10 +24,11 @@ TEXT_KINDS = frozenset({"post", "mention", "comment", "reply", "review", "chat_m
 CONTENT_KINDS = frozenset({"post", "mention", "review"})
 
 
-def alert_id(rule: str, dedup_key: str, event_id: str = "") -> str:
-    """Deterministic alert id: uuid5 of rule, dedup key and triggering event (plus a step for a detector
-    that fires several times on one event)."""
-    return str(uuid.uuid5(ALERT_NAMESPACE, f"{rule}|{dedup_key}|{event_id}"))
+def alert_id(rule: str, dedup_key: str, trigger: str = "") -> str:
+    """Deterministic alert id: uuid5 of rule, dedup key and triggering event (its event key, so two
+    authors' events with one event id raise two alerts; plus a step for a detector that fires several
+    times on one event)."""
+    return str(uuid.uuid5(ALERT_NAMESPACE, f"{rule}|{dedup_key}|{trigger}"))
 
 
 def crisis_key(brand: str | None, fallback: str) -> str:
@@ -51,7 +52,7 @@ def make_alert(
     """An alert triggered by ``post``, with its deterministic id."""
     event = post.event
     return Alert(
-        alert_id=alert_id(rule, dedup_key, event.event_id + id_suffix),
+        alert_id=alert_id(rule, dedup_key, event.event_key + id_suffix),
         rule=rule,
         kind=kind,
         severity=max(1, min(5, severity)),
@@ -60,6 +61,7 @@ def make_alert(
         customer_id=post.customer_id,
         event_id=event.event_id,
         platform=event.platform.value,
+        event_key=event.event_key,
         brand=event.brand,
         topic=post.topics[0] if post.topics else None,
         language=post.language,

@@ -57,7 +57,7 @@ def process_posts(
                               caps={**state.caps, **folded.caps})
         save_incidents([(folded.incidents[k], folded.changes[k]) for k in folded.incidents], session=session)
         raised = folded.alerts
-        record_signals(raised, {a.alert_id: f"{a.platform}:{a.event_id}" for a in raised}, session=session)
+        record_signals(raised, session=session)
     save_detector_state(loaded, state, session=session)
     fresh_ids = {a.alert_id for a in raised}
     return [*raised, *(a for a in replayed if a.alert_id not in fresh_ids)]

@@ -82,7 +82,7 @@ def purge_expired_state(before: datetime, *, session: Session) -> None:
 
 
 def claim_events(event_keys: Iterable[str], *, session: Session) -> set[str]:
-    """Enter these events (``<platform>:<event_id>``) in the detectors' ledger; returns the ones never
+    """Enter these events (``SocialEvent.event_key``) in the detectors' ledger; returns the ones never
     entered before: only they may move detector state. Blocks while another transaction holds a claim on
     one of them (then that one is not returned if it commits)."""
     now = datetime.now(UTC)
@@ -90,12 +90,12 @@ def claim_events(event_keys: Iterable[str], *, session: Session) -> set[str]:
     return insert_new(session, EventLedgerRow.__table__, rows, "event_key")  # type: ignore[arg-type]
 
 
-def record_signals(alerts: Sequence[Alert], event_keys: Mapping[str, str], *, session: Session) -> None:
-    """Store alerts by id with the key of the event that raised them (``event_keys``: alert id -> event
-    key); an id already stored is kept. Idempotent."""
+def record_signals(alerts: Sequence[Alert], *, session: Session) -> None:
+    """Store alerts by id with the key of the event they are about (``Alert.event_key``: ``NULL`` when
+    unknown, see there); an id already stored is kept. Idempotent."""
     now = datetime.now(UTC)
     rows = [
-        {"alert_id": a.alert_id, "event_key": event_keys[a.alert_id], "incident_id": a.incident_id, "rule": a.rule,
+        {"alert_id": a.alert_id, "event_key": a.event_key, "incident_id": a.incident_id, "rule": a.rule,
          "occurred_at": a.occurred_at, "recorded_at": now, "data": a.model_dump(mode="json")}
         for a in alerts
     ]

@@ -4,6 +4,10 @@ State is a set of keyed entries so a worker loads (and locks) only what a batch 
 - ``scope:<dimension>:<value>`` -> ``ScopeSeries`` (spike window and hour-of-day baselines),
 - ``track:<platform>:<event_id>`` -> ``TrackedPost`` (a negative post whose shares/replies are counted),
 - ``question:<platform>:<event_id>`` -> ``PendingQuestion`` (waiting for a brand reply until ``due_at``),
+  both by ``ingest.contracts.post_key``: what a reply's ``parent_id`` names (it does not know the parent's
+  author), so one post id is one tracked post or question even where a producer reused it for another
+  author (the first such post is tracked; which events the detectors have seen is keyed by the full
+  event key, in the ledger),
 - ``cap:<rule>:<brand>`` -> ``CapCounter`` (new incidents in the current cap window).
 Everything is on event time; the same events in the same order give the same state and the same alerts.
 """
@@ -29,6 +33,7 @@ class PostRef(_Frozen):
     occurred_at: datetime
     customer_id: str | None = None
     author: str
+    author_id: str | None = None
     followers: int | None = None
     verified: bool = False
     influence: float = 0.0
@@ -45,6 +50,7 @@ class PostRef(_Frozen):
             occurred_at=event.occurred_at_utc,
             customer_id=post.customer_id,
             author=event.author.handle or event.author.id,
+            author_id=event.author.id,
             followers=event.author.followers,
             verified=event.author.verified,
             influence=post.author_influence,
@@ -132,11 +138,6 @@ class DetectorState(_Frozen):
             | {f"question:{k}" for k in self.questions}
             | {f"cap:{k}" for k in self.caps}
         )
-
-
-def post_key(platform: str, event_id: str) -> str:
-    """Key of a tracked post or pending question: ``<platform>:<event_id>``."""
-    return f"{platform}:{event_id}"
 
 
 def scope_keys(post: ScoredPost, dimensions: tuple[str, ...]) -> list[str]:

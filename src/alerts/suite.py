@@ -23,7 +23,7 @@ from alerts.detectors import (
 )
 from alerts.replies import load_templates, suggest
 from alerts.spike import observe_negative
-from alerts.state import DetectorState, post_key, scope_keys
+from alerts.state import DetectorState, scope_keys
 from alerts.velocity import (
     expire_questions,
     is_hit,
@@ -32,10 +32,11 @@ from alerts.velocity import (
     pending_question,
     track_negative,
 )
+from ingest.contracts import post_key
 
 
 def _ordered(posts: Iterable[ScoredPost]) -> list[ScoredPost]:
-    return sorted(posts, key=lambda p: (p.event.occurred_at_utc, p.event.platform.value, p.event.event_id))
+    return sorted(posts, key=lambda p: (p.event.occurred_at_utc, p.event.post_key, p.event.event_key))
 
 
 def _negative_for_spike(post: ScoredPost, config: AlertingConfig) -> bool:
@@ -58,7 +59,7 @@ def state_keys(posts: Iterable[ScoredPost], config: AlertingConfig) -> set[str]:
     keys: set[str] = set()
     for post in posts:
         event = post.event
-        own = post_key(event.platform.value, event.event_id)
+        own = event.post_key
         if config.spike.enabled and _negative_for_spike(post, config):
             keys.update(f"scope:{k}" for k in scope_keys(post, config.spike.scopes))
         if config.velocity.enabled:
@@ -90,7 +91,7 @@ def run_detectors(
     alerts: list[Alert] = []
     for post in _ordered(posts):
         event = post.event
-        own = post_key(event.platform.value, event.event_id)
+        own = event.post_key
         per_post = detect_negative_post(post, config.negative_post, config.risk_terms)
         per_post = per_post or detect_risk_terms(post, config.risk_terms)
         alerts.extend([per_post] if per_post else [])

@@ -4,11 +4,13 @@
   resolved (unique), ``NULL`` after, so at most one open incident exists per dedup key;
   ``escalation_level`` and ``escalation_since`` (``alerts.incidents.escalation_clock``) let the
   escalation scan select the incidents past their SLA in SQL.
-- ``alert_signals``: every alert a detector raised, by ``alert_id``, with the event it came from (a
-  replayed event re-publishes its alerts from here).
+- ``alert_signals``: every alert a detector raised, by ``alert_id``, with the key of the event it is
+  about (a replayed event re-publishes its alerts from here; ``NULL`` where that is unknown, see
+  ``Alert.event_key``).
 - ``alert_detector_state``: detector state entries by key (see ``alerts.state``).
-- ``alert_event_ledger``: every event the detectors have seen, by ``<platform>:<event_id>`` (the alert
-  step's idempotency ledger: a replayed event moves no detector state).
+- ``alert_event_ledger``: every event the detectors have seen, by event key (``SocialEvent.event_key``:
+  platform, author id, event id; the alert step's idempotency ledger: a replayed event moves no detector
+  state).
 - ``alert_outbox``: one row per incident version to deliver, written in the transaction that changed the
   incident; ``alert_deliveries``: one row per incident version and channel; ``alert_delivery_deadletters``:
   deliveries that failed every attempt.
@@ -53,7 +55,7 @@ class SignalRow(AlertBase):
     __tablename__ = "alert_signals"
 
     alert_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    event_key: Mapped[str] = mapped_column(String(600), index=True)
+    event_key: Mapped[str | None] = mapped_column(String(600), index=True)
     incident_id: Mapped[str | None] = mapped_column(String(64), index=True)
     rule: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -19,6 +19,7 @@ from alerts.config import OpportunityConfig, VelocityConfig
 from alerts.contracts import Alert, ScoredPost
 from alerts.detectors import alert_id, crisis_key, is_brand_account, make_alert
 from alerts.state import PendingQuestion, PostRef, TrackedPost
+from ingest.contracts import event_key, post_key
 
 _HIT_KINDS = frozenset({"share", "reply", "comment"})
 _QUESTION_MARKS = ("?", "？", "吗", "嗎", "么", "麼", "如何", "怎么", "怎麼", "how do", "how can", "can i", "is there")
@@ -68,7 +69,7 @@ def observe_hit(tracked: TrackedPost, hit: ScoredPost, config: VelocityConfig) -
 def _alert(tracked: TrackedPost, trigger: ScoredPost, interactions: int, rate: float, *, source: str) -> Alert:
     post = tracked.post
     severity = 3 + (interactions >= 100) + (interactions >= 1000)
-    dedup_key = crisis_key(tracked.brand, f"velocity:{post.platform}:{post.event_id}")
+    dedup_key = crisis_key(tracked.brand, f"velocity:{post_key(post.platform, post.event_id)}")
     evidence = {
         "post": post.model_dump(mode="json"),
         "interactions": interactions,
@@ -121,13 +122,14 @@ def unanswered_alert(question: PendingQuestion, config: OpportunityConfig) -> Al
     """The ``unanswered_question`` opportunity for a question past its due time."""
     post = question.post
     rule = "unanswered_question"
-    dedup_key = f"opportunity:{rule}:{post.platform}:{post.event_id}"
+    dedup_key = f"opportunity:{rule}:{post_key(post.platform, post.event_id)}"
     return Alert(
         alert_id=alert_id(rule, dedup_key, post.event_id),
         rule=rule, kind="opportunity", severity=3,
         title=f"Question from {post.author} unanswered for {config.answer_within_minutes} min"
               + (f" ({question.brand})" if question.brand else ""),
         dedup_key=dedup_key, customer_id=post.customer_id, event_id=post.event_id, platform=post.platform,
+        event_key=event_key(post.platform, post.author_id, post.event_id) if post.author_id else None,
         brand=question.brand, topic=question.topic, language=question.language, occurred_at=question.due_at,
         evidence={**post.model_dump(mode="json"), "intents": list(question.intents),
                   "asked_at": post.occurred_at.isoformat(), "due_at": question.due_at.isoformat()},

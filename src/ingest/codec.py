@@ -1,12 +1,16 @@
-"""Bytes <-> ``SocialEvent``. Pure functions; the only place that knows the wire format.
+"""Bytes <-> ``SocialEvent``. Pure functions (given the receive time); the only place that knows the wire
+format.
 
 ``decode_event`` never raises anything but ``InvalidEvent`` for bad input, so a consumer can dead-letter
-exactly what it cannot read and go on.
+exactly what it cannot read and go on. An event without ``received_at`` (absent or ``null``) gets the
+receive time the caller passes (the intake's clock; the wall clock if it passes none), so every decoded
+event carries one.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,8 +24,9 @@ def encode_event(event: SocialEvent) -> bytes:
     return event.model_dump_json(exclude_none=False).encode("utf-8")
 
 
-def decode_event(data: bytes | str) -> SocialEvent:
-    """Parse and validate one event.
+def decode_event(data: bytes | str, *, received_at: datetime | None = None) -> SocialEvent:
+    """Parse and validate one event; ``received_at`` (default: now, UTC) is stamped on an event that does
+    not carry its own.
 
     Raises ``InvalidEvent`` naming the first offending field: bad UTF-8, not JSON, not an object, wrong
     types, unknown platform or kind, naive datetimes, text over 20,000 characters, raw over 256 KiB.
@@ -37,13 +42,16 @@ def decode_event(data: bytes | str) -> SocialEvent:
         raise InvalidEvent("<payload>", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     except RecursionError as exc:
         raise InvalidEvent("<payload>", "JSON nested too deeply") from exc
-    return event_from_dict(payload)
+    return event_from_dict(payload, received_at=received_at)
 
 
-def event_from_dict(payload: Any) -> SocialEvent:
-    """Validate an already-parsed JSON value as a ``SocialEvent``; raises ``InvalidEvent``."""
+def event_from_dict(payload: Any, *, received_at: datetime | None = None) -> SocialEvent:
+    """Validate an already-parsed JSON value as a ``SocialEvent``, stamping ``received_at`` (default:
+    now, UTC) when the value has none; raises ``InvalidEvent``."""
     if not isinstance(payload, dict):
         raise InvalidEvent("<payload>", f"expected a JSON object, got {type(payload).__name__}")
+    if payload.get("received_at") is None:
+        payload = {**payload, "received_at": received_at or datetime.now(UTC)}
     try:
         return SocialEvent.model_validate(payload)
     except ValidationError as exc:

@@ -7,15 +7,19 @@ Instances are frozen; build new ones with ``model_copy(update=...)``.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import pydantic_core
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 MAX_TEXT_CHARS = 20_000
 MAX_RAW_BYTES = 256 * 1024
+MAX_EVENT_KEY_CHARS = 512
+"""The longest event key ``event_key`` returns (stored in ``String(600)`` columns, with room for a suffix)."""
 
 
 class Platform(StrEnum):
@@ -83,8 +87,13 @@ class IdentityHints(_Frozen):
 class SocialEvent(_Frozen):
     """One normalised social interaction (schema version 1).
 
-    ``event_id`` is unique per platform, so a re-delivered event is recognised and ignored downstream.
-    ``occurred_at`` and ``received_at`` must be timezone-aware.
+    An event is identified by its platform, its author's id and its ``event_id`` (``event_key``): a
+    producer need only keep event ids unique per author, and a re-delivered event is recognised and ignored
+    downstream. ``occurred_at`` (when the person acted) is required; ``received_at`` (when sCRM received the
+    event) may be absent or ``null`` on the wire, since an outside producer cannot know it: ``ingest.codec``
+    then stamps the time the intake decodes the event, so every ``SocialEvent`` has both, timezone-aware. Accepting events without
+    ``received_at`` is a backwards-compatible widening of version 1: every event valid before still is, and
+    means the same.
     """
 
     schema_version: Literal[1] = 1
@@ -121,6 +130,16 @@ class SocialEvent(_Frozen):
         return identity_key(self.platform, self.author.id)
 
     @property
+    def event_key(self) -> str:
+        """The event's idempotency key (see ``event_key``), e.g. ``douyin:u-1/d-7``."""
+        return event_key(self.platform.value, self.author.id, self.event_id)
+
+    @property
+    def post_key(self) -> str:
+        """``"<platform>:<event_id>"``: how a reply names this event as its parent (see ``post_key``)."""
+        return post_key(self.platform.value, self.event_id)
+
+    @property
     def occurred_at_utc(self) -> datetime:
         """``occurred_at`` normalised to UTC."""
         return self.occurred_at.astimezone(UTC)
@@ -135,3 +154,26 @@ def json_size(value: Any) -> int:
 def identity_key(platform: str, platform_user_id: str) -> str:
     """The identity key of a platform account, e.g. ``weibo:12345``."""
     return f"{platform}:{platform_user_id}"
+
+
+def event_key(platform: str, author_id: str, event_id: str) -> str:
+    """The idempotency key of an event: ``<platform>:<author id>/<event id>``, e.g. ``douyin:u-1/d-7``.
+
+    Event ids need only be unique per author, so the key names all three. Both ids are percent-encoded
+    (``urllib.parse.quote(..., safe="")``: letters, digits and ``_.-~`` stay as they are), so neither holds
+    the ``/`` between them nor a ``#``: two different events never share a key, and a ``#``-suffix (a
+    mention edge's ``#m<n>``) cannot be mistaken for part of an id. A key that would be longer than
+    ``MAX_EVENT_KEY_CHARS`` (long ids, or non-ASCII ones: a character encodes to up to twelve) is
+    ``<platform>:#<sha256 hex of the spelled-out key>`` instead: 77 characters at most, and distinct from
+    every spelled-out key, whose author part never starts with ``#``."""
+    spelled = f"{platform}:{quote(author_id, safe='')}/{quote(event_id, safe='')}"
+    if len(spelled) <= MAX_EVENT_KEY_CHARS:
+        return spelled
+    return f"{platform}:#{hashlib.sha256(spelled.encode()).hexdigest()}"
+
+
+def post_key(platform: str, post_id: str) -> str:
+    """A post as other events name it, ``<platform>:<post id>`` (e.g. a reply's ``parent_id``, a
+    ``thread_id``): the replier does not know the parent's author, so this is not unique when a producer
+    reuses an event id for another author; ``event_key`` is."""
+    return f"{platform}:{post_id}"

@@ -47,7 +47,8 @@ def unseen_event_keys(keys: Iterable[str], *, session: Session) -> set[str]:
 
 
 def store_events(rows: Sequence[dict[str, Any]], *, session: Session) -> None:
-    """Append events (``event_key``, ``identity_key``, ``occurred_at``, ``data``); a stored key is kept."""
+    """Append events (``event_key``, ``post_key``, ``identity_key``, ``occurred_at``, ``thread_key``,
+    ``data``); a stored key is kept."""
     upsert_rows(session, ProfileEventRow.__table__, rows, ["event_key"], update=False)  # type: ignore[arg-type]
 
 
@@ -65,7 +66,7 @@ def events_of_identities(identity_keys: Iterable[str], *, session: Session) -> l
 
 
 def store_edges(rows: Sequence[dict[str, Any]], *, session: Session) -> None:
-    """Record interaction edges (``event_key``, ``source_identity``, ``target_event_key``,
+    """Record interaction edges (``event_key``, ``source_identity``, ``target_post_key``,
     ``target_handle_key``). Idempotent by event key."""
     upsert_rows(session, InteractionEdgeRow.__table__, rows, ["event_key"], update=False)  # type: ignore[arg-type]
 
@@ -212,7 +213,9 @@ def save_centrality(rows: Sequence[tuple[str, float, float]], computed_at: datet
 
 def iter_resolved_edges(*, session: Session, chunk_size: int = 100_000) -> Iterator[list[tuple[str, str]]]:
     """Interaction edges as ``(source customer, target customer)`` pairs, in chunks, resolved through
-    the current identities (targets by the replied-to event's author or the mentioned handle).
+    the current identities (targets by the replied-to post's author, or the mentioned handle's owner).
+    A reply names its parent by ``post_key`` only: when several authors' stored events share that post
+    key (a producer reusing an event id for another author), the reply is an edge to each of them.
     Streams from the database; never loads the whole graph as rows at once."""
     source = IdentityRow.__table__.alias("source_identity")
     by_event = IdentityRow.__table__.alias("event_author")
@@ -222,7 +225,7 @@ def iter_resolved_edges(*, session: Session, chunk_size: int = 100_000) -> Itera
         select(source.c.customer_id, by_event.c.customer_id, by_handle.c.customer_id)
         .select_from(edges)
         .join(source, source.c.identity_key == edges.c.source_identity)
-        .outerjoin(events, events.c.event_key == edges.c.target_event_key)
+        .outerjoin(events, events.c.post_key == edges.c.target_post_key)
         .outerjoin(by_event, by_event.c.identity_key == events.c.identity_key)
         .outerjoin(by_handle, by_handle.c.handle_key == edges.c.target_handle_key)
     )

@@ -57,11 +57,13 @@ class IdentityRow(ProfileBase):
 
 class ProfileEventRow(ProfileBase):
     """Every enriched event folded into a profile, by identity: the idempotency ledger (key
-    ``<platform>:<event_id>``) and the source profiles are recomputed from on merge and split."""
+    ``ingest.contracts.event_key``: platform, author id and event id) and the source profiles are
+    recomputed from on merge and split. ``post_key`` (``<platform>:<event_id>``) is how replies name it."""
 
     __tablename__ = "profile_events"
 
     event_key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    post_key: Mapped[str] = mapped_column(String(600), index=True)
     identity_key: Mapped[str] = mapped_column(String(600), index=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     thread_key: Mapped[str | None] = mapped_column(String(600), index=True)
@@ -70,13 +72,15 @@ class ProfileEventRow(ProfileBase):
 
 class InteractionEdgeRow(ProfileBase):
     """Who interacted with whom (reply, comment, share of another's event; mention of a handle): the
-    graph network centrality is computed over."""
+    graph network centrality is computed over. Keyed by the event's key (``#m<n>`` appended for its
+    mentions); the target is the parent's ``post_key`` (a reply does not know the parent's author) or the
+    mentioned handle's key."""
 
     __tablename__ = "interaction_edges"
 
     event_key: Mapped[str] = mapped_column(String(600), primary_key=True)
     source_identity: Mapped[str] = mapped_column(String(600), index=True)
-    target_event_key: Mapped[str | None] = mapped_column(String(600))
+    target_post_key: Mapped[str | None] = mapped_column(String(600))
     target_handle_key: Mapped[str | None] = mapped_column(String(600))
 
 

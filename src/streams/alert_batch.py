@@ -32,12 +32,11 @@ from profile_store.repository import centrality_of, load_author_folds, save_auth
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
 from streams.steps.alert import judge_posts
-from streams.steps.profile import event_key
 
 
 @dataclass(frozen=True)
 class AlertOutcome:
-    """``fresh``: keys (``<platform>:<event_id>``) of the events the detectors had not seen; ``alerts``:
+    """``fresh``: keys (``SocialEvent.event_key``) of the events the detectors had not seen; ``alerts``:
     the alerts of the whole batch, fresh ones first, then those replayed events raised before."""
 
     fresh: frozenset[str]
@@ -45,15 +44,16 @@ class AlertOutcome:
 
     def new_alerts(self) -> list[Alert]:
         """The alerts raised by this batch's fresh events (not re-published ones)."""
-        return [a for a in self.alerts if f"{a.platform}:{a.event_id}" in self.fresh]
+        return [a for a in self.alerts if a.event_key in self.fresh]
 
 
 def alert_enriched_batch(
     events: Sequence[EnrichedEvent], *, session_factory: sessionmaker[Session], config: AlertingConfig
 ) -> AlertOutcome:
-    """Blocks. Idempotent by ``<platform>:<event_id>``: only events never seen by the detectors move their
-    state. Raises on database errors (then nothing is recorded)."""
-    unique = {event_key(e): e for e in events}
+    """Blocks. Idempotent by event key (platform, author id, event id: two authors' events with one event
+    id are both judged): only events never seen by the detectors move their state. Raises on database
+    errors (then nothing is recorded)."""
+    unique = {e.event.event_key: e for e in events}
     if not unique:
         return AlertOutcome(fresh=frozenset(), alerts=())
 

@@ -17,6 +17,7 @@ for the identity service.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from ingest.contracts import post_key
 from profile_store.contracts import CustomerProfile, IdentityLink
 from profile_store.identity_graph import elect_customer_id, new_customer_id
 from profile_store.identity_keys import is_platform_key
@@ -50,7 +52,9 @@ from profile_store.repository import (
 from sqlkit import JsonText
 from streams.contracts import EnrichedEvent
 from streams.steps.links import hint_links
-from streams.steps.profile import build_profile, event_key, fold_event, sort_key, with_identities
+from streams.steps.profile import build_profile, fold_event, sort_key, with_identities
+
+log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"@([\w\-.]{2,64})")
 
@@ -79,31 +83,31 @@ class ProfileUpdate:
 def apply_profiles(
     events: Sequence[EnrichedEvent], *, session: Session, cache: ProfileCache | None = None
 ) -> ProfileUpdate:
-    """Blocks; idempotent by event key. Takes per-customer locks (before storing anything) until the
-    caller's transaction ends. ``cache`` spares re-validating profiles unchanged since the last batch."""
-    unique = list({event_key(e): e for e in events}.values())
-    unseen = unseen_event_keys((event_key(e) for e in unique), session=session)
-    fresh = [e for e in unique if event_key(e) in unseen]
-    hinted = {event_key(e): hint_links(e.event) for e in unique}
+    """Blocks; idempotent by event key (``SocialEvent.event_key``: platform, author id and event id, so
+    two authors' events with one event id are two events). Takes per-customer locks (before storing
+    anything) until the caller's transaction ends. ``cache`` spares re-validating profiles unchanged since
+    the last batch."""
+    by_key = {e.event.event_key: e for e in events}
+    unseen = unseen_event_keys(by_key, session=session)
+    hinted = {key: hint_links(e.event) for key, e in by_key.items()}
     stated = _unapplied_hint_links(hinted, session)
-    assignment, attached = _register(unique, fresh, hinted, stated, session)
-    stamped = [
-        e if e.customer_id == assignment[e.event.identity_key]
+    assignment, attached = _register(by_key, unseen, hinted, stated, session)
+    stamped = {
+        key: e if e.customer_id == assignment[e.event.identity_key]
         else e.model_copy(update={"customer_id": assignment[e.event.identity_key]})
-        for e in unique
-    ]
-    fresh_keys = {event_key(e) for e in fresh}
+        for key, e in by_key.items()
+    }
+    fresh_stamped = [e for key, e in stamped.items() if key in unseen]
     by_customer: dict[str, list[EnrichedEvent]] = {}
-    for enriched in stamped:
-        if event_key(enriched) in fresh_keys:
-            by_customer.setdefault(enriched.customer_id, []).append(enriched)
-    profiles = load_profiles({e.customer_id for e in stamped}, session=session, cache=cache)
+    for enriched in fresh_stamped:
+        by_customer.setdefault(enriched.customer_id, []).append(enriched)
+    profiles = load_profiles({e.customer_id for e in stamped.values()}, session=session, cache=cache)
     profiles.update(_updated_profiles(by_customer, profiles, attached, session))
     changed = tuple(by_customer)
     save_profiles([profiles[cid] for cid in changed], session=session, cache=cache)
     return ProfileUpdate(
-        events=tuple(stamped),
-        fresh=tuple(e for e in stamped if event_key(e) in fresh_keys),
+        events=tuple(stamped.values()),
+        fresh=tuple(fresh_stamped),
         profiles=profiles,
         changed=changed,
         reelect=_misnamed(set(assignment.values()), session),
@@ -114,23 +118,33 @@ def apply_profiles(
 
 
 def _register(
-    unique: Sequence[EnrichedEvent],
-    fresh: Sequence[EnrichedEvent],
+    by_key: dict[str, EnrichedEvent],
+    unseen: set[str],
     hinted: dict[str, list[IdentityLink]],
     stated: dict[str, IdentityLink],
     session: Session,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Lock the batch's customers, register the fresh events' accounts and store the events, attach the
     never-seen linking keys; returns the authors' current ``identity key -> customer id`` (read under the
-    locks) and the attached ``linking key -> customer id``."""
-    keys = {e.event.identity_key for e in unique}
-    claims = _new_key_claims({link.link_id for e in fresh for link in hinted[event_key(e)]}, stated, session)
+    locks) and the attached ``linking key -> customer id``. Every author of the batch ends up registered:
+    one whose events are all stored already but whose account is not (a database restored from backups
+    taken at different times) is registered here, with a warning, rather than left without a customer."""
+    fresh = [e for key, e in by_key.items() if key in unseen]
+    keys = {e.event.identity_key for e in by_key.values()}
+    claims = _new_key_claims({link.link_id for key in unseen for link in hinted[key]}, stated, session)
     # lock before registering first activity: the identity service reads it under the same locks to elect
     # a component's customer id, so it must not miss an account's first event that is about to commit;
     # a claimed key's would-be customer id too, so that no other transaction registers it meanwhile
     locked = lock_customers_of(keys | set(claims), session=session)
     _store(fresh, session)
     found = customers_of(keys | set(claims), session=session)
+    unregistered = keys - found.keys()
+    if unregistered:
+        log.warning("registering %d account(s) whose events were stored but who were not: %s",
+                    len(unregistered), ", ".join(sorted(unregistered)[:5]))
+        register_identities(_identity_rows(e for e in by_key.values() if e.event.identity_key in unregistered),
+                            session=session)
+        found |= customers_of(unregistered, session=session)
     assignment = {key: found[key] for key in keys}
     lock_customers(set(assignment.values()) - locked, session=session)
     attached = _attach({key: link for key, link in claims.items() if key not in found}, assignment, session)
@@ -231,25 +245,11 @@ def _extends(profile: CustomerProfile | None, new: list[EnrichedEvent]) -> bool:
 
 def _store(fresh: Sequence[EnrichedEvent], session: Session) -> None:
     """Register the authors' identities, and store the events and the interactions they show."""
-    first_seen: dict[str, datetime] = {}
-    handles: dict[str, str] = {}
-    for enriched in fresh:
-        event = enriched.event
-        key = event.identity_key
-        first_seen[key] = min(first_seen.get(key, event.occurred_at_utc), event.occurred_at_utc)
-        if event.author.handle:
-            handles[key] = f"{event.platform.value}:{event.author.handle.lower()}"
-    register_identities(
-        [
-            {"identity_key": key, "customer_id": new_customer_id(key), "handle_key": handles.get(key), "first_seen": seen}
-            for key, seen in first_seen.items()
-        ],
-        session=session,
-    )
+    register_identities(_identity_rows(fresh), session=session)
     store_events(
         [
-            {"event_key": event_key(e), "identity_key": e.event.identity_key, "occurred_at": e.event.occurred_at_utc,
-             "thread_key": _thread_key(e), "data": JsonText(e.model_dump_json())}
+            {"event_key": e.event.event_key, "post_key": e.event.post_key, "identity_key": e.event.identity_key,
+             "occurred_at": e.event.occurred_at_utc, "thread_key": _thread_key(e), "data": JsonText(e.model_dump_json())}
             for e in fresh
         ],
         session=session,
@@ -257,22 +257,42 @@ def _store(fresh: Sequence[EnrichedEvent], session: Session) -> None:
     store_edges([edge for e in fresh for edge in _edges(e)], session=session)
 
 
+def _identity_rows(events: Iterable[EnrichedEvent]) -> list[dict[str, object]]:
+    """The identity rows of the events' authors (``register_identities``): each under its own new
+    customer id, first seen at its earliest event here, with its handle."""
+    first_seen: dict[str, datetime] = {}
+    handles: dict[str, str] = {}
+    for enriched in events:
+        event = enriched.event
+        key = event.identity_key
+        first_seen[key] = min(first_seen.get(key, event.occurred_at_utc), event.occurred_at_utc)
+        if event.author.handle:
+            handles[key] = f"{event.platform.value}:{event.author.handle.lower()}"
+    return [
+        {"identity_key": key, "customer_id": new_customer_id(key), "handle_key": handles.get(key), "first_seen": seen}
+        for key, seen in first_seen.items()
+    ]
+
+
 def _thread_key(enriched: EnrichedEvent) -> str | None:
-    """The conversation an event belongs to (``<platform>:<thread or parent id>``), for co-activity."""
-    thread = enriched.event.thread_id or enriched.event.parent_id
-    return f"{enriched.event.platform.value}:{thread}" if thread else None
+    """The conversation an event belongs to (the ``post_key`` of its thread or parent), for co-activity."""
+    event = enriched.event
+    thread = event.thread_id or event.parent_id
+    return post_key(event.platform.value, thread) if thread else None
 
 
 def _edges(enriched: EnrichedEvent) -> list[dict[str, str | None]]:
+    """The event's interactions: a reply edge to its parent's post key, one edge per mentioned handle
+    (keyed ``<event key>#m<n>``: no event key ends in ``#m<n>``, so these never clash with another event's)."""
     event = enriched.event
-    key = event_key(enriched)
+    key = event.event_key
     source = event.identity_key
     platform = event.platform.value
     edges: list[dict[str, str | None]] = []
     if event.parent_id:
-        edges.append({"event_key": key, "source_identity": source, "target_event_key": f"{platform}:{event.parent_id}",
+        edges.append({"event_key": key, "source_identity": source, "target_post_key": post_key(platform, event.parent_id),
                       "target_handle_key": None})
     for n, handle in enumerate(dict.fromkeys(m.lower() for m in _MENTION.findall(event.text or ""))):
-        edges.append({"event_key": f"{key}#m{n}", "source_identity": source, "target_event_key": None,
+        edges.append({"event_key": f"{key}#m{n}", "source_identity": source, "target_post_key": None,
                       "target_handle_key": f"{platform}:{handle}"})
     return edges

@@ -104,7 +104,7 @@ def test_a_killed_worker_loses_and_double_counts_nothing(
     worker.stop(signal.SIGKILL)
     worker.restart()
     profile = wait_for(f"all {total} events", lambda: (p := probe()) and p.event_count >= total and p, 180, [worker])
-    alerting = alert_probe(fresh_database_url, f"weibo:weibo-{author}-")
+    alerting = alert_probe(fresh_database_url, f"weibo:{author}/")
     wait_for(f"all {total} events to reach the detectors", lambda: alerting()[0] >= total, 180, [worker])
     time.sleep(3)
     assert probe().event_count == total

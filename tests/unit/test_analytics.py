@@ -4,12 +4,14 @@ query helpers report, replays collapse, and the analyst query sandbox refuses wr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from analytics.exceptions import UnsafeQuery
 from analytics.queries import breakdown, count_events, run_analyst_query, sentiment_over_time
+from analytics.schema import MARKS_TABLE, ensure_schema
 from analytics.writer import write_events
 from streams.steps.analytics import event_row
 from streams.storage import Storage, open_storage
@@ -48,7 +50,7 @@ def test_event_row_flattens_an_enriched_event(enriched_factory):
         metrics={"likes": 4, "shares": 5, "replies": 6},
     )
     row = event_row(enriched, ingested_at=AT)
-    assert row.event_key == "zhihu:row-1"
+    assert row.event_key == "zhihu:u-1/row-1"
     assert row.brand == ""
     assert row.author_followers == 0
     assert (row.likes, row.shares, row.replies) == (4, 5, 6)
@@ -90,6 +92,25 @@ def test_rewriting_the_same_events_does_not_double_count(client, enriched_factor
         row["key"]: row["count"] for row in breakdown(client, by="brand", since=AT - timedelta(days=1))
     }
     assert by_brand[brand] == 4
+
+
+def test_rows_keyed_the_old_way_are_rekeyed_once_so_a_replay_does_not_double_count(client, enriched_factory):
+    """Rows written while the event key was ``<platform>:<event_id>`` are found under the new key after the
+    store is opened again: replaying their events (as ``scrm run`` on the same file does) adds nothing."""
+    brand = "brand-analytics-rekey"
+    events = [enriched_factory(event_id=f"an-rk-{i}", brand=brand, author={"id": f"rk/{i}"}, at=AT) for i in range(3)]
+    other_platform = enriched_factory(event_id="an-rk-0", brand=brand, platform="zhihu", at=AT)
+    write_events(client, [replace(event_row(e, ingested_at=AT), event_key=e.event.post_key)  # the old key
+                          for e in [*events, other_platform]])
+    client.command(f"DELETE FROM {client.database}.{MARKS_TABLE} WHERE mark = 'event_keys_name_the_author'")
+
+    ensure_schema(client)
+    ensure_schema(client)
+    write_events(client, [event_row(e, ingested_at=AT + timedelta(seconds=5)) for e in events])
+
+    _, rows = client.query(f"SELECT event_key FROM {client.database}.events FINAL WHERE brand = {{b:String}} "
+                           "ORDER BY event_key", parameters={"b": brand})
+    assert [key for (key,) in rows] == [*(f"weibo:rk%2F{i}/an-rk-{i}" for i in range(3)), "zhihu:u-1/an-rk-0"]
 
 
 def test_sentiment_over_time_buckets_by_event_time_for_one_brand(client, enriched_factory):

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from ingest.codec import decode_event, encode_event, event_from_dict
-from ingest.contracts import MAX_RAW_BYTES, MAX_TEXT_CHARS, EventKind, Platform, SocialEvent
+from ingest.contracts import (
+    MAX_EVENT_KEY_CHARS,
+    MAX_RAW_BYTES,
+    MAX_TEXT_CHARS,
+    EventKind,
+    Platform,
+    SocialEvent,
+    event_key,
+)
 from ingest.exceptions import InvalidEvent
 
 
@@ -189,9 +198,7 @@ def test_json_that_is_not_an_object_is_refused(payload, type_name):
     assert error.reason == f"expected a JSON object, got {type_name}"
 
 
-@pytest.mark.parametrize(
-    "missing", ["event_id", "platform", "kind", "occurred_at", "received_at", "author", "source"]
-)
+@pytest.mark.parametrize("missing", ["event_id", "platform", "kind", "occurred_at", "author", "source"])
 def test_missing_required_field_is_named(event_factory, missing):
     payload = event_factory()
     del payload[missing]
@@ -220,6 +227,61 @@ def test_invalid_event_message_combines_field_and_reason(event_factory):
     error = _decode_error(_wire(event_factory(kind="poke")))
     assert str(error) == f"kind: {error.reason}"
     assert isinstance(error, ValueError)
+
+
+@pytest.mark.parametrize("absent", ["missing", "null"])
+def test_an_event_without_received_at_gets_the_receive_time_it_is_decoded_with(event_factory, absent):
+    """Outside producers cannot know when the intake received their event: it stamps its own clock."""
+    payload = event_factory(occurred_at="2026-11-23T08:00:00+08:00")
+    if absent == "missing":
+        del payload["received_at"]
+    else:
+        payload["received_at"] = None
+    received = datetime(2026, 11, 23, 1, 0, 5, tzinfo=UTC)
+    event = decode_event(_wire(payload), received_at=received)
+    assert event.received_at == received
+    assert event.occurred_at == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+
+
+def test_a_received_at_on_the_wire_is_kept_over_the_decoding_time(event_factory):
+    payload = event_factory(received_at="2026-11-23T08:00:09+08:00")
+    event = decode_event(_wire(payload), received_at=datetime(2030, 1, 1, tzinfo=UTC))
+    assert event.received_at.isoformat() == "2026-11-23T08:00:09+08:00"
+
+
+def test_without_a_receive_time_given_decoding_stamps_the_current_time(event_factory):
+    payload = event_factory()
+    del payload["received_at"]
+    before = datetime.now(UTC)
+    event = decode_event(_wire(payload))
+    assert before <= event.received_at <= datetime.now(UTC)
+
+
+def test_event_key_names_platform_author_and_event_id(event_factory):
+    event = event_from_dict(event_factory(platform="douyin", event_id="d-7", author={"id": "u-1"}))
+    assert event.event_key == "douyin:u-1/d-7"
+    assert event.post_key == "douyin:d-7"
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    (("a/b", "c"), ("a", "b/c")),
+    (("a", "b#m0"), ("a", "b")),
+    (("a:b", "c"), ("a", "b:c")),
+    (("a%2Fb", "c"), ("a/b", "c")),
+])
+def test_event_keys_of_different_events_differ_whatever_separators_their_ids_hold(first, second):
+    assert event_key("weibo", *first) != event_key("weibo", *second)
+    assert "#" not in event_key("weibo", *first) + event_key("weibo", *second)
+
+
+def test_an_overlong_event_key_is_hashed_to_fit_and_stays_distinct():
+    """Ids of 256 and 512 characters (non-ASCII ones encode to nine characters each) would make keys far
+    longer than the columns that store them."""
+    longest = event_key("xiaohongshu", "用" * 256, "户" * 512)
+    other = event_key("xiaohongshu", "用" * 256, "户" * 511 + "x")
+    assert len(longest) <= MAX_EVENT_KEY_CHARS and len(other) <= MAX_EVENT_KEY_CHARS
+    assert longest.startswith("xiaohongshu:#") and longest != other
+    assert event_key("weibo", "a" * 200, "b" * 300) == f"weibo:{'a' * 200}/{'b' * 300}"
 
 
 def test_identity_key_is_platform_and_author_id(event_factory):

@@ -14,8 +14,9 @@ from alerts.contracts import Alert
 from analytics.queries import breakdown, count_events, sentiment_over_time
 from enrichment.lexicon import LexiconEnricher
 from ingest.deadletter_store import count_dead_letters, list_dead_letters
-from profile_store.repository import find_profile_by_identity
+from profile_store.repository import events_of_identities, find_profile_by_identity
 from streams.config import PipelineConfig
+from streams.contracts import EnrichedEvent
 from streams.exceptions import DeadLetterRatioExceeded
 from streams.runtimes.embedded import EmbeddedRuntime
 from streams.storage import Storage, open_storage
@@ -186,6 +187,52 @@ def test_replayed_alert_is_not_renotified_when_another_platform_reuses_its_event
 
     assert len(harness.notified) == 1
     assert harness.runtime.stats.alerts == 1
+
+
+def test_events_without_received_at_are_stored_with_the_time_the_runtime_took_them_in(harness, event_factory):
+    """What ``scrm run`` does with a file an outside producer wrote: no receive time, none dead-lettered."""
+    payloads = [event_factory(author={"id": "ivy"}, at=T0 + timedelta(minutes=n)) for n in range(3)]
+    for payload in payloads:
+        del payload["received_at"]
+    before = datetime.now(UTC)
+
+    harness.run(*[_bytes(p) for p in payloads])
+
+    stats = harness.runtime.stats
+    assert (stats.processed, stats.dead_lettered) == (3, 0)
+    ivy = json.loads(harness.profile_json("weibo:ivy") or "null")
+    assert ivy["event_count"] == 3
+    with harness.storage.session_factory() as session:
+        stored = [EnrichedEvent.model_validate(d) for d in events_of_identities(["weibo:ivy"], session=session)]
+    assert all(before <= e.event.received_at <= datetime.now(UTC) for e in stored)
+
+
+def test_a_restarted_runtime_replaying_its_input_with_ids_now_reused_by_other_authors_applies_them(
+    sqlite_url, event_factory
+):
+    """``scrm demo`` restarted on its data dir regenerates its stream: the same event ids, some now by
+    other authors (one never seen before: its event's old key was stored, so it used to be left unregistered
+    and crash the pipeline). The replayed events change nothing, the others are new events."""
+    first = [_bytes(event_factory(event_id=f"sim-{n}", author={"id": author}, at=T0 + timedelta(minutes=n)))
+             for n, author in enumerate(["ann", "ben"])]
+    again = [_bytes(event_factory(event_id=f"sim-{n}", author={"id": author}, at=T0 + timedelta(minutes=n)))
+             for n, author in enumerate(["ben", "cat"])]
+    storage = open_storage(sqlite_url, None)
+    Harness(storage).run(*first)
+    storage.close()
+
+    storage = open_storage(sqlite_url, None)
+    try:
+        restarted = Harness(storage)
+        restarted.run(*first, *again)
+        stats = restarted.runtime.stats
+        assert (stats.processed, stats.duplicates, stats.dead_lettered) == (2, 2, 0)
+        profiles = {author: json.loads(restarted.profile_json(f"weibo:{author}") or "null")
+                    for author in ("ann", "ben", "cat")}
+        assert {author: sorted(item["event_id"] for item in profile["timeline"])
+                for author, profile in profiles.items()} == {"ann": ["sim-0"], "ben": ["sim-0", "sim-1"], "cat": ["sim-1"]}
+    finally:
+        storage.close()
 
 
 @pytest.mark.parametrize("window", [200, 20], ids=["default-sized window", "window smaller than min samples"])

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import importlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from alerts.config import AlertingConfig
+from alerts.contracts import Alert
 from alerts.repository import claim_events
 from alerts.tables import IncidentRow
+from ingest.contracts import event_key
 from profile_store.database import make_engine
+from profile_store.repository import iter_resolved_edges
+from streams.alert_batch import alert_enriched_batch
+from streams.contracts import EnrichedEvent
 from streams.migrate import upgrade
 from streams.storage import open_storage
 from streams.storage_schema import schema_drift
+from streams.unit_of_work import apply_enriched_batch
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 def test_a_migrated_database_has_every_table_column_and_index_the_models_declare_and_no_other(sqlite_url):
@@ -36,7 +47,7 @@ def test_upgrading_enters_every_stored_event_in_the_detectors_ledger(sqlite_url)
                 "VALUES ('weibo:e-1', 'weibo:u-1', '2026-11-01 09:00:00', NULL, '{}')"))
         upgrade(engine)
         with Session(engine) as session:
-            assert claim_events(["weibo:e-1", "weibo:e-2"], session=session) == {"weibo:e-2"}
+            assert claim_events(["weibo:u-1/e-1", "weibo:u-1/e-2"], session=session) == {"weibo:u-1/e-2"}
     finally:
         engine.dispose()
 
@@ -62,3 +73,96 @@ def test_upgrading_gives_stored_incidents_their_escalation_level_and_clock(sqlit
                 2, datetime(2026, 11, 1, 9, 20, tzinfo=UTC))
     finally:
         engine.dispose()
+
+
+def _old_format_rows(engine, events: list[EnrichedEvent], handles: dict[str, str]) -> None:
+    """Store ``events`` as revision 0004 did: keyed ``<platform>:<event_id>``, with their authors, their
+    interaction edges, the detectors' ledger (plus an event the profile store never stored) and a signal
+    each (one of them for that unstored event)."""
+    identities = sa.table("identities", *(sa.column(c) for c in ("identity_key", "customer_id", "handle_key")),
+                          sa.column("first_seen", sa.DateTime(timezone=True)))
+    events_table = sa.table("profile_events", sa.column("event_key"), sa.column("identity_key"),
+                            sa.column("occurred_at", sa.DateTime(timezone=True)), sa.column("thread_key"),
+                            sa.column("data", sa.JSON))
+    edges = sa.table("interaction_edges", *(sa.column(c) for c in
+                                            ("event_key", "source_identity", "target_event_key", "target_handle_key")))
+    ledger = sa.table("alert_event_ledger", sa.column("event_key"), sa.column("seen_at", sa.DateTime(timezone=True)))
+    signals = sa.table("alert_signals", *(sa.column(c) for c in ("alert_id", "event_key", "incident_id", "rule")),
+                       sa.column("occurred_at", sa.DateTime(timezone=True)),
+                       sa.column("recorded_at", sa.DateTime(timezone=True)), sa.column("data", sa.JSON))
+    old = {e.event.event_id: f"weibo:{e.event.event_id}" for e in events}
+    with engine.begin() as connection:
+        connection.execute(sa.insert(identities), [
+            {"identity_key": e.event.identity_key, "customer_id": e.customer_id,
+             "handle_key": f"weibo:{handles[e.event.author.id]}", "first_seen": e.event.occurred_at_utc}
+            for e in events])
+        connection.execute(sa.insert(events_table), [
+            {"event_key": old[e.event.event_id], "identity_key": e.event.identity_key,
+             "occurred_at": e.event.occurred_at_utc, "thread_key": None, "data": e.model_dump(mode="json")}
+            for e in events])
+        reply = next(e for e in events if e.event.parent_id)
+        connection.execute(sa.insert(edges), [
+            {"event_key": old[reply.event.event_id], "source_identity": reply.event.identity_key,
+             "target_event_key": f"weibo:{reply.event.parent_id}", "target_handle_key": None},
+            {"event_key": old[reply.event.event_id] + "#m0", "source_identity": reply.event.identity_key,
+             "target_event_key": None, "target_handle_key": "weibo:bob"}])
+        connection.execute(sa.insert(ledger), [{"event_key": key, "seen_at": T0} for key in [*old.values(), "weibo:gone"]])
+        connection.execute(sa.insert(signals), [
+            {"alert_id": f"a-{n}", "event_key": key, "incident_id": None, "rule": "risk_terms", "occurred_at": T0,
+             "recorded_at": T0, "data": Alert(alert_id=f"a-{n}", rule="risk_terms", kind="crisis", severity=2,
+                                              title="t", dedup_key="k", event_id=key.partition(":")[2],
+                                              platform="weibo", occurred_at=T0).model_dump(mode="json")}
+            for n, key in enumerate([old[reply.event.event_id], "weibo:gone"])])
+
+
+def test_upgrading_rewrites_every_stored_event_key_to_name_the_author_and_a_replay_changes_nothing(
+    sqlite_url, event_factory, enrich
+):
+    """Keys were ``<platform>:<event_id>``: after the upgrade every stored event, edge, ledger entry and
+    signal is found under ``<platform>:<author>/<event id>``, even where an old key (``u-2/e-1`` by
+    ``u-1``) equals another event's new key (``e-1`` by ``u-2``)."""
+    parent, reply = enrich(
+        event_factory(event_id="e-1", author={"id": "u-2", "handle": "bob"}, text="new phone", at=T0),
+        event_factory(event_id="u-2/e-1", author={"id": "u-1", "handle": "ann"}, kind="reply", parent_id="e-1",
+                      text="@bob 质量问题，我要投诉", at=T0 + timedelta(minutes=1)),
+    )
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine, "9b4e0c7a2d18")
+        _old_format_rows(engine, [parent, reply], {"u-1": "ann", "u-2": "bob"})
+        upgrade(engine)
+        with engine.connect() as connection:
+            stored = set(connection.execute(text("SELECT event_key, post_key FROM profile_events")).all())
+            edges = set(connection.execute(text("SELECT event_key, target_post_key FROM interaction_edges")).all())
+            ledger = set(connection.execute(text("SELECT event_key FROM alert_event_ledger")).scalars())
+            signals = set(connection.execute(text("SELECT alert_id, event_key FROM alert_signals")).all())
+        assert schema_drift(engine) == []
+    finally:
+        engine.dispose()
+    new_parent, new_reply = "weibo:u-2/e-1", "weibo:u-1/u-2%2Fe-1"
+    assert (parent.event.event_key, reply.event.event_key) == (new_parent, new_reply)
+    assert stored == {(new_parent, "weibo:e-1"), (new_reply, "weibo:u-2/e-1")}
+    assert edges == {(new_reply, "weibo:e-1"), (new_reply + "#m0", None)}
+    assert ledger == {new_parent, new_reply}, "an entry whose event was never stored cannot be mapped: dropped"
+    assert signals == {("a-0", new_reply), ("a-1", None)}
+
+    storage = open_storage(sqlite_url, None)
+    try:
+        with storage.session_factory() as session:
+            assert [pair for chunk in iter_resolved_edges(session=session) for pair in chunk] == [
+                (reply.customer_id, parent.customer_id)] * 2
+        applied = apply_enriched_batch([parent, reply], session_factory=storage.session_factory, analytics=None)
+        judged = alert_enriched_batch([parent, reply], session_factory=storage.session_factory,
+                                      config=AlertingConfig())
+    finally:
+        storage.close()
+    assert applied.applied == () and applied.profiles == ()
+    assert judged.fresh == frozenset() and [a.alert_id for a in judged.alerts] == ["a-0"]
+
+
+def test_the_migration_writes_the_event_keys_the_application_computes():
+    """Revision 0005 keeps a frozen copy of the key function; while its format is current the two agree
+    (a new format needs a new migration, and this test then names the revision that wrote the old one)."""
+    frozen = importlib.import_module("streams.migrations.versions.0005_event_keys_name_the_author").event_key_v2
+    for ids in [("u-1", "d-7"), ("a/b", "c#m0"), ("用户", "帖子:1"), ("x" * 256, "y" * 512), ("%", "~")]:
+        assert frozen("weibo", *ids) == event_key("weibo", *ids)

@@ -25,7 +25,7 @@ from streams.steps.deadletter_limit import DeadLetterLimit, DeadLetterLimits
 from streams.steps.decode import decode_record
 from streams.steps.enrich import enrich_events
 from streams.steps.identity import resolve_customer
-from streams.steps.profile import SENTIMENT_ALPHA, TIMELINE_LENGTH, build_profile, event_key, fold_event
+from streams.steps.profile import SENTIMENT_ALPHA, TIMELINE_LENGTH, build_profile, fold_event
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -433,10 +433,6 @@ def test_verified_adds_influence(enriched_factory):
     plain = fold_event(None, enriched_factory(author={"followers": 1000}))
     verified = fold_event(None, enriched_factory(author={"followers": 1000, "verified": True}))
     assert verified.influence > plain.influence
-
-
-def test_event_key_is_platform_and_event_id(enriched_factory):
-    assert event_key(enriched_factory(platform="zhihu", event_id="abc")) == "zhihu:abc"
 
 
 # --------------------------------------------------------------------------- alerts

@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "run",
         help="process a file of SocialEvent JSON lines on the embedded runtime, then exit",
         description="Process a file of SocialEvent JSON lines on the embedded runtime (SQLite + chDB in "
-        "DATA_DIR) and exit when drained. Re-running the same file changes nothing (idempotent by event_id).",
+        "DATA_DIR) and exit when drained. Re-running the same file changes nothing (idempotent by platform, "
+        "author and event id). An event without received_at gets the time it was read.",
     )
     parser.add_argument("--input", type=Path, required=True, help="JSON-lines file, one SocialEvent per line")
     parser.add_argument("--data-dir", type=Path, help="state directory (default: $SCRM_DATA_DIR or .scrm)")

@@ -6,14 +6,13 @@ from datetime import datetime
 
 from analytics.writer import EventRow
 from streams.contracts import EnrichedEvent
-from streams.steps.profile import event_key
 
 
 def event_row(enriched: EnrichedEvent, *, ingested_at: datetime) -> EventRow:
     """Pure. One row of the ``events`` table."""
     event, enrichment = enriched.event, enriched.enrichment
     return EventRow(
-        event_key=event_key(enriched),
+        event_key=event.event_key,
         event_id=event.event_id,
         customer_id=enriched.customer_id,
         platform=event.platform.value,

@@ -18,9 +18,11 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def decode_record(record: SourceRecord, *, now: datetime | None = None) -> SocialEvent | DeadLetter:
-    """Pure. Returns the event, or a dead letter when the bytes are not a valid ``SocialEvent``."""
+    """Pure. Returns the event, or a dead letter when the bytes are not a valid ``SocialEvent``. ``now``
+    (default: the wall clock) is the receive time of an event without ``received_at``, and the failure
+    time of a dead letter."""
     try:
-        return decode_event(record.value)
+        return decode_event(record.value, received_at=now)
     except InvalidEvent as exc:
         return dead_letter(record, stage="decode", error=str(exc), field=exc.field, now=now)
 

@@ -2,8 +2,9 @@
 
 ``build_profile`` recomputes from a set of events (used after a merge, a split, or an out-of-order
 event); ``fold_event`` extends a profile with an event that sorts after everything already folded. Both
-give the same result for the same events, so an unmerge restores profiles exactly. Idempotency by
-``event_id`` is the caller's ledger. Everything time-dependent uses ``occurred_at``, never the wall clock.
+give the same result for the same events, so an unmerge restores profiles exactly. Idempotency by event
+(``SocialEvent.event_key``) is the caller's ledger. Everything time-dependent uses ``occurred_at``, never
+the wall clock.
 """
 
 from __future__ import annotations
@@ -28,14 +29,12 @@ TIMELINE_TEXT_CHARS = 280
 INFLUENCE_WEIGHTS = {"reach": 0.35, "engagement": 0.25, "amplification": 0.2, "centrality": 0.2}
 
 
-def event_key(enriched: EnrichedEvent) -> str:
-    """The idempotency key of an event: ``<platform>:<event_id>`` (event ids are unique per platform)."""
-    return f"{enriched.event.platform.value}:{enriched.event.event_id}"
-
-
-def sort_key(enriched: EnrichedEvent) -> tuple[datetime, str]:
-    """The order events are folded in: event time, then event key (a total, replay-stable order)."""
-    return enriched.event.occurred_at_utc, event_key(enriched)
+def sort_key(enriched: EnrichedEvent) -> tuple[datetime, str, str]:
+    """The order events are folded in: event time, then platform and event id, then event key (a total,
+    replay-stable order; for events stored before event keys named the author, the order they were
+    folded in then)."""
+    event = enriched.event
+    return event.occurred_at_utc, event.post_key, event.event_key
 
 
 def build_profile(

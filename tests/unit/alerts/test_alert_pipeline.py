@@ -90,7 +90,7 @@ def test_replayed_events_move_no_state_and_republish_their_alerts_with_the_same_
     burst = [negative(T0 + timedelta(hours=36, seconds=4 * i)) for i in range(60)]
     first = _apply(storage, burst, batch=60)
     (before,) = _incidents(storage)
-    keys = {f"{p.event.platform.value}:{p.event.event_id}" for p in burst}
+    keys = {p.event.event_key for p in burst}
     again = _apply(storage, [], replayed=keys)
     (after,) = _incidents(storage)
     assert [a.alert_id for a in again] == [a.alert_id for a in first] and again

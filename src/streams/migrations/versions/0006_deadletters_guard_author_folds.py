@@ -9,7 +9,7 @@ index). ``deadletter_guard_trips`` remembers each stop of a lane by the dead-let
 so an upgraded deployment judges known authors by their history at once.
 
 Revision ID: 9d2c4e6f8a10
-Revises: 9b4e0c7a2d18
+Revises: 5d2c8a7f1b63
 Create Date: 2026-12-02 12:00:00
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9d2c4e6f8a10"
-down_revision: str | None = "9b4e0c7a2d18"
+down_revision: str | None = "5d2c8a7f1b63"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
