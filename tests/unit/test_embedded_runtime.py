@@ -16,6 +16,7 @@ from enrichment.lexicon import LexiconEnricher
 from ingest.deadletter_store import count_dead_letters, list_dead_letters
 from profile_store.repository import events_of_identities, find_profile_by_identity
 from streams.config import PipelineConfig
+from streams.loop import FailurePolicy
 from streams.contracts import EnrichedEvent
 from streams.exceptions import DeadLetterRatioExceeded
 from streams.runtimes.embedded import EmbeddedRuntime
@@ -332,4 +333,110 @@ def test_a_running_runtime_takes_a_lone_event_at_once_and_batches_what_arrives_w
     finally:
         stop.set()
         thread.join(timeout=30)
+        storage.close()
+
+
+# ------------------------------------------------------------------------------------- failing lanes
+
+
+def _fails_for(author: str, error: Exception):
+    """An apply step that fails on every batch holding ``author``'s events, and works otherwise."""
+    import streams.lanes.apply as apply_lane
+
+    real = apply_lane.apply_enriched_batch
+
+    def apply(events, **kwargs):
+        if any(e.event.author.id == author for e in events):
+            raise error
+        return real(events, **kwargs)
+
+    return apply
+
+
+def test_a_record_the_apply_lane_fails_on_every_time_is_dead_lettered_and_the_rest_is_applied(
+    sqlite_url, event_factory, monkeypatch
+):
+    import streams.lanes.apply as apply_lane
+
+    monkeypatch.setattr(apply_lane, "apply_enriched_batch", _fails_for("poison", KeyError("douyin:d-7")))
+    storage = open_storage(sqlite_url, None)
+    try:
+        harness = Harness(storage, PipelineConfig(batch_size=10, failures=FailurePolicy(backoff_seconds=0)))
+        authors = ["a1", "a2", "poison", "a3", "a4"]
+        harness.run(*[_bytes(event_factory(author={"id": a}, at=T0)) for a in authors])
+        with storage.session_factory() as session:
+            (letter,) = list_dead_letters(session=session)
+        assert letter.stage == "apply" and "KeyError" in letter.error and b'"poison"' in letter.original
+        assert all(harness.profile_json(f"weibo:{a}") for a in authors if a != "poison")
+        assert harness.profile_json("weibo:poison") is None
+        assert harness.runtime.failure is None
+    finally:
+        storage.close()
+
+
+def _run_until(runtime: EmbeddedRuntime, done) -> threading.Thread:
+    stop = threading.Event()
+    thread = threading.Thread(target=runtime.run, args=(stop,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not done() and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    thread.join(timeout=30)
+    return thread
+
+
+def test_a_running_runtime_restarts_its_lanes_after_an_outage_and_loses_nothing(
+    sqlite_url, event_factory, monkeypatch
+):
+    import streams.lanes.apply as apply_lane
+    from sqlalchemy.exc import OperationalError
+
+    real, calls = apply_lane.apply_enriched_batch, {"n": 0}
+
+    def flaky(events, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 3:  # the database is away for three tries: longer than one lane's retries
+            raise OperationalError("INSERT", {}, ConnectionRefusedError("database away"))
+        return real(events, **kwargs)
+
+    monkeypatch.setattr(apply_lane, "apply_enriched_batch", flaky)
+    storage = open_storage(sqlite_url, None)
+    try:
+        config = PipelineConfig(failures=FailurePolicy(transient_attempts=2, backoff_seconds=0))
+        runtime = EmbeddedRuntime(config=config, enricher=LexiconEnricher(), storage=storage)
+        for n in range(5):
+            runtime.publish(_bytes(event_factory(author={"id": f"u{n}"}, at=T0)))
+        _run_until(runtime, lambda: runtime.stats.processed == 5)
+        assert runtime.stats.processed == 5 and runtime.stats.restarts >= 1
+        assert runtime.failure is None
+    finally:
+        storage.close()
+
+
+def test_a_runtime_whose_database_stays_away_stops_says_why_and_health_turns_503(
+    sqlite_url, event_factory, monkeypatch
+):
+    import streams.lanes.apply as apply_lane
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    from api.app import ApiServices, create_app
+
+    monkeypatch.setattr(apply_lane, "apply_enriched_batch",
+                        _fails_for("u0", OperationalError("INSERT", {}, ConnectionRefusedError("database away"))))
+    storage = open_storage(sqlite_url, None)
+    try:
+        config = PipelineConfig(failures=FailurePolicy(transient_attempts=2, backoff_seconds=0))
+        runtime = EmbeddedRuntime(config=config, enricher=LexiconEnricher(), storage=storage)
+        runtime.publish(_bytes(event_factory(author={"id": "u0"}, at=T0)))
+        thread = _run_until(runtime, lambda: runtime.failure is not None)
+        assert not thread.is_alive(), "the runtime gave up instead of serving a dead pipeline"
+        assert "OperationalError" in (runtime.failure or "") and runtime.exit_code == 75
+        app = create_app(ApiServices(session_factory=storage.session_factory, api_keys={}, enricher=LexiconEnricher(),
+                                     submit_links=runtime.submit_links, pipeline_failure=lambda: runtime.failure))
+        health = TestClient(app).get("/healthz")
+        assert health.status_code == 503 and health.json()["status"] == "failing"
+        assert runtime.pending() == 2, "its enriched record still waits for the apply and alert lanes"
+    finally:
         storage.close()

@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 IDLE_WAIT_SECONDS = 0.2  # an idle processing thread looks at link signals, jobs and ``stop`` this often
 MAX_RESTARTS = 5
-RESTART_BACKOFF_SECONDS = 1.0
 GROUP = "embedded"
 
 AlertListener = Callable[[Alert], None]
@@ -167,7 +166,8 @@ class EmbeddedRuntime:
                     return
                 log.exception("pipeline failed; restarting its lanes from their committed positions (%d of %d)",
                               restarts, MAX_RESTARTS)
-                if stop.wait(RESTART_BACKOFF_SECONDS * restarts):
+                failures = self._config.failures
+                if stop.wait(min(failures.max_backoff_seconds, failures.backoff_seconds * 2 ** restarts)):
                     return
             if time.monotonic() >= next_jobs:
                 self.run_jobs()

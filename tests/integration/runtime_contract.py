@@ -1,0 +1,80 @@
+"""The input and the observable outcome of the runtime contract suite (``test_runtime_contract.py``).
+
+``contract_input`` is a seeded stream as outside producers write it: a calm hour, then a crisis forming,
+identity hints that merge accounts, junk lines, events without ``received_at``, and event ids reused by
+other authors. ``Outcome`` is what a user can see afterwards — profiles, incidents, alerts, dead letters —
+without what legitimately differs between runtimes (partition/offset numbers, wall-clock stamps).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from alerts.repository import list_alerts, list_incidents
+from ingest.deadletter_store import list_dead_letters
+from ingest.simulator import SimulatorConfig, raw_records
+from profile_store.tables import ProfileRow
+
+START = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
+
+
+def contract_input(*, hours: float = 2.0, events_per_hour: float = 1200.0) -> list[bytes]:
+    """The suite's raw lines (deterministic)."""
+    config = SimulatorConfig(seed=11, customers=300, start=START, events_per_hour=events_per_hour,
+                             crisis_at=START + timedelta(hours=hours / 2), invalid_ratio=0.01)
+    lines: list[bytes] = []
+    end = START + timedelta(hours=hours)
+    for n, value in enumerate(raw_records(config)):
+        try:
+            payload = json.loads(value)
+        except ValueError:
+            lines.append(value)
+            continue
+        at = _aware(payload.get("occurred_at")) if isinstance(payload, dict) else None
+        if at is None:  # one of the simulator's deliberately invalid records
+            lines.append(value)
+            continue
+        if at >= end:
+            break
+        if n % 7 == 0:
+            payload.pop("received_at", None)  # an outside producer cannot know when we received it
+        lines.append(json.dumps(payload, ensure_ascii=False).encode())
+        if n % 97 == 0:  # the same event id, another author on the same platform
+            other = {**payload, "author": {**payload["author"], "id": f"{payload['author']['id']}-other"}}
+            lines.append(json.dumps(other, ensure_ascii=False).encode())
+    lines += [b"", b"{", b'{"platform": "weibo"}', "不是 JSON".encode(), b"\xff\xfe"]
+    return [line for line in lines if line.strip()]
+
+
+def _aware(value: object) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What both runtimes must agree on."""
+
+    profiles: dict[str, dict[str, Any]]
+    incidents: dict[str, tuple[str, str, int, int]]
+    alerts: dict[str, tuple[str, str | None, str]]
+    dead_letters: Counter[tuple[str, bytes]]
+
+
+def observe(session: Session) -> Outcome:
+    """Read the outcome from a platform database (embedded SQLite or the Kafka runtime's PostgreSQL)."""
+    profiles = {row.customer_id: row.data for row in session.query(ProfileRow)}
+    incidents = {i.incident_id: (i.dedup_key, i.rule, i.count, i.severity)
+                 for i in list_incidents(session=session, limit=100_000)}
+    alerts = {a.alert_id: (a.rule, a.incident_id, a.event_id) for a in list_alerts(session=session, limit=1_000_000)}
+    letters = Counter((d.stage, d.original) for d in list_dead_letters(session=session, limit=100_000))
+    return Outcome(profiles=profiles, incidents=incidents, alerts=alerts, dead_letters=letters)
