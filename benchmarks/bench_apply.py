@@ -1,7 +1,7 @@
 """Cost of the apply, identity and alert lanes per event, without Kafka: parse enriched records, fold
-profiles, write PostgreSQL, render the outgoing messages (``streams.runtimes.kafka.apply_handler``), then
-apply the identity signals each batch publishes (``identity_handler``, in the same thread: the two lanes
-share one worker process in production); and apart from them, the alert lane (``alert_handler``: parse,
+profiles, write PostgreSQL, render the outgoing messages (``streams.lanes.apply``), then
+apply the identity signals each batch publishes (the identity lane's handler, in the same thread: the two lanes
+share one worker process in production); and apart from them, the alert lane (its handler: parse,
 the detectors' ledger, authors' standings, detectors, incidents, outbox) over the same records.
 
 Starts PostgreSQL with ``deploy/local/postgres.sh`` in a temporary directory (non-default port), simulates
@@ -39,10 +39,11 @@ from ingest.producer import partition_key
 from ingest.records import SourceRecord
 from ingest.simulator import SimulatorConfig, raw_records
 from scrm.heap import settle_heap
+from streams.lanes import LaneContext, lane_specs
+from streams.loop import Handler
 from streams.migrate import upgrade
-from streams.runtimes.kafka import alert_handler, apply_handler, enrich_handler, identity_handler
 from streams.settings import WorkerSettings
-from streams.storage import open_storage
+from streams.storage import Storage, open_storage
 from streams.topics import ENRICHED_EVENTS, IDENTITY_LINKS, RAW_EVENTS
 
 PG_PORT = "55498"
@@ -57,6 +58,14 @@ def _fresh_database(server_url: str, name: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
+def _handler(lane: str, settings: WorkerSettings, storage: Storage) -> Handler:
+    """The handler a worker's lane runs (``streams.lanes``)."""
+    context = LaneContext(pipeline=settings.pipeline, storage=storage,
+                          enricher=lambda: build_enricher(settings.enrichment))
+    (spec,) = [spec for spec in lane_specs() if spec.name == lane]
+    return spec.build(context)
+
+
 def _postgres_cpu(data_dir: Path) -> float:
     return sum(local_servers.cpu_seconds(local_servers.postgres_pids(data_dir)).values())
 
@@ -68,8 +77,8 @@ def _enriched_records(server_url: str, settings: WorkerSettings, count: int, cus
     config = SimulatorConfig(start=datetime(2026, 11, 1, tzinfo=UTC), events_per_hour=1000 * 3600.0,
                              customers=customers, invalid_ratio=0.0)
     raw = [SourceRecord(value=v, topic=RAW_EVENTS, key=partition_key(v)) for v in itertools.islice(raw_records(config), count)]
-    enrich = enrich_handler(settings, enricher=build_enricher(settings.enrichment), storage=storage)
-    enriched = [message for start in range(0, count, 1000) for message in enrich(raw[start:start + 1000])
+    enrich = _handler("enrich", settings, storage)
+    enriched = [message for start in range(0, count, 1000) for message in enrich(raw[start:start + 1000]).messages
                 if message.topic == ENRICHED_EVENTS]
     storage.close()
     return [SourceRecord(value=m.value or b"", topic=ENRICHED_EVENTS, key=m.key, partition=0, offset=n)
@@ -90,14 +99,14 @@ def _measure(server_url: str, data_dir: Path, settings: WorkerSettings, records:
     """Per phase: (name, worker CPU, PostgreSQL CPU, wall in ms per event, identity signals applied)."""
     storage = open_storage(_fresh_database(server_url, f"bench_apply_{batch}"), None)
     upgrade(storage.engine)
-    apply, identity = apply_handler(settings, storage=storage), identity_handler(settings, storage=storage)
+    apply, identity = _handler("apply", settings, storage), _handler("identity", settings, storage)
     settle_heap()  # as ``scrm worker`` does once its lanes are built
 
     def apply_all(part: list[SourceRecord]) -> int:
         signals = 0
         for start in range(0, len(part), batch):
             links = [SourceRecord(value=m.value or b"", topic=IDENTITY_LINKS, key=m.key)
-                     for m in apply(part[start:start + batch]) if m.topic == IDENTITY_LINKS]
+                     for m in apply(part[start:start + batch]).messages if m.topic == IDENTITY_LINKS]
             if links:
                 identity(links)
             signals += len(links)
@@ -114,7 +123,7 @@ def _measure_alerts(server_url: str, data_dir: Path, settings: WorkerSettings, r
                     batch: int) -> tuple[str, float, float, float, int]:
     """The alert lane over every record: (phase, worker CPU, PostgreSQL CPU, wall in ms per event, 0)."""
     storage = open_storage(_fresh_database(server_url, f"bench_alert_{batch}"), None)
-    alert = alert_handler(settings, storage=storage)
+    alert = _handler("alert", settings, storage)
     settle_heap()
 
     def alert_all() -> int:

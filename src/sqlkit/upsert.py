@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import JSON, Dialect, Table, text
+from sqlalchemy import JSON, Dialect, LargeBinary, Table, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -64,10 +64,17 @@ def _insert(
         return list(session.scalars(statement.returning(table.c[returning]), unique))
     columns = tuple(rows[0])
     json_columns = tuple(name for name in columns if isinstance(table.c[name].type, JSON))
+    binary = tuple(name for name in columns if isinstance(table.c[name].type, LargeBinary))
+    if binary:  # bytea's text input form: JSON has no bytes, and arbitrary bytes are not UTF-8
+        unique = [{**row, **{n: _bytea(row[n]) for n in binary}} for row in unique]
     batch = "[" + ",".join(_row_json(row, json_columns) for row in unique) + "]"
     result = session.execute(text(_recordset_upsert_sql(table, columns, keys, update, returning, dialect)),
                              {"rows": batch})
     return list(result.scalars()) if returning is not None else []
+
+
+def _bytea(value: bytes | None) -> str | None:
+    return None if value is None else "\\x" + value.hex()
 
 
 def _one_row_per_key(rows: Sequence[dict[str, Any]], keys: Sequence[str], *, last_wins: bool) -> list[dict[str, Any]]:

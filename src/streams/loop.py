@@ -17,7 +17,8 @@ on the same records changes nothing it did before):
   the process exits non-zero and a supervisor restarts it;
 - any other error is retried ``poison_attempts`` times; if it persists, the batch is split in halves to
   isolate the record(s) it fails on, and each such record is dead-lettered with its bytes and the exception,
-  while the rest of the batch goes on.
+  while the rest of the batch goes on (a record of the dead-letter topic itself cannot be dead-lettered
+  again: that lane stops with ``LaneFailed`` instead).
 Offsets are committed only after the handler's effects and every output message are durable. After a
 failure the transport is rewound to the committed offsets, so nothing taken is lost.
 """
@@ -210,6 +211,9 @@ class LaneLoop:
     def _split(self, records: list[SourceRecord], exc: Exception, stop: threading.Event) -> Handled:
         if len(records) == 1:
             record = records[0]
+            if record.topic == DEADLETTER:  # its dead letter would come straight back: stop loudly instead
+                raise LaneFailed(f"{self.name}: cannot store the dead letter at {record.topic}/{record.partition}/"
+                                 f"{record.offset}: {type(exc).__name__}") from exc
             self.stats.poison += 1
             log.error("%s: the record at %s/%s/%s fails every time (%s); dead-lettered, the lane goes on",
                       self.name, record.topic, record.partition, record.offset, type(exc).__name__)

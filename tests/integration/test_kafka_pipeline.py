@@ -17,6 +17,7 @@ from kafka import KafkaConsumer
 from workers import Worker, alert_probe, as_json, produce, profile_probe, social_event, wait_for, worker_env
 
 from streams.admin import ensure_topics
+from streams.storage import open_storage
 from streams.topics import ALERTS, DEADLETTER, ENRICHED_EVENTS, RAW_EVENTS
 
 pytestmark = pytest.mark.integration
@@ -88,6 +89,28 @@ def test_events_become_a_postgres_profile_an_alert_and_dead_letters(
     assert "UTF-8" in letters[0]["error"] and letters[0]["source_topic"] == RAW_EVENTS
     assert letters[0]["offset"] is not None
     assert worker.process.poll() is None, "the worker must keep running after bad input"
+
+    stored = wait_for("the dead-letter lane to store it where the API reads dead letters",
+                      lambda: _api_dead_letters(fresh_database_url, bad_bytes), 60, [worker])
+    assert stored[0]["stage"] == "decode" and stored[0]["source_topic"] == RAW_EVENTS
+
+
+def _api_dead_letters(database_url: str, original: bytes) -> list[dict]:
+    """What ``GET /v1/deadletters`` answers about ``original`` (an API over the worker's database)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import ApiServices, create_app
+    from enrichment.lexicon import LexiconEnricher
+
+    storage = open_storage(database_url, None)
+    try:
+        app = create_app(ApiServices(session_factory=storage.session_factory, api_keys={"k": "analyst"},
+                                     enricher=LexiconEnricher(), submit_links=lambda signals: None))
+        answer = TestClient(app).get("/v1/deadletters", headers={"X-API-Key": "k"}, params={"limit": 1000})
+        assert answer.status_code == 200
+        return [d for d in answer.json() if base64.b64decode(d["original"]) == original]
+    finally:
+        storage.close()
 
 
 def test_a_killed_worker_loses_and_double_counts_nothing(

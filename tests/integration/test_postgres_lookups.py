@@ -141,3 +141,26 @@ def test_insert_new_returns_the_keys_it_inserted_and_a_key_in_flight_goes_to_one
     assert (claimed_first, claimed_second) == ({"b", "c"}, {"d"})
     with Session(engine) as session:
         assert _owners(session, ["a", "b", "c", "d"]) == {"a": "first", "b": "first", "c": "first", "d": "second"}
+
+
+def test_dead_letters_with_bytes_that_are_not_utf8_are_stored_once_on_postgresql(engine: Engine) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import sessionmaker
+
+    from ingest.deadletter import DeadLetter
+    from ingest.deadletter_store import list_dead_letters, record_dead_letters
+    from streams.migrate import upgrade
+
+    upgrade(engine)
+    letter = DeadLetter(original=b"\xff\xfe not json \x00", key=b"\x80", error="<payload>: not valid UTF-8",
+                        stage="decode", source_topic="scrm.events.raw", partition=1, offset=9,
+                        failed_at=datetime(2026, 12, 1, tzinfo=UTC))
+    sessions = sessionmaker(engine)
+    with sessions() as session, session.begin():
+        assert record_dead_letters([letter, letter], session=session) == 1
+    with sessions() as session, session.begin():
+        assert record_dead_letters([letter], session=session) == 0, "a redelivered dead letter is stored once"
+    with sessions() as session:
+        stored = [d for d in list_dead_letters(session=session) if d.offset == 9 and d.partition == 1]
+    assert [(d.original, d.key) for d in stored] == [(letter.original, letter.key)]

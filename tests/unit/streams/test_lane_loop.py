@@ -254,3 +254,18 @@ def test_a_key_always_lands_on_the_same_partition_in_order():
     assert len(placed) == 1
     (partition,) = placed
     assert [r.value for r in broker.read(TOPIC, partition, 0, 30)] == [f"r{n}".encode() for n in range(20)]
+
+
+def test_a_dead_letter_that_cannot_be_stored_stops_the_lane_instead_of_dead_lettering_it_again():
+    broker = MemoryBroker()
+    transport = MemoryTransport(broker, DEADLETTER, "group")
+    broker.produce(DEADLETTER, None, b"{}")
+
+    def broken(records: list[SourceRecord]) -> Handled:
+        raise ValueError("the table is gone")
+
+    with pytest.raises(LaneFailed, match="cannot store the dead letter"):
+        _loop(transport, broken, policy=FailurePolicy(backoff_seconds=0)).step(threading.Event(), idle_wait=0,
+                                                                               gather=False)
+    assert broker.read(DEADLETTER, 0, 1, 10) == [], "nothing published back to the dead-letter topic"
+    assert broker.committed("group", DEADLETTER, 0) == 0
