@@ -9,10 +9,6 @@ from __future__ import annotations
 from typing import Literal
 
 
-class UnsafeQuery(ValueError):
-    """An analyst query that is not a single read-only statement."""
-
-
 class AnalystQueryError(Exception):
     """An analyst query that gave no result."""
 

@@ -92,6 +92,7 @@ def handle(args: argparse.Namespace) -> int:
             enricher=platform.enricher,
             submit_links=runtime.submit_links,
             analytics=platform.storage.analytics,
+            analyst_door=platform.analyst_door,
             pipeline_stats=runtime.stats.snapshot,
             runtime_name="embedded",
         )
