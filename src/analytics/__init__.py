@@ -1,1 +1,2 @@
-"""Analytics: the ClickHouse schema, a batched writer and read-only query helpers (chDB or a server)."""
+"""Analytics: the ClickHouse schema, a batched writer, read-only query helpers and the analyst door (chDB or a
+server)."""

@@ -1,13 +1,15 @@
 """ClickHouse clients: chDB in-process (``chdb:///path``) or a server (``clickhouse://...``), one code path.
 
-A chDB data path can be opened by one process at a time, and a process can use only one path: the
-embedded runtime opens it once and shares the client (guarded by a lock) between pipeline and API.
+A chDB data path can be opened by one process at a time, and a process can use only one path; within
+that process each client gets its own connection handle (its own session: settings, current database), and
+queries on different handles run concurrently. The embedded runtime shares one client (guarded by a lock)
+between the pipeline and the API's console reads; the analyst door opens clients of its own.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +46,27 @@ class AnalyticsClient:
             self._client.close()
 
 
-def connect(dsn: str, database: str = "scrm") -> AnalyticsClient:
-    """Open ``dsn`` (``chdb:///data/dir`` or ``clickhouse://user:pass@host:8123``). Blocks; raises the
-    driver's errors when the server is unreachable."""
-    client = clickhouse_connect.get_client(dsn=dsn)
+def connect(
+    dsn: str,
+    database: str = "scrm",
+    *,
+    use_database: bool = False,
+    settings: Mapping[str, Any] | None = None,
+    timeout_s: float | None = None,
+) -> AnalyticsClient:
+    """Open ``dsn`` (``chdb:///data/dir`` or ``clickhouse://user:pass@host:8123``): a new client with its own
+    session (on chDB its own connection handle to the process's one engine). ``use_database`` makes
+    ``database`` (which must exist) the session's current one, so unqualified table names resolve in it;
+    ``settings`` hold for every call of this client (on chDB set once on its handle, in order, so a last
+    ``readonly=1`` locks the others; on a server sent with each request); ``timeout_s`` bounds how long a
+    server call waits for its answer (chDB runs in-process: no transport). Blocks; raises the driver's errors
+    when the server is unreachable or refuses a setting."""
+    options: dict[str, Any] = {"database": database} if use_database else {}
+    if settings:
+        options["settings"] = dict(settings)
+    if timeout_s is not None and not dsn.startswith("chdb:"):
+        options["send_receive_timeout"] = timeout_s
+    client = clickhouse_connect.get_client(dsn=dsn, **options)
     return AnalyticsClient(client, database)
 
 

@@ -1,13 +1,12 @@
-"""Read-only query helpers for the API and console. Parameters are bound, never interpolated."""
+"""Read-only query helpers for the API and console. Parameters are bound, never interpolated. (Analysts' own
+SQL goes through the analyst door: ``analytics.door`` and ``analytics.analyst``.)"""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from analytics.client import AnalyticsClient
-from analytics.exceptions import UnsafeQuery
 from analytics.schema import EVENTS_TABLE
 
 
@@ -46,22 +45,6 @@ def count_events(client: AnalyticsClient) -> int:
     """Distinct events stored."""
     _, rows = client.query(f"SELECT count() FROM {client.database}.{EVENTS_TABLE} FINAL")
     return int(rows[0][0])
-
-
-_READ_ONLY = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
-
-
-def run_analyst_query(client: AnalyticsClient, sql: str, *, max_rows: int = 10_000) -> dict[str, Any]:
-    """Run one read-only analyst statement. The guard is ClickHouse's own ``readonly=1`` sent as a query
-    setting (not SQL text a comment could cut off), so the server refuses writes, DDL, table functions
-    such as ``file()`` and attempts to change settings. Raises ``UnsafeQuery`` for anything but one
-    SELECT/WITH statement; ClickHouse errors propagate."""
-    statement = sql.strip().rstrip(";")
-    if ";" in statement or not _READ_ONLY.match(statement):
-        raise UnsafeQuery("only a single SELECT (or WITH ... SELECT) statement is allowed")
-    settings = {"readonly": 1, "max_result_rows": int(max_rows), "result_overflow_mode": "break"}
-    columns, rows = client.query(statement, settings=settings)
-    return {"columns": columns, "rows": [list(row) for row in rows]}
 
 
 def latest_event_time(client: AnalyticsClient) -> datetime | None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from analytics.analyst import AnalystDoor
 from analytics.client import AnalyticsClient
 from api.deps import Role
 from api.routers import alerts, analytics, console, deadletters, enrich, health, identities, profiles
@@ -23,13 +24,15 @@ CONSOLE_DIR = Path(__file__).parent / "console"
 class ApiServices:
     """What routes may use. ``submit_links`` hands link / unlink signals to the identity service;
     ``pipeline_stats`` reports the in-process runtime when there is one, and ``pipeline_failure`` why it
-    stopped (``None`` while it runs)."""
+    stopped (``None`` while it runs); ``analyst_door`` runs analysts' SQL on clients of its own (never
+    ``analytics``, which the pipeline may share)."""
 
     session_factory: sessionmaker[Session]
     api_keys: Mapping[str, Role]
     enricher: Enricher
     submit_links: Callable[[Sequence[LinkSignal]], None]
     analytics: AnalyticsClient | None = None
+    analyst_door: AnalystDoor | None = None
     pipeline_stats: Callable[[], dict[str, float]] | None = None
     pipeline_failure: Callable[[], str | None] | None = None
     runtime_name: str = "kafka"
@@ -48,6 +51,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.enricher = services.enricher
     app.state.submit_links = services.submit_links
     app.state.analytics = services.analytics
+    app.state.analyst_door = services.analyst_door
     app.state.pipeline_stats = services.pipeline_stats
     app.state.pipeline_failure = services.pipeline_failure
     app.state.runtime_name = services.runtime_name

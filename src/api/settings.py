@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from analytics.analyst import AnalystDoorConfig
 from api.deps import Role
 from enrichment.config import EnrichmentConfig
 
@@ -21,6 +22,7 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     enrichment: EnrichmentConfig = EnrichmentConfig()
+    analyst: AnalystDoorConfig = AnalystDoorConfig()
 
     def parsed_api_keys(self) -> dict[str, Role]:
         """The key -> role map; raises ``ValueError`` on an unknown role or a malformed pair."""

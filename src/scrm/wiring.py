@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from analytics.analyst import AnalystDoor, open_analyst_door
 from enrichment.factory import build_enricher
 from enrichment.protocols import Enricher
 from streams.runtimes.embedded import EmbeddedRuntime
@@ -16,11 +17,13 @@ from streams.storage import Storage, open_storage
 
 @dataclass(frozen=True)
 class EmbeddedPlatform:
-    """Everything one embedded process runs: durable storage, the enricher and the runtime."""
+    """Everything one embedded process runs: durable storage, the enricher, the runtime and (with analytics)
+    the analyst door, whose chDB clients are its own, never the pipeline's."""
 
     storage: Storage
     enricher: Enricher
     runtime: EmbeddedRuntime
+    analyst_door: AnalystDoor | None = None
 
 
 @contextmanager
@@ -28,11 +31,14 @@ def embedded_platform(settings: EmbeddedSettings, *, with_analytics: bool = True
     """Open the data dir (creating it), load the enricher, build the runtime; close storage on exit."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     storage = open_storage(settings.database_url, settings.analytics_dsn if with_analytics else None)
+    door = open_analyst_door(settings.analytics_dsn, settings.analyst) if storage.analytics else None
     try:
         enricher = build_enricher(settings.enrichment)
         runtime = EmbeddedRuntime(config=settings.pipeline, enricher=enricher, storage=storage)
-        yield EmbeddedPlatform(storage=storage, enricher=enricher, runtime=runtime)
+        yield EmbeddedPlatform(storage=storage, enricher=enricher, runtime=runtime, analyst_door=door)
     finally:
+        if door is not None:
+            door.close()
         storage.close()
 
 

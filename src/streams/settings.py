@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from analytics.analyst import AnalystDoorConfig
 from analytics.client import chdb_dsn
 from enrichment.config import EnrichmentConfig
 from streams.config import PipelineConfig
@@ -59,6 +60,7 @@ class EmbeddedSettings(BaseSettings):
     routing_file: Path | None = Field(default=None, description="alert routing JSON (see docs/alerts.md)")
     pipeline: PipelineConfig = PipelineConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()
+    analyst: AnalystDoorConfig = AnalystDoorConfig()
 
     @property
     def database_url(self) -> str:

@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import servers
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
+from runtime_contract import Outcome, contract_input, observe
 
-import servers
 from enrichment.config import EnrichmentConfig
 from enrichment.factory import build_enricher
 from ingest.producer import partition_key, publish_raw
-from runtime_contract import Outcome, contract_input, observe
 from streams.admin import ensure_topics
 from streams.config import PipelineConfig
 from streams.lanes import lane_specs

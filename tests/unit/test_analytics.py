@@ -1,5 +1,5 @@
 """Analytics over chDB (the session's single chDB path): rows written by the analytics step are what the
-query helpers report, replays collapse, and the analyst query sandbox refuses writes."""
+query helpers report, and replays collapse. (The analyst door: test_analyst_guard/_door/_route.)"""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics.exceptions import UnsafeQuery
-from analytics.queries import breakdown, count_events, run_analyst_query, sentiment_over_time
+from analytics.queries import breakdown, count_events, sentiment_over_time
 from analytics.schema import MARKS_TABLE, ensure_schema
 from analytics.writer import write_events
 from streams.steps.analytics import event_row
@@ -145,63 +144,3 @@ def test_sentiment_over_time_buckets_by_event_time_for_one_brand(client, enriche
 def test_breakdown_refuses_an_unknown_dimension(client):
     with pytest.raises(ValueError, match="cannot break down"):
         breakdown(client, by="text; DROP TABLE events", since=AT)
-
-
-def test_analyst_select_runs_and_returns_columns_and_rows(client, enriched_factory):
-    write_events(
-        client,
-        [
-            event_row(
-                enriched_factory(event_id="an-sel-1", brand="brand-analytics-select", at=AT), ingested_at=AT
-            )
-        ],
-    )
-
-    result = run_analyst_query(
-        client, "SELECT event_id, brand FROM scrm.events FINAL WHERE brand = 'brand-analytics-select';"
-    )
-
-    assert result == {"columns": ["event_id", "brand"], "rows": [["an-sel-1", "brand-analytics-select"]]}
-
-
-def test_analyst_with_select_runs(client):
-    result = run_analyst_query(client, "WITH 2 AS x SELECT x * 21 AS answer")
-    assert result == {"columns": ["answer"], "rows": [[42]]}
-
-
-@pytest.mark.parametrize(
-    "sql",
-    [
-        "INSERT INTO scrm.events (event_key) VALUES ('x')",
-        "DROP TABLE scrm.events",
-        "  drop table scrm.events",
-        "ALTER TABLE scrm.events DELETE WHERE 1",
-        "SELECT 1; DROP TABLE scrm.events",
-        "SELECT 1; SELECT 2",
-        "TRUNCATE TABLE scrm.events",
-        "SET readonly = 0",
-        "",
-    ],
-)
-def test_analyst_query_refuses_anything_but_one_select(client, sql):
-    before = count_events(client)
-    with pytest.raises(UnsafeQuery):
-        run_analyst_query(client, sql)
-    assert count_events(client) == before
-
-
-def test_analyst_query_runs_read_only_on_the_server(client):
-    result = run_analyst_query(client, "SELECT getSetting('readonly') AS ro")
-    assert result["rows"] == [[1]]
-
-
-def test_analyst_select_cannot_write_through_a_with_clause(client):
-    before = count_events(client)
-    with pytest.raises(Exception, match="(?i)readonly|syntax"):
-        run_analyst_query(client, "WITH 1 AS x INSERT INTO scrm.events (event_key) SELECT 'x'")
-    assert count_events(client) == before
-
-
-def test_a_trailing_comment_does_not_lift_the_read_only_guard(client):
-    result = run_analyst_query(client, "SELECT getSetting('readonly') AS ro --")
-    assert result["rows"] == [[1]]

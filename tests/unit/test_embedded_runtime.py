@@ -16,9 +16,9 @@ from enrichment.lexicon import LexiconEnricher
 from ingest.deadletter_store import count_dead_letters, list_dead_letters
 from profile_store.repository import events_of_identities, find_profile_by_identity
 from streams.config import PipelineConfig
-from streams.loop import FailurePolicy
 from streams.contracts import EnrichedEvent
 from streams.exceptions import DeadLetterRatioExceeded
+from streams.loop import FailurePolicy
 from streams.runtimes.embedded import EmbeddedRuntime
 from streams.storage import Storage, open_storage
 
@@ -389,8 +389,9 @@ def _run_until(runtime: EmbeddedRuntime, done) -> threading.Thread:
 def test_a_running_runtime_restarts_its_lanes_after_an_outage_and_loses_nothing(
     sqlite_url, event_factory, monkeypatch
 ):
-    import streams.lanes.apply as apply_lane
     from sqlalchemy.exc import OperationalError
+
+    import streams.lanes.apply as apply_lane
 
     real, calls = apply_lane.apply_enriched_batch, {"n": 0}
 
@@ -417,10 +418,10 @@ def test_a_running_runtime_restarts_its_lanes_after_an_outage_and_loses_nothing(
 def test_a_runtime_whose_database_stays_away_stops_says_why_and_health_turns_503(
     sqlite_url, event_factory, monkeypatch
 ):
-    import streams.lanes.apply as apply_lane
     from fastapi.testclient import TestClient
     from sqlalchemy.exc import OperationalError
 
+    import streams.lanes.apply as apply_lane
     from api.app import ApiServices, create_app
 
     monkeypatch.setattr(apply_lane, "apply_enriched_batch",

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from analytics.analyst import AnalystDoor, AnalystQuery, AnalystResult
 from analytics.client import AnalyticsClient
-from analytics.exceptions import UnsafeQuery
-from analytics.queries import breakdown, latest_event_time, run_analyst_query, sentiment_over_time
+from analytics.exceptions import (
+    AnalystQueryError,
+    DoorBusy,
+    QueryCancelled,
+    QueryCut,
+    QueryFailed,
+    QueryRefused,
+    StoreFailed,
+)
+from analytics.queries import breakdown, latest_event_time, sentiment_over_time
 from api.deps import require_role
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
@@ -63,17 +74,59 @@ def breakdown_by(
     return breakdown(client, by=by, since=start) if start else []
 
 
-class AnalystQuery(BaseModel):
+class AnalystQueryRequest(BaseModel):
     sql: str = Field(min_length=1, max_length=20_000)
     max_rows: int = Field(default=1000, ge=1, le=100_000)
 
 
+def get_analyst_door(request: Request) -> AnalystDoor:
+    """The analyst door; 503 when this deployment runs without ClickHouse."""
+    door: AnalystDoor | None = request.app.state.analyst_door
+    if door is None:
+        raise HTTPException(status_code=503, detail="analytics is not configured (set SCRM_CLICKHOUSE_DSN)")
+    return door
+
+
+DoorDep = Annotated[AnalystDoor, Depends(get_analyst_door)]
+
+CLIENT_CLOSED_REQUEST = 499  # the client went away before the answer (nginx's code; nobody reads it)
+_STATUS: tuple[tuple[type[AnalystQueryError], int], ...] = (
+    (QueryRefused, 400), (QueryFailed, 400), (QueryCut, 422), (DoorBusy, 429),
+    (QueryCancelled, CLIENT_CLOSED_REQUEST), (StoreFailed, 502),
+)
+
+
 @router.post("/query", dependencies=[Depends(require_role("analyst"))])
-def analyst_query(query: AnalystQuery, client: ClientDep) -> dict[str, Any]:
-    """One read-only SELECT, executed with ClickHouse ``readonly=1``; 400 for anything else."""
+async def analyst_query(body: AnalystQueryRequest, request: Request, door: DoorDep) -> AnalystResult:
+    """One read-only SELECT/WITH/EXPLAIN/SHOW/DESCRIBE through the analyst door (``analytics.door``): run
+    on the door's own clients with its time, memory and row limits, cancelled when the client disconnects.
+    400 refused or a mistake in the SQL, 422 cut at a limit, 429 every slot busy, 502 the store failed."""
     try:
-        return run_analyst_query(client, query.sql, max_rows=query.max_rows)
-    except UnsafeQuery as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
-    except Exception as exc:
-        raise HTTPException(status_code=400, detail=f"query failed: {str(exc)[:500]}") from exc
+        query = await anyio.to_thread.run_sync(partial(door.prepare, body.sql, max_rows=body.max_rows))
+        return await _run_until_disconnected(query, request)
+    except AnalystQueryError as exc:
+        status = next(code for kind, code in _STATUS if isinstance(exc, kind))
+        headers = {"Retry-After": "1"} if status == 429 else None
+        raise HTTPException(status_code=status, detail=str(exc), headers=headers) from None
+
+
+async def _run_until_disconnected(query: AnalystQuery, request: Request) -> AnalystResult:
+    """Run ``query`` in a worker thread; cancel it when the client disconnects first. Raises what
+    ``AnalystQuery.run`` raises."""
+
+    async def cancel_on_disconnect() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        await anyio.to_thread.run_sync(query.cancel)
+
+    outcome: AnalystResult | AnalystQueryError
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(cancel_on_disconnect)
+        try:
+            outcome = await anyio.to_thread.run_sync(query.run)
+        except AnalystQueryError as exc:
+            outcome = exc
+        tasks.cancel_scope.cancel()
+    if isinstance(outcome, AnalystQueryError):
+        raise outcome
+    return outcome

@@ -22,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from analytics.analyst import open_analyst_door
     from api.app import ApiServices, create_app
     from api.settings import ApiSettings
     from enrichment.factory import build_enricher
@@ -38,6 +39,7 @@ def handle(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     storage = open_storage(settings.database_url, settings.clickhouse_dsn)
+    door = open_analyst_door(settings.clickhouse_dsn, settings.analyst) if settings.clickhouse_dsn else None
 
     def submit_links(signals: Sequence[LinkSignal]) -> None:
         publish_raw(settings.kafka_bootstrap, [s.model_dump_json().encode() for s in signals], topic=IDENTITY_LINKS)
@@ -48,10 +50,13 @@ def handle(args: argparse.Namespace) -> int:
         enricher=build_enricher(settings.enrichment),
         submit_links=submit_links,
         analytics=storage.analytics,
+        analyst_door=door,
         runtime_name="kafka",
     )
     try:
         uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="info")
     finally:
+        if door is not None:
+            door.close()
         storage.close()
     return 0

@@ -101,6 +101,7 @@ def handle(args: argparse.Namespace) -> int:
             enricher=platform.enricher,
             submit_links=runtime.submit_links,
             analytics=platform.storage.analytics,
+            analyst_door=platform.analyst_door,
             pipeline_stats=runtime.stats.snapshot,
             pipeline_failure=lambda: runtime.failure,
             runtime_name="embedded",
