@@ -2,7 +2,7 @@
 
 ``contract_input`` is a seeded stream as outside producers write it: a calm hour, then a crisis forming,
 identity hints that merge accounts, junk lines, events without ``received_at``, and event ids reused by
-other authors. ``Outcome`` is what a user can see afterwards — profiles, incidents, alerts, dead letters —
+other authors. ``Outcome`` is what a user can see afterwards — profiles and dead letters —
 without what legitimately differs between runtimes (partition/offset numbers, wall-clock stamps).
 """
 
@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from alerts.repository import list_alerts, list_incidents
 from ingest.deadletter_store import list_dead_letters
 from ingest.simulator import SimulatorConfig, raw_records
 from profile_store.tables import ProfileRow
@@ -65,16 +64,11 @@ class Outcome:
     """What both runtimes must agree on."""
 
     profiles: dict[str, dict[str, Any]]
-    incidents: dict[str, tuple[str, str, int, int]]
-    alerts: dict[str, tuple[str, str | None, str]]
     dead_letters: Counter[tuple[str, bytes]]
 
 
 def observe(session: Session) -> Outcome:
     """Read the outcome from a platform database (embedded SQLite or the Kafka runtime's PostgreSQL)."""
     profiles = {row.customer_id: row.data for row in session.query(ProfileRow)}
-    incidents = {i.incident_id: (i.dedup_key, i.rule, i.count, i.severity)
-                 for i in list_incidents(session=session, limit=100_000)}
-    alerts = {a.alert_id: (a.rule, a.incident_id, a.event_id) for a in list_alerts(session=session, limit=1_000_000)}
     letters = Counter((d.stage, d.original) for d in list_dead_letters(session=session, limit=100_000))
-    return Outcome(profiles=profiles, incidents=incidents, alerts=alerts, dead_letters=letters)
+    return Outcome(profiles=profiles, dead_letters=letters)
