@@ -253,7 +253,7 @@ def test_on_postgresql_a_growing_crisis_is_one_incident_and_its_deliveries_are_r
         with storage.session_factory() as session, session.begin():
             process_posts([post], [], config=AlertingConfig(), now=now, session=session)
     with storage.session_factory() as session, session.begin():  # a replay re-publishes, counts nothing
-        again = process_posts([], [f"weibo:{posts[0].event.event_id}"], config=AlertingConfig(), now=now,
+        again = process_posts([], [posts[0].event.event_key], config=AlertingConfig(), now=now,
                               session=session)
     assert [a.event_id for a in again] == [posts[0].event.event_id]
     routing = RoutingConfig(channels={"slack": SlackChannel(url=f"{http_base}/pg-slack")},
