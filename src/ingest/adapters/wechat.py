@@ -51,12 +51,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.adapters.base import Delivery, Skipped, WebhookReply, WebhookRequest
 from ingest.codec import event_from_dict
 from ingest.contracts import EventKind, Platform, SocialEvent
-from ingest.webhooks.wechat_crypto import aes_key
+from ingest.webhooks.wechat_crypto import CallbackToken, EncodingAesKey, aes_key
 from ingest.webhooks.wechat_signed import check_signed, open_envelope, require
 from ingest.webhooks.wechat_xml import XmlFields, optional_text, parse_xml, required_text, unix_time
 
@@ -72,27 +72,15 @@ class WeChatConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=128, description="the connector's name, used as `source`")
-    token: SecretStr = Field(description="服务器配置 Token (3-32 letters or digits)")
+    token: CallbackToken = Field(description="服务器配置 Token (3-32 letters or digits)")
     app_id: str = Field(min_length=1, max_length=64, description="the account's AppID (开发者ID)")
-    encoding_aes_key: SecretStr | None = Field(
+    encoding_aes_key: EncodingAesKey | None = Field(
         default=None, description="服务器配置 EncodingAESKey (43 characters); needed for safe/compatible mode"
     )
     brand: str | None = Field(default=None, max_length=256)
     timestamp_window: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(0))
 
-    @field_validator("token")
-    @classmethod
-    def _token_not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("the token is blank")
-        return value
 
-    @field_validator("encoding_aes_key")
-    @classmethod
-    def _key_decodes(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            aes_key(value.get_secret_value())
-        return value
 
     @property
     def key(self) -> bytes | None:

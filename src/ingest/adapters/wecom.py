@@ -35,13 +35,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ingest.adapters.base import Delivery, Pull, Skipped, WebhookReply, WebhookRequest
 from ingest.codec import event_from_dict
 from ingest.contracts import EventKind, Platform
 from ingest.exceptions import InvalidEvent
-from ingest.webhooks.wechat_crypto import aes_key
+from ingest.webhooks.wechat_crypto import CallbackToken, EncodingAesKey, aes_key
 from ingest.webhooks.wechat_signed import check_signed, open_ciphertext, open_envelope, require
 from ingest.webhooks.wechat_xml import XmlFields, optional_text, required_text, unix_time
 
@@ -69,26 +69,15 @@ class WeComConfig(BaseModel):
 
     name: str = Field(min_length=1, max_length=128, description="the connector's name, used as `source`")
     corp_id: str = Field(min_length=1, max_length=64, description="企业ID (CorpID), the receiver id")
-    token: SecretStr = Field(description="the callback's Token")
-    encoding_aes_key: SecretStr = Field(description="the callback's EncodingAESKey (43 characters)")
+    token: CallbackToken = Field(description="the callback's Token")
+    encoding_aes_key: EncodingAesKey = Field(description="the callback's EncodingAESKey (43 characters)")
     secret: SecretStr | None = Field(
         default=None, description="the Secret whose access token may call 微信客服 (needed for the kf pull)"
     )
     brand: str | None = Field(default=None, max_length=256)
     timestamp_window: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(0))
 
-    @field_validator("token")
-    @classmethod
-    def _token_not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("the token is blank")
-        return value
 
-    @field_validator("encoding_aes_key")
-    @classmethod
-    def _key_decodes(cls, value: SecretStr) -> SecretStr:
-        aes_key(value.get_secret_value())
-        return value
 
     @property
     def key(self) -> bytes:

@@ -20,8 +20,10 @@ import hashlib
 import hmac
 import struct
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from pydantic import AfterValidator, SecretStr
 
 BLOCK = 32
 """The PKCS#7 block size of the scheme (not AES's 16: the documentation pads to 32)."""
@@ -120,3 +122,20 @@ def timestamp_is_fresh(timestamp: str, received_at: datetime, window: timedelta)
 
 def _cipher(key: bytes) -> Cipher[modes.CBC]:
     return Cipher(algorithms.AES(key), modes.CBC(key[:16]))
+
+
+def _nonblank(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value().strip():
+        raise ValueError("the token is blank")
+    return value
+
+
+def _decodable(value: SecretStr) -> SecretStr:
+    aes_key(value.get_secret_value())
+    return value
+
+
+CallbackToken = Annotated[SecretStr, AfterValidator(_nonblank)]
+"""A WeChat / WeCom callback Token as pasted into the platform's console (refused when blank)."""
+EncodingAesKey = Annotated[SecretStr, AfterValidator(_decodable)]
+"""An EncodingAESKey (43 characters) that decodes to a 32-byte AES key (refused otherwise)."""
