@@ -232,9 +232,9 @@ class LaneLoop:
                     raise
                 tries += 1
                 if tries >= self.policy.transient_attempts:
-                    raise LaneFailed(f"{self.name} {what}: {type(exc).__name__} after {tries} tries: {exc}") from exc
+                    raise LaneFailed(f"{self.name} {what}: {type(exc).__name__} after {tries} tries: {_cause(exc)}") from exc
                 log.warning("%s %s failed (%s: %s); retrying (%d of %d), offsets not committed meanwhile",
-                            self.name, what, type(exc).__name__, exc, tries, self.policy.transient_attempts)
+                            self.name, what, type(exc).__name__, _cause(exc), tries, self.policy.transient_attempts)
                 self.stats.retries += 1
                 self._backoff(stop, tries)
 
@@ -262,9 +262,14 @@ class Stopped(Exception):
 def _poison_letter(record: SourceRecord, lane: str, exc: Exception) -> DeadLetter:
     """The dead letter of a record ``lane`` fails on every time. A database error's own message is kept,
     not SQLAlchemy's, which would list the statement's parameters (other records' data)."""
-    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     return dead_letter(record, stage=lane, error=f"poison: the {lane} lane failed on this record every time: "
-                       f"{type(exc).__name__}: {str(cause)[:500]}", now=datetime.now(UTC))
+                       f"{type(exc).__name__}: {_cause(exc)[:500]}", now=datetime.now(UTC))
+
+
+def _cause(exc: BaseException) -> str:
+    """What to say of ``exc`` in logs and dead letters: a database error's own message, never SQLAlchemy's,
+    which appends the statement and its parameters (posts, personal data)."""
+    return str(exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc)
 
 
 def _dead_letter_message(letter: DeadLetter) -> Outgoing:
