@@ -14,7 +14,8 @@ class DispatchSettings(BaseSettings):
     """``routing_file``: JSON of ``alerts.routing.RoutingConfig`` (channels, routes, SLAs, retries);
     without it incidents still escalate and reach the console's live stream, but no channel is called."""
 
-    model_config = SettingsConfigDict(env_prefix="SCRM_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SCRM_", frozen=True, extra="ignore",
+                          hide_input_in_errors=True)
 
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/scrm"
     routing_file: Path | None = None

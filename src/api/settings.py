@@ -8,15 +8,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from analytics.analyst import AnalystDoorConfig
 from api.deps import Role
 from enrichment.config import EnrichmentConfig
+from ingest.kafka_connection import KafkaConnection
 
 
 class ApiSettings(BaseSettings):
     """``api_keys`` is ``key:role,key:role`` with roles agent, marketer, analyst, admin."""
 
-    model_config = SettingsConfigDict(env_prefix="SCRM_", env_nested_delimiter="__", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SCRM_", env_nested_delimiter="__", frozen=True, extra="ignore",
+                          hide_input_in_errors=True)
 
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/scrm"
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="where identity link changes are published")
+    kafka: KafkaConnection = Field(default_factory=KafkaConnection,
+                                   description="security of the Kafka clients (SCRM_KAFKA__*)")
     clickhouse_dsn: str | None = None
     api_keys: str = Field(default="", description="comma-separated key:role pairs")
     host: str = "127.0.0.1"

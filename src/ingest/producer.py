@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from kafka import KafkaProducer
 
+from ingest.kafka_connection import KafkaConnection
+
 RAW_EVENTS_TOPIC = "scrm.events.raw"
 
 
@@ -23,10 +25,13 @@ def partition_key(value: bytes) -> bytes | None:
         return None
 
 
-def publish_raw(bootstrap: str, values: Iterable[bytes], *, topic: str = RAW_EVENTS_TOPIC) -> int:
-    """Send every value, wait until the broker acknowledged all (acks=all); returns how many. Blocks;
-    raises kafka-python errors on failure."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, retries=5)
+def publish_raw(
+    bootstrap: str, values: Iterable[bytes], *, topic: str = RAW_EVENTS_TOPIC, connection: KafkaConnection | None = None
+) -> int:
+    """Send every value, wait until the broker acknowledged all (acks=all); returns how many. ``connection``
+    secures the client (default plaintext). Blocks; raises kafka-python errors on failure."""
+    connection = connection or KafkaConnection()
+    producer = KafkaProducer(acks="all", linger_ms=20, retries=5, **connection.kafka_python(bootstrap))
     try:
         count = 0
         futures = []

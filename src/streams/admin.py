@@ -7,17 +7,21 @@ import contextlib
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from ingest.kafka_connection import KafkaConnection
 from streams.topics import TOPIC_SPECS
 
 
-def ensure_topics(bootstrap: str, partitions: int) -> list[str]:
-    """Create every topic in ``TOPIC_SPECS`` that is missing; returns the names created. Idempotent;
-    blocks; raises kafka-python errors when the broker is unreachable."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="scrm-admin")
+def ensure_topics(bootstrap: str, partitions: int, connection: KafkaConnection | None = None) -> list[str]:
+    """Create every topic in ``TOPIC_SPECS`` that is missing, replicated and secured per ``connection``
+    (default: a local plaintext cluster, replication factor 1); returns the names created. Existing topics are
+    left as they are. Idempotent; blocks; raises kafka-python errors when the broker is unreachable."""
+    connection = connection or KafkaConnection()
+    admin = KafkaAdminClient(client_id="scrm-admin", **connection.kafka_python(bootstrap))
     try:
         existing = set(admin.list_topics())
         missing = [
-            NewTopic(spec.name, spec.partitions or partitions, 1, topic_configs=dict(spec.config))
+            NewTopic(spec.name, spec.partitions or partitions, connection.replication_factor,
+                     topic_configs={**connection.topic_config(), **dict(spec.config)})
             for spec in TOPIC_SPECS
             if spec.name not in existing
         ]

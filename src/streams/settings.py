@@ -11,10 +11,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from analytics.analyst import AnalystDoorConfig
 from analytics.client import chdb_dsn
 from enrichment.config import EnrichmentConfig
+from ingest.kafka_connection import KafkaConnection
 from streams.config import PipelineConfig
 from streams.lanes import LaneName
 
-_ENV = SettingsConfigDict(env_prefix="SCRM_", env_nested_delimiter="__", frozen=True, extra="ignore")
+_ENV = SettingsConfigDict(env_prefix="SCRM_", env_nested_delimiter="__", frozen=True, extra="ignore",
+                          hide_input_in_errors=True)
 
 
 class WorkerSettings(BaseSettings):
@@ -23,6 +25,8 @@ class WorkerSettings(BaseSettings):
     model_config = _ENV
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka: KafkaConnection = Field(default_factory=KafkaConnection,
+                                   description="security and topic replication (SCRM_KAFKA__*)")
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/scrm"
     clickhouse_dsn: str | None = Field(
         default=None, description="clickhouse://user:pass@host:8123 or chdb:///path; unset disables analytics"

@@ -117,7 +117,17 @@ def _kafka_from_testcontainers(started: float) -> Server:
                   lambda: _quietly(container.stop))
 
 
-def _kafka_from_launcher(work_dir: Path, started: float) -> Server:
+def start_sasl_kafka(work_dir: Path, user: str, password: str) -> tuple[Server, str]:
+    """A broker of our own (always the local launcher: a SASL listener needs its configuration) with a
+    PLAINTEXT listener (the returned server's address) and a SASL_PLAINTEXT one (the returned bootstrap)
+    accepting ``user`` / ``password`` over PLAIN and SCRAM-SHA-256. Blocks until ready."""
+    sasl_port = free_port()
+    server = _kafka_from_launcher(work_dir, time.monotonic(), {
+        "KAFKA_SASL_PORT": str(sasl_port), "KAFKA_SASL_USER": user, "KAFKA_SASL_PASSWORD": password})
+    return server, f"127.0.0.1:{sasl_port}"
+
+
+def _kafka_from_launcher(work_dir: Path, started: float, extra_env: dict[str, str] | None = None) -> Server:
     script = LOCAL_LAUNCHERS / "kafka.sh"
     data_dir = work_dir / "kafka"
     port, controller_port = free_port(), free_port()
@@ -128,6 +138,7 @@ def _kafka_from_launcher(work_dir: Path, started: float) -> Server:
         "KAFKA_PORT": str(port),
         "KAFKA_CONTROLLER_PORT": str(controller_port),
         "KAFKA_DATA_DIR": str(data_dir),
+        **(extra_env or {}),
     }
     out = _run_launcher(script, "start", env, timeout_s=600)
     bootstrap = out.strip().splitlines()[-1].strip()

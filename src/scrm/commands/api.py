@@ -42,7 +42,8 @@ def handle(args: argparse.Namespace) -> int:
     door = open_analyst_door(settings.clickhouse_dsn, settings.analyst) if settings.clickhouse_dsn else None
 
     def submit_links(signals: Sequence[LinkSignal]) -> None:
-        publish_raw(settings.kafka_bootstrap, [s.model_dump_json().encode() for s in signals], topic=IDENTITY_LINKS)
+        publish_raw(settings.kafka_bootstrap, [s.model_dump_json().encode() for s in signals], topic=IDENTITY_LINKS,
+                    connection=settings.kafka)
 
     services = ApiServices(
         session_factory=storage.session_factory,

@@ -106,8 +106,9 @@ def _publish_to_kafka(args: argparse.Namespace, messages: list[tuple[str, bytes 
     from streams.transports import Outgoing
     from streams.transports.kafka import KafkaTransport
 
-    bootstrap = args.bootstrap or WorkerSettings().kafka_bootstrap
-    producer = KafkaTransport.producer_only({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+    settings = WorkerSettings()
+    producer = KafkaTransport.producer_only({**settings.kafka.librdkafka(args.bootstrap or settings.kafka_bootstrap),
+                                             "acks": "all", "enable.idempotence": True,
                                              "partitioner": "murmur2_random"})
     try:
         producer.publish([Outgoing(topic, key, value) for topic, key, value in messages])

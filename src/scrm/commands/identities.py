@@ -45,9 +45,11 @@ def handle_import(args: argparse.Namespace) -> int:
         print(f"scrm import-crm: {error}", file=sys.stderr)
     if args.bootstrap:
         from ingest.producer import publish_raw
+        from streams.settings import WorkerSettings
         from streams.topics import IDENTITY_LINKS
 
-        publish_raw(args.bootstrap, [s.model_dump_json().encode() for s in imported.signals], topic=IDENTITY_LINKS)
+        publish_raw(args.bootstrap, [s.model_dump_json().encode() for s in imported.signals], topic=IDENTITY_LINKS,
+                    connection=WorkerSettings().kafka)
         merges = None
     else:
         from scrm.wiring import embedded_settings, open_state

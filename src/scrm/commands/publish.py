@@ -27,6 +27,8 @@ def handle(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"scrm publish: no such file: {args.file}", file=sys.stderr)
         return 2
-    count = publish_raw(args.bootstrap, read_jsonl(args.file))
+    from streams.settings import WorkerSettings
+
+    count = publish_raw(args.bootstrap, read_jsonl(args.file), connection=WorkerSettings().kafka)
     print(f"published {count} messages to scrm.events.raw on {args.bootstrap}", file=sys.stderr)
     return 0

@@ -36,7 +36,7 @@ def handle(args: argparse.Namespace) -> int:
     log = logging.getLogger("scrm.worker")
     overrides = {"kafka_bootstrap": args.bootstrap, "lanes": args.lanes and tuple(args.lanes.split(","))}
     settings = WorkerSettings(**{name: value for name, value in overrides.items() if value})
-    created = ensure_topics(settings.kafka_bootstrap, settings.partitions)
+    created = ensure_topics(settings.kafka_bootstrap, settings.partitions, settings.kafka)
     if created:
         log.info("created topics: %s", ", ".join(created))
     storage = open_storage(settings.database_url, settings.clickhouse_dsn)

@@ -135,7 +135,7 @@ class KafkaWorker:
     def _consumer_config(self, group: str) -> dict[str, Any]:
         settings = self._settings
         return {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            **settings.kafka.librdkafka(settings.kafka_bootstrap),
             "group.id": group,
             "client.id": f"{settings.app_id}-{group}",
             "enable.auto.commit": False,
@@ -146,7 +146,7 @@ class KafkaWorker:
     def _producer_config(self, lane: str) -> dict[str, Any]:
         settings = self._settings
         return {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            **settings.kafka.librdkafka(settings.kafka_bootstrap),
             "client.id": f"{settings.app_id}-{lane}",
             "acks": "all",
             "enable.idempotence": True,
