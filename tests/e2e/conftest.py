@@ -170,7 +170,7 @@ class Page:
             raise CdpError(f"JavaScript error: {details.get('exception', {}).get('description') or details}")
         return result["result"].get("value")
 
-    def wait_for(self, expression: str, timeout: float = 10.0, message: str | None = None) -> Any:
+    def wait_for(self, expression: str, timeout: float = 30.0, message: str | None = None) -> Any:
         deadline = time.monotonic() + timeout
         while True:
             value = self.evaluate(expression)

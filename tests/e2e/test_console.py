@@ -68,7 +68,7 @@ def test_dashboard_shows_status_alerts_and_charts(console_env: ConsoleEnv, page:
     page.wait_for("document.getElementById('live-indicator').dataset.state === 'on'")
     live_text = "Awful, terrible, broken again. Worst product ever, I want a refund!"
     console_env.post(2001, "x", "angry_al", live_text, name="Angry Al")
-    page.wait_for(f"({alert_with_text(live_text)})?.classList.contains('is-new')", timeout=10,
+    page.wait_for(f"({alert_with_text(live_text)})?.classList.contains('is-new')",
                   message="the live alert did not arrive over the stream")
     assert page.evaluate(f"document.querySelector('#alerts-list li.alert') === ({alert_with_text(live_text)})")
 
