@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.analyst import AnalystDoor
@@ -36,6 +37,10 @@ class ApiServices:
     pipeline_stats: Callable[[], dict[str, float]] | None = None
     pipeline_failure: Callable[[], str | None] | None = None
     runtime_name: str = "kafka"
+    readiness: Callable[[], Sequence[str]] | None = None
+    """What keeps this process from doing its work (database away, a lane stalled): empty when ready."""
+    metrics: CollectorRegistry | None = None
+    """The process's Prometheus metrics (lanes, receivers); ``/metrics`` serves them."""
 
 
 def create_app(services: ApiServices) -> FastAPI:
@@ -55,6 +60,8 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.pipeline_stats = services.pipeline_stats
     app.state.pipeline_failure = services.pipeline_failure
     app.state.runtime_name = services.runtime_name
+    app.state.readiness = services.readiness
+    app.state.metrics = services.metrics
     for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, console):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=CONSOLE_DIR), name="static")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -31,3 +33,19 @@ def ensure_topics(bootstrap: str, partitions: int, connection: KafkaConnection |
         return [topic.name for topic in missing]
     finally:
         admin.close()
+
+
+class BrokerCheck:
+    """Readiness of the Kafka cluster as one client sees it: ``problems()`` is empty when the cluster answers a
+    metadata request within ``timeout_s``. One long-lived client; thread-safe; blocks at most ``timeout_s``."""
+
+    def __init__(self, bootstrap: str, connection: KafkaConnection | None = None, *, timeout_s: float = 2.0) -> None:
+        self._admin = AdminClient((connection or KafkaConnection()).librdkafka(bootstrap))
+        self._timeout = timeout_s
+
+    def problems(self) -> list[str]:
+        try:
+            self._admin.list_topics(timeout=self._timeout)
+        except KafkaException as exc:
+            return [f"kafka: no metadata within {self._timeout:g} s ({exc.args[0].str() if exc.args else exc})"]
+        return []

@@ -42,6 +42,10 @@ class PipelineConfig(BaseModel):
         description="retries of failing batches (e.g. SCRM_PIPELINE__FAILURES__TRANSIENT_ATTEMPTS=20)",
     )
     jobs_interval_seconds: float = Field(default=300.0, gt=0, description="centrality and suggestion refresh")
+    stall_seconds: float = Field(
+        default=60.0, gt=0,
+        description="readiness (/readyz) fails when a lane has records waiting and finished no batch for this long",
+    )
     suggestion_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
     suggestion_auto_merge_threshold: float | None = Field(
         default=None, ge=0.0, le=1.0, description="auto-accept suggestions at or above this score; off when unset"

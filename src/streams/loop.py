@@ -117,6 +117,10 @@ class LaneStats:
     dead_lettered: int = 0
     poison: int = 0
     retries: int = 0
+    published: int = 0
+    busy_seconds: float = 0.0
+    waiting: int = 0
+    """Records this lane has yet to finish: its transport's lag plus the batch in hand (as of its last step)."""
     last_batch_at: float | None = None
 
 
@@ -155,6 +159,7 @@ class LaneLoop:
         """Take and finish one batch; returns its size (0 when nothing came within the idle wait).
         ``gather=False`` takes what is waiting without waiting for the batch window (draining a file)."""
         records = self._next_batch(self.idle_wait_seconds if idle_wait is None else idle_wait, gather)
+        self.stats.waiting = self.transport.waiting() + len(records)
         if not records:
             return 0
         self._started = self.clock.monotonic()
@@ -167,10 +172,14 @@ class LaneLoop:
         except BaseException:
             self.transport.rewind()
             raise
+        finished = self.clock.monotonic()
         self.stats.batches += 1
         self.stats.records += len(records)
         self.stats.dead_lettered += len(handled.dead)
-        self.stats.last_batch_at = self.clock.monotonic()
+        self.stats.published += len(outgoing)
+        self.stats.busy_seconds += finished - self._started
+        self.stats.waiting = self.transport.waiting()
+        self.stats.last_batch_at = finished
         return len(records)
 
     def _next_batch(self, idle_wait: float, gather: bool) -> list[SourceRecord]:
@@ -232,9 +241,9 @@ class LaneLoop:
                     raise
                 tries += 1
                 if tries >= self.policy.transient_attempts:
-                    raise LaneFailed(f"{self.name} {what}: {type(exc).__name__} after {tries} tries: {_cause(exc)}") from exc
+                    raise LaneFailed(f"{self.name} {what}: {type(exc).__name__} after {tries} tries: {cause_of(exc)}") from exc
                 log.warning("%s %s failed (%s: %s); retrying (%d of %d), offsets not committed meanwhile",
-                            self.name, what, type(exc).__name__, _cause(exc), tries, self.policy.transient_attempts)
+                            self.name, what, type(exc).__name__, cause_of(exc), tries, self.policy.transient_attempts)
                 self.stats.retries += 1
                 self._backoff(stop, tries)
 
@@ -263,10 +272,10 @@ def _poison_letter(record: SourceRecord, lane: str, exc: Exception) -> DeadLette
     """The dead letter of a record ``lane`` fails on every time. A database error's own message is kept,
     not SQLAlchemy's, which would list the statement's parameters (other records' data)."""
     return dead_letter(record, stage=lane, error=f"poison: the {lane} lane failed on this record every time: "
-                       f"{type(exc).__name__}: {_cause(exc)[:500]}", now=datetime.now(UTC))
+                       f"{type(exc).__name__}: {cause_of(exc)[:500]}", now=datetime.now(UTC))
 
 
-def _cause(exc: BaseException) -> str:
+def cause_of(exc: BaseException) -> str:
     """What to say of ``exc`` in logs and dead letters: a database error's own message, never SQLAlchemy's,
     which appends the statement and its parameters (posts, personal data)."""
     return str(exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc)

@@ -41,6 +41,11 @@ class WorkerSettings(BaseSettings):
         description="which consumer lanes this process runs: all by default; a deployment may run enrichment "
         "and application in separate processes so they do not share one interpreter lock",
     )
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535,
+        description="serve /metrics, /healthz and /readyz on this port (one per worker process); unset: off",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="bind address of the metrics port (0.0.0.0 in a container)")
     consumer_session_timeout_ms: int = Field(
         default=10_000, ge=1_000,
         description="a worker silent this long (killed, partitioned off) loses its partitions to the others; "

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.client import AnalyticsClient, connect
 from analytics.schema import ensure_schema
 from profile_store.database import make_engine, make_session_factory
+from streams.loop import cause_of
 from streams.migrate import upgrade
 
 
@@ -21,6 +23,16 @@ class Storage:
     engine: Engine
     session_factory: sessionmaker[Session]
     analytics: AnalyticsClient | None
+
+    def problems(self) -> list[str]:
+        """Empty when the database answers a trivial query, else one line saying it does not (readiness).
+        Blocks for at most the connection's timeout."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            return [f"database: {type(exc).__name__}: {cause_of(exc)}"]
+        return []
 
     def close(self) -> None:
         if self.analytics is not None:

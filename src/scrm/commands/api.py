@@ -28,6 +28,8 @@ def handle(args: argparse.Namespace) -> int:
     from enrichment.factory import build_enricher
     from ingest.producer import publish_raw
     from profile_store.contracts import LinkSignal
+    from scrm.observability import observe
+    from streams.admin import BrokerCheck
     from streams.storage import open_storage
     from streams.topics import IDENTITY_LINKS
 
@@ -45,6 +47,8 @@ def handle(args: argparse.Namespace) -> int:
         publish_raw(settings.kafka_bootstrap, [s.model_dump_json().encode() for s in signals], topic=IDENTITY_LINKS,
                     connection=settings.kafka)
 
+    seen = observe((), storage, stall_seconds=60.0,
+                   checks=[BrokerCheck(settings.kafka_bootstrap, settings.kafka).problems])
     services = ApiServices(
         session_factory=storage.session_factory,
         api_keys=keys,
@@ -53,6 +57,8 @@ def handle(args: argparse.Namespace) -> int:
         analytics=storage.analytics,
         analyst_door=door,
         runtime_name="kafka",
+        readiness=seen.readiness,
+        metrics=seen.registry,
     )
     try:
         uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="info")

@@ -38,6 +38,7 @@ def handle(args: argparse.Namespace) -> int:
     from ingest.producer import partition_key
     from ingest.simulator import SimulatorConfig, raw_records
     from scrm.heap import settle_heap
+    from scrm.observability import observe
     from scrm.wiring import embedded_platform
     from streams.settings import EmbeddedSettings
 
@@ -95,6 +96,7 @@ def handle(args: argparse.Namespace) -> int:
         ]
         for thread in threads:
             thread.start()
+        seen = observe(runtime.lanes(), platform.storage, stall_seconds=settings.pipeline.stall_seconds)
         services = ApiServices(
             session_factory=platform.storage.session_factory,
             api_keys=keys,
@@ -105,6 +107,8 @@ def handle(args: argparse.Namespace) -> int:
             pipeline_stats=runtime.stats.snapshot,
             pipeline_failure=lambda: runtime.failure,
             runtime_name="embedded",
+            readiness=seen.readiness,
+            metrics=seen.registry,
         )
         print(
             f"\nsCRM demo: {args.backfill_hours:g} h of simulated history, then {args.rate:g} events/s live; a crisis "

@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides SCRM_KAFKA_BOOTSTRAP)")
     parser.add_argument("--lanes", help="comma-separated lanes to run: enrich, apply, alert, identity (default all; "
                         "overrides SCRM_LANES)")
+    parser.add_argument("--metrics-port", type=int, help="serve /metrics, /healthz and /readyz on this port "
+                        "(overrides SCRM_METRICS_PORT; one port per worker process)")
     parser.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(handler=handle)
 
@@ -27,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     from enrichment.factory import build_enricher
     from scrm.heap import settle_heap
+    from scrm.observability import observe, serve_health
     from streams.admin import ensure_topics
     from streams.runtimes.kafka import KafkaWorker
     from streams.settings import WorkerSettings
@@ -34,7 +37,8 @@ def handle(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=args.loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("scrm.worker")
-    overrides = {"kafka_bootstrap": args.bootstrap, "lanes": args.lanes and tuple(args.lanes.split(","))}
+    overrides = {"kafka_bootstrap": args.bootstrap, "lanes": args.lanes and tuple(args.lanes.split(",")),
+                 "metrics_port": args.metrics_port}
     settings = WorkerSettings(**{name: value for name, value in overrides.items() if value})
     created = ensure_topics(settings.kafka_bootstrap, settings.partitions, settings.kafka)
     if created:
@@ -43,12 +47,19 @@ def handle(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    health = None
     try:
         worker = KafkaWorker(settings, build_enricher=lambda: build_enricher(settings.enrichment), storage=storage)
+        if settings.metrics_port is not None:
+            seen = observe(worker.lanes(), storage, stall_seconds=settings.pipeline.stall_seconds)
+            health = serve_health(settings.metrics_host, settings.metrics_port, seen, alive=lambda: not stop.is_set())
+            log.info("metrics on http://%s:%d/metrics", settings.metrics_host, health.server_address[1])
         settle_heap()
         log.info("worker %s consuming from %s", settings.app_id, settings.kafka_bootstrap)
         worker.run(stop)
     finally:
+        if health is not None:
+            health.shutdown()
         storage.close()
     log.info("worker stopped (exit code %d)", worker.exit_code)
     return worker.exit_code

@@ -51,6 +51,11 @@ class Transport(Protocol):
         """Whether the group currently assigns this consumer any partition."""
         ...
 
+    def waiting(self) -> int:
+        """Records on this consumer's partitions beyond what it has consumed (its lag, without the batch in
+        hand). Cheap (no broker round trip; Kafka's high watermarks as of the last fetch)."""
+        ...
+
     def close(self) -> None:
         """Release the consumer and flush the producer."""
         ...

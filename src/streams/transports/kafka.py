@@ -123,6 +123,19 @@ class KafkaTransport:
     def has_partitions(self) -> bool:
         return self._assigned.is_set()
 
+    def waiting(self) -> int:
+        if self._consumer is None or not self._assigned.is_set():
+            return 0
+        total = 0
+        try:
+            for position in self._consumer.position(self._consumer.assignment()):
+                high = self._consumer.get_watermark_offsets(position, cached=True)
+                if high is not None and high[1] >= 0:
+                    total += max(0, high[1] - max(position.offset, 0))
+        except KafkaException:
+            return 0
+        return total
+
     def close(self) -> None:
         try:
             if self._consumer is not None:

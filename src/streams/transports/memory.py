@@ -187,6 +187,9 @@ class MemoryTransport:
     def has_partitions(self) -> bool:
         return True
 
+    def waiting(self) -> int:
+        return self._pending()
+
     def close(self) -> None:
         """Nothing to release."""
 

@@ -63,6 +63,9 @@ class ScriptedTransport:
     def has_partitions(self) -> bool:
         return True
 
+    def waiting(self) -> int:
+        return sum(len(batch) for batch in self.batches)
+
     def close(self) -> None:
         pass
 

@@ -1,0 +1,78 @@
+"""Whether a process's lanes are doing their work, and their Prometheus metrics. Read-only over the lanes'
+``LaneStats`` (plain counters the lane threads write), so a scrape or a readiness probe never slows a lane.
+
+``LaneWatch.problems()`` is the readiness judgement: a lane is stalled when records wait for it (its
+``waiting`` count) and it has finished no batch for ``stall_seconds`` (since the watch started, for a lane
+that never finished one). An idle lane with nothing to do is healthy however long it idles.
+``LaneCollector`` exposes every lane's counters as ``scrm_lane_*`` metrics (docs/operations.md lists them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from streams.loop import Clock, LaneLoop, SystemClock
+
+DEFAULT_STALL_SECONDS = 60.0
+
+
+class LaneWatch:
+    """Judges the lanes of one process. Thread-safe to call from any thread; never blocks."""
+
+    def __init__(self, lanes: Sequence[LaneLoop], *, stall_seconds: float = DEFAULT_STALL_SECONDS,
+                 clock: Clock | None = None) -> None:
+        self._lanes = tuple(lanes)
+        self._stall = stall_seconds
+        self._clock = clock or SystemClock()
+        self._since = self._clock.monotonic()
+
+    def problems(self) -> list[str]:
+        """One line per stalled lane (empty when every lane keeps up or has nothing to do)."""
+        now = self._clock.monotonic()
+        found = []
+        for lane in self._lanes:
+            stats = lane.stats
+            if stats.waiting <= 0:
+                continue
+            last = stats.last_batch_at if stats.last_batch_at is not None else self._since
+            quiet = now - max(last, self._since)
+            if quiet >= self._stall:
+                found.append(f"{lane.name}: {stats.waiting:,} records waiting and no batch finished for "
+                             f"{quiet:.0f} s")
+        return found
+
+
+class LaneCollector(Collector):
+    """Prometheus metrics of the lanes, read at scrape time."""
+
+    def __init__(self, lanes: Sequence[LaneLoop]) -> None:
+        self._lanes = tuple(lanes)
+
+    def collect(self) -> Iterator[Metric]:
+        families = {
+            "records": CounterMetricFamily("scrm_lane_records", "records a lane finished", labels=["lane"]),
+            "batches": CounterMetricFamily("scrm_lane_batches", "batches a lane finished", labels=["lane"]),
+            "published": CounterMetricFamily("scrm_lane_messages_out", "messages a lane published (outputs and "
+                                             "dead letters)", labels=["lane"]),
+            "dead_lettered": CounterMetricFamily("scrm_lane_dead_letters", "records a lane dead-lettered",
+                                                 labels=["lane"]),
+            "poison": CounterMetricFamily("scrm_lane_poison_records", "records isolated as poison (the handler "
+                                          "failed on them every time)", labels=["lane"]),
+            "retries": CounterMetricFamily("scrm_lane_retries", "batch or publish attempts retried",
+                                           labels=["lane"]),
+            "busy_seconds": CounterMetricFamily("scrm_lane_busy_seconds", "time spent handling and publishing "
+                                                "batches (divide by records for the cost per record)",
+                                                labels=["lane"]),
+        }
+        waiting = GaugeMetricFamily("scrm_lane_waiting_records", "records a lane has yet to finish (consumer lag "
+                                    "plus the batch in hand)", labels=["lane"])
+        for lane in self._lanes:
+            stats = lane.stats
+            for field, family in families.items():
+                family.add_metric([lane.name], float(getattr(stats, field)))
+            waiting.add_metric([lane.name], float(stats.waiting))
+        yield from families.values()
+        yield waiting
