@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from enrichment.contracts import Enrichment, Intent, ModelStamp, Sentiment, SentimentLabel
+from enrichment.emoji import emoji_sentiment
 from enrichment.language import detect_language
 
 LEXICON_STAMP = ModelStamp(name="scrm-lexicon", version="1")
@@ -70,7 +71,7 @@ class LexiconEnricher:
     def _enrich_one(self, text: str) -> Enrichment:
         lowered = text.lower()
         return Enrichment(
-            sentiment=_sentiment(lowered),
+            sentiment=emoji_sentiment(text) or _sentiment(lowered),
             topics=tuple(topic for topic, words in self._topics.items() if any(w in lowered for w in words)),
             intents=tuple(intent for intent, pattern in _INTENT_PATTERNS.items() if pattern.search(text)),
             language=detect_language(text),

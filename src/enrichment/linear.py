@@ -14,6 +14,7 @@ import numpy as np
 from enrichment.chinese import to_simplified
 from enrichment.contracts import Enrichment, ModelStamp, Sentiment
 from enrichment.embedders import Embedder
+from enrichment.emoji import emoji_sentiment
 from enrichment.intents import intents, sarcasm, spam_likelihood
 from enrichment.language import detect_language
 from enrichment.lexicon import _sentiment as lexicon_sentiment
@@ -63,7 +64,7 @@ class LinearEnricher:
             if not text.strip():
                 sent = Sentiment(label="neutral", score=0.0, confidence=0.5)
             else:
-                sent = sentiment_from_probs(probs[i])
+                sent = emoji_sentiment(text) or sentiment_from_probs(probs[i])
             lex = lexicon_sentiment(normalised[i].lower())
             ironic = sarcasm(normalised[i], sent, lex.score)
             if ironic and sent.label == "positive":  # sarcastic praise is a complaint
