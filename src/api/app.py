@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,11 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from analytics.analyst import AnalystDoor
 from analytics.client import AnalyticsClient
 from api.deps import Role
+from api.hardening import RequestGuard, SecurityHeaders, bounded_validation_error
 from api.routers import alerts, analytics, console, deadletters, enrich, health, identities, profiles
 from enrichment.protocols import Enricher
 from profile_store.contracts import LinkSignal
 
 CONSOLE_DIR = Path(__file__).parent / "console"
+BODY_LIMITS = {"/v1/ingest/events": 16 * 1024 * 1024}
+"""Routes allowed more than the default 1 MiB body (``api.hardening``): batches of events."""
 
 
 @dataclass(frozen=True)
@@ -65,4 +69,7 @@ def create_app(services: ApiServices) -> FastAPI:
     for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, console):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=CONSOLE_DIR), name="static")
+    app.add_exception_handler(RequestValidationError, bounded_validation_error)
+    app.add_middleware(RequestGuard, limits=BODY_LIMITS)
+    app.add_middleware(SecurityHeaders)
     return app
