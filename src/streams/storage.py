@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.client import AnalyticsClient, connect
-from analytics.schema import ensure_schema
+from analytics.schema import migrate
 from profile_store.database import make_engine, make_session_factory
 from streams.migrate import upgrade
 
@@ -34,5 +34,5 @@ def open_storage(database_url: str, analytics_dsn: str | None) -> Storage:
     upgrade(engine)
     analytics = connect(analytics_dsn) if analytics_dsn else None
     if analytics is not None:
-        ensure_schema(analytics)
+        migrate(analytics)
     return Storage(engine=engine, session_factory=make_session_factory(engine), analytics=analytics)
