@@ -45,7 +45,8 @@ class Filters:
 
     def where(self, dimensions: tuple[Dimension, ...]) -> tuple[str, dict[str, Any]]:
         """The WHERE clause (bound parameters) over ``dimensions`` of a rollup and its ``bucket``."""
-        clauses, parameters = ["1"], {}
+        clauses: list[str] = ["1"]
+        parameters: dict[str, Any] = {}
         for name in dimensions:
             value = getattr(self, name)
             if value is not None:

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.client import AnalyticsClient
 from analytics.writer import write_identity_changes, write_profiles
-
 from profile_store.contracts import CustomerProfile, IdentityLink, LinkSignal, MergeRecord
 from profile_store.identity_graph import components, elect_customer_id, new_customer_id
 from profile_store.identity_keys import is_platform_key
