@@ -29,9 +29,18 @@ class AnalyticsClient:
         with self._lock:
             return self._client.command(sql, parameters=parameters)
 
-    def insert(self, table: str, rows: Sequence[Sequence[Any]], column_names: Sequence[str]) -> None:
+    def insert(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        column_names: Sequence[str],
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """Insert ``rows`` into ``table`` of this client's database; ``settings`` hold for this insert only
+        (never on a read-only session: see ``analytics.analyst``)."""
         with self._lock:
-            self._client.insert(table, list(rows), column_names=list(column_names), database=self.database)
+            self._client.insert(table, list(rows), column_names=list(column_names), database=self.database,
+                                settings=settings)
 
     def query(
         self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None

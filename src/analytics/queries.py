@@ -1,5 +1,6 @@
-"""Read-only query helpers for the API and console. Parameters are bound, never interpolated. (Analysts' own
-SQL goes through the analyst door: ``analytics.door`` and ``analytics.analyst``.)"""
+"""Read-only query helpers over raw events for the API and console (the rollups: ``analytics.rollups``).
+Parameters are bound, never interpolated. (Analysts' own SQL goes through the analyst door:
+``analytics.door`` and ``analytics.analyst``.)"""
 
 from __future__ import annotations
 
@@ -10,22 +11,9 @@ from analytics.client import AnalyticsClient
 from analytics.schema import EVENTS_TABLE
 
 
-def sentiment_over_time(
-    client: AnalyticsClient, *, since: datetime, bucket_minutes: int = 60, brand: str | None = None
-) -> list[dict[str, Any]]:
-    """Counts by sentiment label per time bucket (event time) since ``since``."""
-    sql = (
-        f"SELECT toStartOfInterval(occurred_at, toIntervalMinute({{bucket:UInt32}})) AS bucket, "
-        f"sentiment_label, count() AS n FROM {client.database}.{EVENTS_TABLE} FINAL "
-        "WHERE occurred_at >= {since:DateTime64(3)} AND ({brand:String} = '' OR brand = {brand:String}) "
-        "GROUP BY bucket, sentiment_label ORDER BY bucket"
-    )
-    _, rows = client.query(sql, {"bucket": bucket_minutes, "since": since, "brand": brand or ""})
-    return [{"bucket": bucket, "sentiment": label, "count": n} for bucket, label, n in rows]
-
-
 def breakdown(client: AnalyticsClient, *, by: str, since: datetime) -> list[dict[str, Any]]:
-    """Event counts and mean sentiment grouped by ``platform``, ``brand``, ``kind`` or ``language``."""
+    """Event counts (every event) and the mean sentiment and negatives (of events with text: ``avg`` skips
+    the NULL sentiment of engagement) grouped by ``platform``, ``brand``, ``kind`` or ``language``."""
     if by not in {"platform", "brand", "kind", "language"}:
         raise ValueError(f"cannot break down by {by!r}")
     sql = (
@@ -36,7 +24,8 @@ def breakdown(client: AnalyticsClient, *, by: str, since: datetime) -> list[dict
     )
     _, rows = client.query(sql, {"since": since})
     return [
-        {"key": key, "count": n, "mean_sentiment": round(float(mean), 4), "negative": neg}
+        {"key": key, "count": n, "mean_sentiment": None if mean is None else round(float(mean), 4),
+         "negative": neg}
         for key, n, mean, neg in rows
     ]
 

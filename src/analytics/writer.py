@@ -1,18 +1,48 @@
-"""Batched writer of event rows into ClickHouse."""
+"""Batched writers into ClickHouse: events (idempotent on retries), profiles, identity changes.
+
+Idempotency of ``write_events``, which matters because every rollup is a materialised view that counts what
+is inserted (the ``ReplacingMergeTree`` under ``events`` collapses a duplicate row only for queries using
+``FINAL`` and after merges; the rollups never see the collapse):
+
+1. A batch inserts only event keys not stored yet: one primary-key lookup per batch
+   (``(platform, event_key)`` is the table's sort key), and duplicates within the batch are dropped. A worker
+   killed after its insert and before its commit re-processes the batch and inserts nothing; killed halfway
+   through a multi-partition insert (a block per month), it inserts only the missing blocks' events.
+2. The insert carries an ``insert_deduplication_token`` (a hash of the batch's event keys) and
+   ``deduplicate_blocks_in_dependent_materialized_views=1``; every table keeps the tokens of its last 1000
+   blocks (``non_replicated_deduplication_window``). Two writers racing with the same batch (a zombie worker
+   during a rebalance) insert it once, rollups included.
+3. Raw reads go through ``events_current`` (``events FINAL``), so even a duplicate that slipped past both
+   (two racing writers with differently cut batches) is counted once there; only the rollups could then
+   over-count those few events.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from analytics.client import AnalyticsClient
-from analytics.schema import EVENT_COLUMNS, EVENTS_TABLE
+from analytics.schema.tables import (
+    EVENT_COLUMNS,
+    EVENTS_TABLE,
+    IDENTITIES_TABLE,
+    IDENTITY_COLUMNS,
+    PROFILE_COLUMNS,
+    PROFILES_TABLE,
+    REDIRECT_COLUMNS,
+    REDIRECTS_TABLE,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class EventRow:
-    """One enriched event, flattened to the ``events`` table's columns (same order)."""
+    """One enriched event, flattened to the ``events`` table's columns (same order). ``sentiment_*`` are
+    ``None`` for an event without text (a like, a follow): it states no opinion."""
 
     event_key: str
     event_id: str
@@ -25,9 +55,9 @@ class EventRow:
     author_followers: int
     text: str
     language: str
-    sentiment_label: str
-    sentiment_score: float
-    sentiment_confidence: float
+    sentiment_label: str | None
+    sentiment_score: float | None
+    sentiment_confidence: float | None
     topics: list[str]
     intents: list[str]
     spam: float
@@ -39,8 +69,89 @@ class EventRow:
     ingested_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileRow:
+    """One profile, flattened to the ``profiles`` table's columns (same order); ``version`` orders the
+    writes of one customer (the newest wins), ``is_deleted`` marks a customer merged away."""
+
+    customer_id: str
+    version: int
+    is_deleted: int
+    display_name: str | None
+    identities: list[str]
+    first_seen: datetime
+    last_seen: datetime
+    event_count: int
+    lifecycle: str
+    followers: int
+    verified: bool
+    influence: float
+    churn_risk: float
+    sentiment_ewma: float
+    positive: int
+    neutral: int
+    negative: int
+    brands: dict[str, int]
+    topics: dict[str, float]
+    crm_id: str | None
+
+
 def write_events(client: AnalyticsClient, rows: Sequence[EventRow]) -> int:
-    """Insert ``rows`` in one batch; returns how many. Blocks. Re-inserting a row is harmless (see schema)."""
+    """Insert the rows whose event key is not stored yet, in one batch; returns how many were inserted.
+    Idempotent: writing the same rows again (or a batch overlapping stored ones) inserts nothing twice
+    (see the module docstring). Blocks; raises the driver's errors (then the batch may be written again)."""
+    latest = {row.event_key: row for row in rows}
+    if not latest:
+        return 0
+    stored = _stored_keys(client, latest)
+    fresh = [row for key, row in latest.items() if key not in stored]
+    if fresh:
+        token = hashlib.sha256("\n".join(sorted(row.event_key for row in fresh)).encode()).hexdigest()
+        client.insert(
+            EVENTS_TABLE, [astuple(row) for row in fresh], EVENT_COLUMNS,
+            settings={"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1},
+        )
+    return len(fresh)
+
+
+def _stored_keys(client: AnalyticsClient, rows: Mapping[str, EventRow]) -> set[str]:
+    _, found = client.query(
+        f"SELECT DISTINCT event_key FROM {client.database}.{EVENTS_TABLE} "
+        "WHERE platform IN {platforms:Array(String)} AND event_key IN {keys:Array(String)}",
+        parameters={"platforms": sorted({row.platform for row in rows.values()}), "keys": list(rows)},
+    )
+    return {key for (key,) in found}
+
+
+def write_profiles(client: AnalyticsClient, rows: Sequence[ProfileRow], *, deleted: Iterable[str] = (),
+                   version: int) -> None:
+    """Insert profile rows and, for each ``deleted`` customer id, a deleted row at ``version``. Idempotent
+    (rows replace by version; readers use ``FINAL``). Blocks."""
+    tombstones = [ProfileRow(cid, version, 1, None, [], _EPOCH, _EPOCH, 0, "", 0, False, 0.0, 0.0, 0.0, 0, 0, 0, {},
+                             {}, None) for cid in sorted(set(deleted))]
+    all_rows = [*rows, *tombstones]
+    if all_rows:
+        client.insert(PROFILES_TABLE, [astuple(row) for row in all_rows], PROFILE_COLUMNS)
+
+
+def write_identity_changes(
+    client: AnalyticsClient, *, assignments: Mapping[str, str], redirects: Mapping[str, str | None], version: int
+) -> None:
+    """Record at ``version`` each identity's new customer (``assignments``) and each redirect (merged-away
+    id -> survivor; ``None``: the id exists again, its redirect is deleted). Redirects stay flat like the
+    identity store's: redirects to an id that is now merged away are re-pointed at its survivor.
+    Idempotent; blocks."""
+    if assignments:
+        client.insert(IDENTITIES_TABLE, [(key, cid, version) for key, cid in sorted(assignments.items())],
+                      IDENTITY_COLUMNS)
+    moved = {old: new for old, new in redirects.items() if new is not None}
+    rows = [(old, "", version, 1) for old, new in sorted(redirects.items()) if new is None]
+    rows += [(old, new, version, 0) for old, new in sorted(moved.items())]
+    if moved:
+        _, chained = client.query(
+            f"SELECT from_customer_id, to_customer_id FROM {client.database}.{REDIRECTS_TABLE} FINAL "
+            "WHERE to_customer_id IN {ids:Array(String)}", parameters={"ids": sorted(moved)},
+        )
+        rows += [(source, moved[target], version, 0) for source, target in chained if source not in redirects]
     if rows:
-        client.insert(EVENTS_TABLE, [astuple(row) for row in rows], EVENT_COLUMNS)
-    return len(rows)
+        client.insert(REDIRECTS_TABLE, rows, REDIRECT_COLUMNS)

@@ -16,6 +16,7 @@ statements (``_attach_new_keys``) instead of a merge each, with the same outcome
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from analytics.client import AnalyticsClient
+from analytics.writer import write_identity_changes, write_profiles
 from profile_store.contracts import CustomerProfile, IdentityLink, LinkSignal, MergeRecord
 from profile_store.identity_graph import components, elect_customer_id, new_customer_id
 from profile_store.identity_keys import is_platform_key
@@ -52,22 +55,30 @@ from profile_store.repository import (
 )
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
+from streams.steps.analytics import event_identities, profile_row
 from streams.steps.profile import build_profile, with_identities
 
 
 @dataclass
 class IdentityChanges:
-    """What a batch of signals changed: new assignments, recomputed profiles, deleted customer ids."""
+    """What a batch of signals changed: new assignments, recomputed profiles, deleted customer ids and their
+    redirects (``old id -> survivor``; ``None``: the id exists again and has no redirect)."""
 
     assignments: dict[str, str] = field(default_factory=dict)
     profiles: dict[str, CustomerProfile] = field(default_factory=dict)
     tombstones: set[str] = field(default_factory=set)
     history: list[MergeRecord] = field(default_factory=list)
+    redirects: dict[str, str | None] = field(default_factory=dict)
 
 
-def apply_link_signals(signals: Sequence[LinkSignal], *, session_factory: sessionmaker[Session]) -> IdentityChanges:
+def apply_link_signals(
+    signals: Sequence[LinkSignal], *, session_factory: sessionmaker[Session], analytics: AnalyticsClient | None = None
+) -> IdentityChanges:
     """Blocks. Idempotent: an active link added again, or a removed link removed again, changes nothing.
-    Raises on database errors (then nothing is applied)."""
+    With ``analytics``, the changes reach ClickHouse (identities, redirects, profiles) inside the
+    transaction, before it commits: a failed write rolls the batch back to be applied again, where a write
+    after the commit would be lost (a replayed signal changes nothing, so would write nothing). Raises on
+    database or ClickHouse errors (then nothing is applied)."""
 
     named = {key for s in signals for key in ((s.link.a, s.link.b) if s.link else (s.identity,) if s.identity else ())}
 
@@ -88,6 +99,8 @@ def apply_link_signals(signals: Sequence[LinkSignal], *, session_factory: sessio
                 _unlink(signal, session, changes)
             elif signal.op == "reelect" and signal.identity:
                 _reelect(signal.identity, signal.at, session, changes)
+        if analytics is not None:
+            _write_analytics(analytics, changes)
         return changes
 
     return locked_transaction(session_factory, transaction)
@@ -213,6 +226,7 @@ def _recompute(component: frozenset[str], session: Session, changes: IdentityCha
     assign(moved, session=session)
     changes.assignments.update(moved)
     clear_redirects([customer_id], session=session)
+    changes.redirects[customer_id] = None
     changes.tombstones.discard(customer_id)
     current = load_profiles([customer_id], session=session).get(customer_id)
     if growing and current is not None and all(first_seen.get(key) is None for key in moved):
@@ -229,9 +243,18 @@ def _recompute(component: frozenset[str], session: Session, changes: IdentityCha
     delete_profiles(emptied, session=session)
     set_redirects({old: customer_id for old in emptied}, session=session)
     for old in emptied:
+        changes.redirects[old] = customer_id
         changes.tombstones.add(old)
         changes.profiles.pop(old, None)
     return customer_id
+
+
+def _write_analytics(client: AnalyticsClient, changes: IdentityChanges) -> None:
+    version = time.time_ns()
+    write_identity_changes(client, assignments=event_identities(changes.assignments), redirects=changes.redirects,
+                           version=version)
+    write_profiles(client, [profile_row(p, version=version) for p in changes.profiles.values()],
+                   deleted=changes.tombstones, version=version)
 
 
 def lookup_assignments(identity_keys: Sequence[str], *, session_factory: sessionmaker[Session]) -> dict[str, str]:

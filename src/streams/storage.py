@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.client import AnalyticsClient, connect
-from analytics.schema import ensure_schema
+from analytics.schema import migrate
 from profile_store.database import make_engine, make_session_factory
 from streams.loop import cause_of
 from streams.migrate import upgrade
@@ -46,5 +46,5 @@ def open_storage(database_url: str, analytics_dsn: str | None) -> Storage:
     upgrade(engine)
     analytics = connect(analytics_dsn) if analytics_dsn else None
     if analytics is not None:
-        ensure_schema(analytics)
+        migrate(analytics)
     return Storage(engine=engine, session_factory=make_session_factory(engine), analytics=analytics)

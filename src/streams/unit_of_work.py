@@ -3,12 +3,13 @@
 
 Shared by both runtimes. One database transaction stores the unseen events (the idempotency ledger) and
 folds them into their customers' profiles (``streams.profile_apply``); only after it commits does the
-caller acknowledge its input. A replayed batch finds every event stored and changes nothing; analytics
-rows are keyed by event, so re-inserting them is harmless.
+caller acknowledge its input. A replayed batch finds every event stored and changes nothing; the analytics
+writer inserts only events not stored yet, so re-writing them is harmless.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,13 +17,13 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.client import AnalyticsClient
-from analytics.writer import write_events
+from analytics.writer import write_events, write_profiles
 from profile_store.contracts import CustomerProfile, LinkSignal
 from profile_store.profile_cache import ProfileCache
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
-from streams.profile_apply import apply_profiles
-from streams.steps.analytics import event_row
+from streams.profile_apply import ProfileUpdate, apply_profiles
+from streams.steps.analytics import event_row, profile_row
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,21 @@ def apply_enriched_batch(
 ) -> BatchOutcome:
     """Blocks. Idempotent by ``<platform>:<event_id>``: only unseen events are folded. Analytics rows are
     written for every event of the batch (replayed ones too), because a worker killed after the commit but
-    before writing them must write them on replay; they are keyed, so duplicates collapse. Raises on
+    before writing them must write them on replay; the writer skips those stored already
+    (``analytics.writer``). The batch's current profiles reach ClickHouse inside the transaction (a replay
+    writes them again, so a write lost to a crash is repeated). Raises on
     database errors (then nothing is applied). ``profile_cache``: the caller's, kept across batches (see
     ``ProfileCache``)."""
 
-    update = locked_transaction(session_factory, lambda session: apply_profiles(events, session=session,
-                                                                                cache=profile_cache))
+    def transaction(session: Session) -> ProfileUpdate:
+        applied = apply_profiles(events, session=session, cache=profile_cache)
+        if analytics is not None:  # under the customers' locks, so profile versions follow the database's order
+            version = time.time_ns()
+            write_profiles(analytics, [profile_row(p, version=version) for p in applied.profiles.values()],
+                           version=version)
+        return applied
+
+    update = locked_transaction(session_factory, transaction)
     if analytics is not None and update.events:
         now = datetime.now(UTC)
         write_events(analytics, [event_row(e, ingested_at=now) for e in update.events])

@@ -156,5 +156,6 @@ def enrich() -> Callable[..., list[EnrichedEvent]]:
 @pytest.fixture(scope="session")
 def chdb_storage_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The one chDB data path of this test process (chDB cannot open a second one). Tests sharing it use
-    distinct event ids and brands, and measure counts as differences or filtered by brand."""
-    return chdb_dsn(tmp_path_factory.mktemp("chdb") / "ch")
+    distinct event ids and brands, and measure counts as differences or filtered by brand. It is the
+    ``analytics`` store of a data dir (its parent), as ``scrm`` commands find it."""
+    return chdb_dsn(tmp_path_factory.mktemp("chdb") / "analytics")

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics.queries import breakdown, count_events, sentiment_over_time
-from analytics.schema import MARKS_TABLE, ensure_schema
+from analytics.queries import breakdown, count_events
+from analytics.rollups import Filters, sentiment_over_time
+from analytics.schema import MIGRATIONS_TABLE, migrate
 from analytics.writer import write_events
 from streams.steps.analytics import event_row
 from streams.storage import Storage, open_storage
@@ -101,10 +102,10 @@ def test_rows_keyed_the_old_way_are_rekeyed_once_so_a_replay_does_not_double_cou
     other_platform = enriched_factory(event_id="an-rk-0", brand=brand, platform="zhihu", at=AT)
     write_events(client, [replace(event_row(e, ingested_at=AT), event_key=e.event.post_key)  # the old key
                           for e in [*events, other_platform]])
-    client.command(f"DELETE FROM {client.database}.{MARKS_TABLE} WHERE mark = 'event_keys_name_the_author'")
+    client.command(f"DELETE FROM {client.database}.{MIGRATIONS_TABLE} WHERE version = 2")  # as before it ran
 
-    ensure_schema(client)
-    ensure_schema(client)
+    migrate(client)
+    migrate(client)
     write_events(client, [event_row(e, ingested_at=AT + timedelta(seconds=5)) for e in events])
 
     _, rows = client.query(f"SELECT event_key FROM {client.database}.events FINAL WHERE brand = {{b:String}} "
@@ -132,7 +133,7 @@ def test_sentiment_over_time_buckets_by_event_time_for_one_brand(client, enriche
         [event_row(enriched_factory(event_id="an-ts-other", brand="brand-other", at=AT), ingested_at=AT)],
     )
 
-    series = sentiment_over_time(client, since=AT, bucket_minutes=60, brand=brand)
+    series = sentiment_over_time(client, Filters(since=AT, brand=brand), bucket_minutes=60)
 
     assert {(_utc(r["bucket"]), r["sentiment"], r["count"]) for r in series} == {
         (AT, "negative", 2),

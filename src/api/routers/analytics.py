@@ -1,7 +1,10 @@
-"""Analytics over ClickHouse: sentiment over time, breakdowns, and sandboxed analyst SQL."""
+"""Analytics over ClickHouse: sentiment over time and its breakdowns, share of voice, top topics and the
+influencer leaderboard (from the rollups; filters are bound parameters), raw breakdowns, and sandboxed
+analyst SQL. Windows without ``since`` end at the newest event (event time)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -21,7 +24,16 @@ from analytics.exceptions import (
     QueryRefused,
     StoreFailed,
 )
-from analytics.queries import breakdown, latest_event_time, sentiment_over_time
+from analytics.queries import breakdown, latest_event_time
+from analytics.rollups import (
+    Filters,
+    influencers,
+    sentiment_breakdown,
+    sentiment_over_time,
+    sentiment_series,
+    share_of_voice,
+    top_topics,
+)
 from api.deps import require_role
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
@@ -47,19 +59,97 @@ def _window_start(client: AnalyticsClient, since: datetime | None, hours: float)
     return latest - timedelta(hours=hours) if latest else None
 
 
+def get_filters(
+    brand: str | None = None,
+    platform: str | None = None,
+    topic: str | None = None,
+    language: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Filters:
+    """The rollup routes' common filters (``since``/``until``: event time, buckets starting in the window)."""
+    return Filters(brand=brand, platform=platform, topic=topic, language=language, since=since, until=until)
+
+
+FiltersDep = Annotated[Filters, Depends(get_filters)]
+Hours = Annotated[float, Query(gt=0, le=24 * 90, description="window length when since is not given")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _windowed(client: AnalyticsClient, filters: Filters, hours: float) -> Filters | None:
+    """``filters`` with ``since`` set (``hours`` before the newest event when not given), or ``None`` when
+    there are no events at all."""
+    start = _window_start(client, filters.since, hours)
+    return None if start is None else replace(filters, since=start)
+
+
 @router.get("/sentiment", dependencies=[Reader])
 def sentiment_timeline(
     client: ClientDep,
-    since: datetime | None = None,
-    hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
+    filters: FiltersDep,
+    hours: Hours = 24,
     bucket_minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60,
-    brand: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Counts per sentiment label per bucket over the window."""
-    start = _window_start(client, since, hours)
-    if start is None:
-        return []
-    return sentiment_over_time(client, since=start, bucket_minutes=bucket_minutes, brand=brand)
+    """Counts per sentiment label per bucket over the window, from the rollups (events with text)."""
+    window = _windowed(client, filters, hours)
+    return sentiment_over_time(client, window, bucket_minutes=bucket_minutes) if window else []
+
+
+@router.get("/sentiment/series", dependencies=[Reader])
+def sentiment_timeseries(
+    client: ClientDep,
+    filters: FiltersDep,
+    hours: Hours = 24,
+    bucket_minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60,
+) -> list[dict[str, Any]]:
+    """Per bucket: events with text, counts by label, mean score (from the rollups)."""
+    window = _windowed(client, filters, hours)
+    return sentiment_series(client, window, bucket_minutes=bucket_minutes) if window else []
+
+
+@router.get("/sentiment/breakdown", dependencies=[Reader])
+def sentiment_by(
+    client: ClientDep,
+    filters: FiltersDep,
+    by: Literal["brand", "platform", "topic", "language"] = "platform",
+    hours: Hours = 24,
+) -> list[dict[str, Any]]:
+    """Sentiment of events with text per brand, platform, topic or language (from the hourly rollup)."""
+    window = _windowed(client, filters, hours)
+    return sentiment_breakdown(client, window, by=by) if window else []
+
+
+@router.get("/share-of-voice", dependencies=[Reader])
+def brands_share_of_voice(
+    client: ClientDep,
+    filters: FiltersDep,
+    hours: Hours = 24 * 7,
+    bucket_hours: Annotated[int | None, Query(ge=1, le=24 * 31)] = None,
+) -> list[dict[str, Any]]:
+    """Each brand's events and share of all brands' events, over the window or per bucket."""
+    window = _windowed(client, filters, hours)
+    return share_of_voice(client, window, bucket_hours=bucket_hours) if window else []
+
+
+@router.get("/topics", dependencies=[Reader])
+def topics_ranking(client: ClientDep, filters: FiltersDep, hours: Hours = 24, limit: Limit = 20) -> list[dict[str, Any]]:
+    """The top topics of the window, with their negatives, reach and engagement."""
+    window = _windowed(client, filters, hours)
+    return top_topics(client, window, limit=limit) if window else []
+
+
+@router.get("/influencers", dependencies=[Reader])
+def influencer_leaderboard(
+    client: ClientDep,
+    filters: FiltersDep,
+    hours: Hours = 24 * 7,
+    limit: Limit = 20,
+    order: Literal["engagement", "followers", "events", "negative"] = "engagement",
+) -> list[dict[str, Any]]:
+    """Customers ranked by engagement received (or followers, events, negatives) in the window; each
+    account counts for its current customer (after merges)."""
+    window = _windowed(client, filters, hours)
+    return influencers(client, window, limit=limit, order=order) if window else []
 
 
 @router.get("/breakdown", dependencies=[Reader])

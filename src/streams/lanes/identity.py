@@ -14,11 +14,11 @@ from streams.transports import Outgoing
 
 
 def build(context: LaneContext) -> Handler:
-    session_factory = context.storage.session_factory
+    session_factory, analytics = context.storage.session_factory, context.storage.analytics
 
     def handle(records: list[SourceRecord]) -> Handled:
         signals, dead = parse_records(records, LinkSignal, stage="identity")
-        changes = apply_link_signals(signals, session_factory=session_factory)
+        changes = apply_link_signals(signals, session_factory=session_factory, analytics=analytics)
         if context.hooks.linked is not None:
             context.hooks.linked(changes)
         return Handled(

@@ -1,0 +1,31 @@
+"""Names and column lists of the ClickHouse schema (the DDL is in ``analytics.schema.migrations``)."""
+
+from __future__ import annotations
+
+MIGRATIONS_TABLE = "schema_migrations"
+EVENTS_TABLE = "events"
+EVENTS_VIEW = "events_current"  # events FINAL, each under its author's current customer (see the migrations)
+IDENTITIES_TABLE = "identity_customers"
+REDIRECTS_TABLE = "customer_redirects"
+PROFILES_TABLE = "profiles"
+SENTIMENT_MINUTE = "sentiment_minute"
+SENTIMENT_HOUR = "sentiment_hour"
+BRAND_VOICE_HOUR = "brand_voice_hour"
+TOPICS_HOUR = "topics_hour"
+INFLUENCERS_HOUR = "influencers_hour"
+ROLLUPS = (SENTIMENT_MINUTE, SENTIMENT_HOUR, BRAND_VOICE_HOUR, TOPICS_HOUR, INFLUENCERS_HOUR)
+
+ALL_TOPICS = ""  # the sentiment rollups' ``topic`` of the row that counts every event once, whatever its topics
+
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_key", "event_id", "customer_id", "platform", "kind", "brand", "occurred_at", "author_id",
+    "author_followers", "text", "language", "sentiment_label", "sentiment_score", "sentiment_confidence",
+    "topics", "intents", "spam", "likes", "shares", "replies", "model_name", "model_version", "ingested_at",
+)
+PROFILE_COLUMNS: tuple[str, ...] = (
+    "customer_id", "version", "is_deleted", "display_name", "identities", "first_seen", "last_seen",
+    "event_count", "lifecycle", "followers", "verified", "influence", "churn_risk", "sentiment_ewma",
+    "positive", "neutral", "negative", "brands", "topics", "crm_id",
+)
+IDENTITY_COLUMNS: tuple[str, ...] = ("identity_key", "customer_id", "version")
+REDIRECT_COLUMNS: tuple[str, ...] = ("from_customer_id", "to_customer_id", "version", "is_deleted")
