@@ -7,6 +7,7 @@ its own (the rest of the unit suite shares one chDB path).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,9 +16,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+import ingest.producer
 from ingest.deadletter_store import find_dead_letters
 from profile_store.repository import find_profile_by_identity
 from profile_store.tables import IdentityRow, ProfileEventRow, ProfileRow
+from scrm.cli import main
 from streams.storage import open_storage
 
 FIXTURES = Path(__file__).parent / "ingest" / "fixtures" / "mediacrawler" / "data"
@@ -80,3 +83,21 @@ def test_a_file_that_is_not_of_the_format_is_reported_and_the_others_still_impor
     assert result.returncode == 1
     assert "give --platform" in result.stderr
     assert _state(tmp_path / "scrm")["profile_events"] == 2
+
+
+def test_with_kafka_events_go_to_the_raw_topic_and_dead_letters_to_the_dead_letter_topic(tmp_path, monkeypatch):
+    sent: list[tuple[str, bytes]] = []
+
+    def publish_raw(bootstrap, values, *, topic, connection=None):  # stands in for the acks=all producer
+        sent.extend((topic, value) for value in values)
+        return len(values)
+
+    monkeypatch.setattr(ingest.producer, "publish_raw", publish_raw)
+    comments = FIXTURES / "douyin" / "csv" / "search_comments_2026-08-01.csv"
+
+    assert main(["import", "mediacrawler", str(comments), "--kafka", "--bootstrap", "127.0.0.1:1"]) == 0
+
+    assert [topic for topic, _ in sent] == ["scrm.events.raw", "scrm.events.raw", "scrm.deadletter"]
+    letter = json.loads(sent[2][1])
+    assert (letter["stage"], letter["source_topic"], letter["offset"]) == (
+        "import", "import:mediacrawler:search_comments_2026-08-01.csv", 3)
