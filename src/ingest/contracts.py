@@ -19,11 +19,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 MAX_TEXT_CHARS = 20_000
 MAX_RAW_BYTES = 256 * 1024
 MAX_EVENT_KEY_CHARS = 512
+MAX_LOCATION_CHARS = 128
 """The longest event key ``event_key`` returns (stored in ``String(600)`` columns, with room for a suffix)."""
 
 
 class Platform(StrEnum):
-    """Platforms a connector can normalise from; ``other`` for anything not listed."""
+    """Platforms a connector can normalise from; ``other`` for anything not listed. ``bilibili`` and
+    ``kuaishou`` were added within schema version 1 (a widening: every value valid before still is)."""
 
     WEIBO = "weibo"
     WECHAT = "wechat"
@@ -31,6 +33,8 @@ class Platform(StrEnum):
     DOUYIN = "douyin"
     XIAOHONGSHU = "xiaohongshu"
     ZHIHU = "zhihu"
+    BILIBILI = "bilibili"
+    KUAISHOU = "kuaishou"
     X = "x"
     REDDIT = "reddit"
     YOUTUBE = "youtube"
@@ -94,6 +98,12 @@ class SocialEvent(_Frozen):
     then stamps the time the intake decodes the event, so every ``SocialEvent`` has both, timezone-aware. Accepting events without
     ``received_at`` is a backwards-compatible widening of version 1: every event valid before still is, and
     means the same.
+
+    ``location`` (optional, at most 128 characters) is where the platform says the author acted from, as
+    it says it: the "IP属地" (IP location) that Chinese platforms show beside a post or comment, e.g.
+    ``广东``. It is a later widening of version 1 too: an event without it is valid and means what it meant,
+    and it is left out of the JSON when absent (never written as ``null``), so an event without a location
+    is the same bytes as before and a consumer that predates the field still reads it.
     """
 
     schema_version: Literal[1] = 1
@@ -109,6 +119,7 @@ class SocialEvent(_Frozen):
     url: str | None = Field(default=None, max_length=4096)
     parent_id: str | None = Field(default=None, max_length=512)
     thread_id: str | None = Field(default=None, max_length=512)
+    location: str | None = Field(default=None, max_length=MAX_LOCATION_CHARS, exclude_if=lambda value: value is None)
     metrics: Metrics = Metrics()
     identity_hints: IdentityHints = IdentityHints()
     source: Annotated[str, Field(min_length=1, max_length=128)]

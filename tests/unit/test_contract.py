@@ -299,3 +299,27 @@ def test_events_are_frozen(event_factory):
 def test_deeply_nested_json_is_refused_as_invalid_event():
     error = _decode_error(b"[" * 100_000)
     assert error.field == "<payload>"
+
+
+def test_bilibili_and_kuaishou_events_are_accepted_and_keyed_like_any_platform(event_factory):
+    for platform in ("bilibili", "kuaishou"):
+        event = decode_event(_wire(event_factory(platform=platform, author={"id": "1024"}, event_id="c-1")))
+        assert event.platform.value == platform
+        assert event.event_key == f"{platform}:1024/c-1"
+
+
+def test_location_round_trips_and_an_event_without_one_is_the_same_bytes_as_before(event_factory):
+    wire = event_factory()
+    without = encode_event(decode_event(_wire(wire)))
+    assert "location" not in json.loads(without)  # absent, never null: a consumer predating the field reads it
+
+    located = decode_event(_wire({**wire, "location": "广东"}))
+    assert located.location == "广东"
+    assert decode_event(encode_event(located)) == located
+    assert json.loads(encode_event(located))["location"] == "广东"
+    assert decode_event(_wire({**wire, "location": None})).location is None
+
+
+def test_location_over_128_characters_is_refused_naming_the_field(event_factory):
+    error = _decode_error(_wire(event_factory(location="地" * 129)))
+    assert error.field == "location"

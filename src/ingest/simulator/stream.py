@@ -96,7 +96,7 @@ class _Stream:
         self.pop = pop = Population(config)
         self.rng = random.Random(config.seed * 1_000_003 + 29)
         self.channels: dict[Platform, _Channel] = {}
-        for platform in Platform:
+        for platform in PLATFORM_SHAPES:  # platforms it can render (not bilibili, kuaishou: they arrive as imports)
             if platform is not Platform.OTHER:
                 accounts = {b: a for (p, b), a in pop.brand_accounts.items() if p is platform}
                 self.channels[platform] = _Channel(platform, config.seed, accounts)

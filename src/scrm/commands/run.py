@@ -25,9 +25,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     from ingest.producer import partition_key
     from ingest.replay import read_jsonl
+    from scrm.embedded_feed import PIPELINE_STOPS, feed_embedded, stopped_exit
     from scrm.heap import settle_heap
     from scrm.wiring import embedded_platform, embedded_settings
-    from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded, LaneFailed
+    from streams.topics import RAW_EVENTS
 
     if not args.input.is_file():
         print(f"scrm run: no such file: {args.input}", file=sys.stderr)
@@ -37,20 +38,12 @@ def handle(args: argparse.Namespace) -> int:
     with embedded_platform(settings) as platform:
         runtime = platform.runtime
         settle_heap()
-        chunk = settings.pipeline.batch_size * 8
+        messages = ((RAW_EVENTS, partition_key(value), value) for value in read_jsonl(args.input))
         try:
-            for value in read_jsonl(args.input):
-                runtime.publish(value, partition_key(value))
-                if runtime.pending() >= chunk:
-                    runtime.drain()
-                    _progress(runtime.stats.snapshot())
-            runtime.drain()
-        except DeadLetterRatioExceeded as exc:
-            print(f"\nscrm run: {exc}", file=sys.stderr)
-            return EXIT_DEAD_LETTERS
-        except LaneFailed as exc:
-            print(f"\nscrm run: {exc}", file=sys.stderr)
-            return EXIT_UNAVAILABLE
+            feed_embedded(runtime, messages, chunk=settings.pipeline.batch_size * 8,
+                          on_drain=lambda: _progress(runtime.stats.snapshot()))
+        except PIPELINE_STOPS as exc:
+            return stopped_exit("scrm run", exc)
         summary = runtime.stats.snapshot()
     summary["seconds"] = round(time.monotonic() - started, 2)
     print(json.dumps(summary))
