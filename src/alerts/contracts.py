@@ -108,6 +108,8 @@ class Incident(_Frozen):
     last_seen: datetime
     count: int = 1
     version: int = 1
+    lead_alert_id: str | None = None
+    """The alert that gives the incident its rule and title: the most severe, ties broken by alert id."""
     alert_ids: tuple[str, ...] = ()
     event_ids: tuple[str, ...] = ()
     evidence: dict[str, Any] = Field(default_factory=dict)

@@ -99,7 +99,9 @@ def is_negative(post: ScoredPost, *, max_score: float, min_confidence: float) ->
 
 def detect_negative_post(post: ScoredPost, config: NegativePostConfig, risk: RiskTermsConfig) -> Alert | None:
     """Influential negative: severity 3, 4 for influence >= 70 or a million followers, +1 (max 5) when it
-    also holds a severe risk term. Dedup per brand and author: one incident per complaining influencer."""
+    also holds a severe risk term. Dedup per brand and author account (its identity key, not the customer
+    id, which changes when the identity lane merges accounts: the incident must not depend on when that
+    happened): one incident per complaining influencer."""
     if not config.enabled or not is_negative(post, max_score=config.max_score, min_confidence=config.min_confidence):
         return None
     author = post.event.author
@@ -117,7 +119,7 @@ def detect_negative_post(post: ScoredPost, config: NegativePostConfig, risk: Ris
         severity += 1
     event = post.event
     rule = "negative_post"
-    dedup_key = f"{rule}:{event.brand or '-'}:{post.customer_id}"
+    dedup_key = f"{rule}:{event.brand or '-'}:{event.identity_key}"
     title = f"Influential negative {event.kind.value} on {event.platform.value}" + (
         f" about {event.brand}" if event.brand else ""
     )
@@ -148,7 +150,7 @@ def detect_risk_terms(post: ScoredPost, config: RiskTermsConfig) -> Alert | None
 
 def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Alert]:
     """Purchase intent (severity 3, 4 from an influencer), an influencer's positive mention (3) and an
-    advocate's new content (2). One incident per kind, brand and customer while open."""
+    advocate's new content (2). One incident per kind, brand and author account (identity key) while open."""
     if not config.enabled or not _is_text(post) or is_brand_account(post, config):
         return []
     event = post.event
@@ -164,7 +166,7 @@ def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Al
         alerts.append(make_alert(
             rule=rule, kind="opportunity", severity=4 if influencer else 3,
             title=f"Purchase intent on {event.platform.value}" + (f" for {event.brand}" if event.brand else ""),
-            dedup_key=f"opportunity:{rule}:{brand}:{post.customer_id}", post=post,
+            dedup_key=f"opportunity:{rule}:{brand}:{event.identity_key}", post=post,
             evidence={**post_evidence(post), "matched_intents": intents, "matched_phrases": phrases},
         ))
     positive = post.sentiment_label == "positive" and post.sentiment_score >= config.min_positive_score
@@ -173,7 +175,7 @@ def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Al
         alerts.append(make_alert(
             rule=rule, kind="opportunity", severity=3,
             title=f"Influencer praises {event.brand} on {event.platform.value}",
-            dedup_key=f"opportunity:{rule}:{brand}:{post.customer_id}", post=post, evidence=post_evidence(post),
+            dedup_key=f"opportunity:{rule}:{brand}:{event.identity_key}", post=post, evidence=post_evidence(post),
         ))
     advocate = post.author_lifecycle in config.advocate_lifecycles
     if advocate and event.kind.value in CONTENT_KINDS and post.sentiment_label != "negative":
@@ -181,7 +183,7 @@ def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Al
         alerts.append(make_alert(
             rule=rule, kind="opportunity", severity=2,
             title=f"New content from advocate {event.author.handle or event.author.id}",
-            dedup_key=f"opportunity:{rule}:{brand}:{post.customer_id}", post=post, evidence=post_evidence(post),
+            dedup_key=f"opportunity:{rule}:{brand}:{event.identity_key}", post=post, evidence=post_evidence(post),
         ))
     return alerts
 

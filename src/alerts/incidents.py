@@ -24,9 +24,11 @@ from alerts.state import CapCounter
 _LISTS = ("risk_terms", "severe_terms", "matched_intents", "matched_phrases")
 
 
-def incident_id(dedup_key: str, opening_alert_id: str) -> str:
-    """Deterministic incident id: uuid5 of the dedup key and the alert that opened it."""
-    return str(uuid.uuid5(ALERT_NAMESPACE, f"incident|{dedup_key}|{opening_alert_id}"))
+def incident_id(dedup_key: str, generation: int) -> str:
+    """Deterministic incident id: uuid5 of the dedup key and its generation (how many incidents of that key
+    came before: a new one opens only after the previous was resolved). Not the opening alert's id, which
+    depends on which alert of the key happened to be processed first."""
+    return str(uuid.uuid5(ALERT_NAMESPACE, f"incident|{dedup_key}|{generation}"))
 
 
 def cap_key(alert: Alert) -> str:
@@ -51,10 +53,14 @@ def fold_alerts(
     caps: Mapping[str, CapCounter],
     config: IncidentConfig,
     now: datetime,
+    generations: Mapping[str, int] | None = None,
 ) -> Folded:
     """Pure (``now`` is only recorded). Each alert updates the open incident of its dedup key or opens
-    one; when its rule has opened ``max_new_per_window`` incidents for the brand in the alert's event-time
-    cap window, it joins the ``overflow:<rule>:<brand>`` incident instead."""
+    one (``generations``: incidents each key had before, for the new one's id); when its rule has opened
+    ``max_new_per_window`` incidents for the brand in the alert's event-time cap window, it joins the
+    ``overflow:<rule>:<brand>`` incident instead. An incident's rule, title and suggested reply are its
+    lead alert's: the most severe, ties broken by alert id, so they do not depend on arrival order."""
+    generations = generations or {}
     out = Folded(caps=dict(caps))
     current = dict(open_incidents)
     for alert in alerts:
@@ -73,7 +79,7 @@ def fold_alerts(
                 out.caps[counter_key] = counter.model_copy(update={"count": counter.count + 1})
         change: IncidentChange
         if incident is None:
-            incident, change = _open(alert, key, now), "opened"
+            incident, change = _open(alert, key, generations.get(key, 0), now), "opened"
         else:
             incident, change = _update(incident, alert, config, now)
         current[key] = incident
@@ -84,12 +90,14 @@ def fold_alerts(
     return out
 
 
-def _open(alert: Alert, key: str, now: datetime) -> Incident:
-    overflow = key != alert.dedup_key
+def _title(alert: Alert, key: str) -> str:
+    return (f"More {alert.rule} alerts (over the cap): " if key != alert.dedup_key else "") + alert.title
+
+
+def _open(alert: Alert, key: str, generation: int, now: datetime) -> Incident:
     return Incident(
-        incident_id=incident_id(key, alert.alert_id), dedup_key=key, rule=alert.rule, rules=(alert.rule,),
-        kind=alert.kind, severity=alert.severity,
-        title=(f"More {alert.rule} alerts (over the cap): " if overflow else "") + alert.title,
+        incident_id=incident_id(key, generation), dedup_key=key, rule=alert.rule, rules=(alert.rule,),
+        kind=alert.kind, severity=alert.severity, lead_alert_id=alert.alert_id, title=_title(alert, key),
         brand=alert.brand, topic=alert.topic, language=alert.language, platforms=(alert.platform,),
         customer_id=alert.customer_id, first_seen=alert.occurred_at, last_seen=alert.occurred_at, count=1,
         alert_ids=(alert.alert_id,), event_ids=(alert.event_id,), evidence=_merge_evidence({}, alert, 10),
@@ -101,14 +109,16 @@ def _update(incident: Incident, alert: Alert, config: IncidentConfig, now: datet
     if alert.alert_id in incident.alert_ids:
         return incident, "updated"
     raised = alert.severity > incident.severity
+    lead = (alert.severity, alert.alert_id) > (incident.severity, incident.lead_alert_id or "")
     keep = config.keep_alert_ids
     updated = incident.model_copy(update={
         "severity": max(incident.severity, alert.severity),
-        "title": alert.title if alert.severity >= incident.severity else incident.title,
-        "rule": alert.rule if alert.severity >= incident.severity else incident.rule,
+        "lead_alert_id": alert.alert_id if lead else incident.lead_alert_id,
+        "title": _title(alert, incident.dedup_key) if lead else incident.title,
+        "rule": alert.rule if lead else incident.rule,
         "rules": tuple(dict.fromkeys((*incident.rules, alert.rule))),
         "platforms": tuple(dict.fromkeys((*incident.platforms, alert.platform))),
-        "topic": incident.topic or alert.topic,
+        "topic": (alert.topic or incident.topic) if lead else (incident.topic or alert.topic),
         "first_seen": min(incident.first_seen, alert.occurred_at),
         "last_seen": max(incident.last_seen, alert.occurred_at),
         "count": incident.count + 1,
@@ -116,7 +126,7 @@ def _update(incident: Incident, alert: Alert, config: IncidentConfig, now: datet
         "alert_ids": (*incident.alert_ids, alert.alert_id)[-keep:],
         "event_ids": tuple(dict.fromkeys((*incident.event_ids, alert.event_id)))[-config.keep_event_ids:],
         "evidence": _merge_evidence(incident.evidence, alert, config.keep_posts),
-        "suggested_reply": alert.suggested_reply if raised and alert.suggested_reply else incident.suggested_reply,
+        "suggested_reply": alert.suggested_reply if lead and alert.suggested_reply else incident.suggested_reply,
         "updated_at": now,
         "last_change": "severity_raised" if raised else "updated",
     })

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.contracts import Alert, Incident, IncidentChange
@@ -123,6 +123,18 @@ def open_incidents(dedup_keys: Iterable[str], *, session: Session) -> dict[str, 
         return {}
     rows = session.scalars(select(IncidentRow).where(any_of(IncidentRow.open_key, keys, session=session)))
     return {row.dedup_key: Incident.model_validate(row.data) for row in rows}
+
+
+def incident_generations(dedup_keys: Iterable[str], *, session: Session) -> dict[str, int]:
+    """How many incidents each dedup key has had (resolved ones; a key has at most one open), for the id of
+    the next. Keys without any are absent. Call after ``open_incidents`` locked the keys."""
+    keys = set(dedup_keys)
+    if not keys:
+        return {}
+    rows = session.execute(select(IncidentRow.dedup_key, func.count()).where(any_of(IncidentRow.dedup_key, keys,
+                                                                                    session=session))
+                           .group_by(IncidentRow.dedup_key))
+    return {key: int(count) for key, count in rows}
 
 
 def save_incidents(changes: Sequence[tuple[Incident, IncidentChange]], *, session: Session) -> None:

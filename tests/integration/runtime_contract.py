@@ -2,8 +2,13 @@
 
 ``contract_input`` is a seeded stream as outside producers write it: a calm hour, then a crisis forming,
 identity hints that merge accounts, junk lines, events without ``received_at``, and event ids reused by
-other authors. ``Outcome`` is what a user can see afterwards — profiles and dead letters —
+other authors. ``Outcome`` is what a user can see afterwards — profiles, dead letters, the per-post alerts
+(every alert of the rules judged post by post, by id) and the incidents of rules no fire cap reached here —
 without what legitimately differs between runtimes (partition/offset numbers, wall-clock stamps).
+
+Not held to it yet (docs/runtime.md, "The contract suite"): the windowed detectors' alerts (negative spike,
+velocity) and which incident an alert joins once a rule's fire cap for a brand and hour is reached, both of
+which still depend on how partitions interleave.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from alerts.tables import IncidentRow, SignalRow
 from ingest.deadletter_store import list_dead_letters
 from ingest.simulator import SimulatorConfig, raw_records
 from profile_store.tables import ProfileRow
@@ -65,10 +71,23 @@ class Outcome:
 
     profiles: dict[str, dict[str, Any]]
     dead_letters: Counter[tuple[str, bytes]]
+    alerts: dict[str, tuple[str, str | None]]
+    """alert id -> (rule, event key) of the rules judged post by post."""
+    incidents: dict[str, tuple[str, str, int, int]]
+    """incident id -> (dedup key, rule, alert count, severity) of the uncapped per-post rules."""
+
+
+PER_POST_RULES = frozenset({"negative_post", "risk_terms", "purchase_intent", "influencer_positive",
+                            "advocate_content", "unanswered_question"})
+UNCAPPED_RULES = frozenset({"negative_post", "influencer_positive", "advocate_content"})
 
 
 def observe(session: Session) -> Outcome:
     """Read the outcome from a platform database (embedded SQLite or the Kafka runtime's PostgreSQL)."""
     profiles = {row.customer_id: row.data for row in session.query(ProfileRow)}
     letters = Counter((d.stage, d.original) for d in list_dead_letters(session=session, limit=100_000))
-    return Outcome(profiles=profiles, dead_letters=letters)
+    alerts = {row.alert_id: (row.rule, row.event_key) for row in session.query(SignalRow)
+              if row.rule in PER_POST_RULES}
+    incidents = {row.incident_id: (row.dedup_key, row.rule, int(row.data["count"]), row.severity)
+                 for row in session.query(IncidentRow) if row.rule in UNCAPPED_RULES}
+    return Outcome(profiles=profiles, dead_letters=letters, alerts=alerts, incidents=incidents)

@@ -145,3 +145,6 @@ def _assert_same(expected: Outcome, actual: Outcome) -> None:
     assert set(actual.profiles) == set(expected.profiles), "the same customers"
     differing = [cid for cid in expected.profiles if actual.profiles[cid] != expected.profiles[cid]]
     assert not differing, f"{len(differing)} profiles differ, e.g. {differing[:3]}"
+    assert len(expected.alerts) > 500 and len(expected.incidents) > 40, "the input raises alerts and incidents"
+    assert actual.alerts == expected.alerts, "the same per-post alerts, by id"
+    assert actual.incidents == expected.incidents, "the same incidents (ids, counts, severities)"

@@ -491,9 +491,9 @@ def test_no_alert_for_positive_neutral_unconfident_or_non_text_events(
 
 
 def test_alert_ids_are_deterministic_and_one_incident_key_per_complaining_author(enriched_factory):
-    a = _negative(enriched_factory, event_id="e-1", customer_id="ann")
-    b = _negative(enriched_factory, event_id="e-2", customer_id="bob")
-    a_again = _negative(enriched_factory, event_id="e-3", customer_id="ann")
+    a = _negative(enriched_factory, event_id="e-1", customer_id="ann", author={"id": "ann-1"})
+    b = _negative(enriched_factory, event_id="e-2", customer_id="bob", author={"id": "bob-1"})
+    a_again = _negative(enriched_factory, event_id="e-3", customer_id="ann-merged", author={"id": "ann-1"})
     first = detect_alerts([a, b], {})
     again = detect_alerts([a, b], {})
     assert [x.alert_id for x in first] == [x.alert_id for x in again]
