@@ -129,11 +129,11 @@ def _env_overrides(tables: Mapping[str, Any], environ: Mapping[str, str], where:
         if not variable.startswith(ENV_PREFIX):
             continue
         prefix, _, key = variable.rpartition("__")
-        name = prefixes.get(prefix + "__")
-        if name is None or not key:
+        owner = prefixes.get(prefix + "__")
+        if owner is None or not key:
             raise ConnectorsFileError(f"{variable} names no connector of {where} "
                                       f"(expected {ENV_PREFIX}<NAME>__<KEY>)")
-        overrides.setdefault(name, {})[key.lower()] = value
+        overrides.setdefault(owner, {})[key.lower()] = value
     return overrides
 
 
