@@ -11,8 +11,9 @@ from sqlalchemy import Engine, MetaData
 from alerts.tables import AlertBase
 from ingest.deadletter_store import DeadLetterBase
 from profile_store.tables import ProfileBase
+from streams.intake_journal import IntakeJournalBase
 
-ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata)
+ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata, IntakeJournalBase.metadata)
 
 
 def combined_metadata() -> MetaData:
