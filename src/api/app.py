@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,9 +13,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.analyst import AnalystDoor
 from analytics.client import AnalyticsClient
+from api.connector_health import ConnectorHealth
 from api.deps import Role
-from api.routers import alerts, analytics, console, deadletters, enrich, health, identities, profiles
+from api.routers import (
+    alerts,
+    analytics,
+    console,
+    deadletters,
+    enrich,
+    health,
+    identities,
+    ingest,
+    profiles,
+    webhooks,
+)
+from api.webhooks import PullQueue, Receivers
 from enrichment.protocols import Enricher
+from ingest.connectors import Connector
+from ingest.sink import IntakeSink
 from profile_store.contracts import LinkSignal
 
 CONSOLE_DIR = Path(__file__).parent / "console"
@@ -25,7 +41,10 @@ class ApiServices:
     """What routes may use. ``submit_links`` hands link / unlink signals to the identity service;
     ``pipeline_stats`` reports the in-process runtime when there is one, and ``pipeline_failure`` why it
     stopped (``None`` while it runs); ``analyst_door`` runs analysts' SQL on clients of its own (never
-    ``analytics``, which the pipeline may share)."""
+    ``analytics``, which the pipeline may share). ``intake`` makes what the webhook receivers
+    (``connectors``) and the generic ingest route accept durable (without it they answer 503); ``pulls``
+    takes the pulls push connectors announce; ``connector_health`` counts what each receiver saw; ``clock``
+    stamps what they receive."""
 
     session_factory: sessionmaker[Session]
     api_keys: Mapping[str, Role]
@@ -36,6 +55,11 @@ class ApiServices:
     pipeline_stats: Callable[[], dict[str, float]] | None = None
     pipeline_failure: Callable[[], str | None] | None = None
     runtime_name: str = "kafka"
+    intake: IntakeSink | None = None
+    connectors: Mapping[str, Connector] = field(default_factory=dict)
+    pulls: PullQueue | None = None
+    connector_health: ConnectorHealth = field(default_factory=ConnectorHealth)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 def create_app(services: ApiServices) -> FastAPI:
@@ -44,7 +68,8 @@ def create_app(services: ApiServices) -> FastAPI:
         title="sCRM API",
         version="0.1.0",
         description="Profiles, alerts, analytics and enrichment of the Social CRM streaming platform. "
-        "Every route but /healthz needs an API key (X-API-Key header or Bearer token).",
+        "Every route but /healthz and the webhook receivers (signed by the platforms) needs an API key "
+        "(X-API-Key header or Bearer token).",
     )
     app.state.session_factory = services.session_factory
     app.state.api_keys = dict(services.api_keys)
@@ -55,7 +80,9 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.pipeline_stats = services.pipeline_stats
     app.state.pipeline_failure = services.pipeline_failure
     app.state.runtime_name = services.runtime_name
-    for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, console):
+    app.state.receivers = Receivers(connectors=dict(services.connectors), sink=services.intake,
+                                    health=services.connector_health, pulls=services.pulls, clock=services.clock)
+    for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, ingest, webhooks, console):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=CONSOLE_DIR), name="static")
     return app

@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "api",
         help="serve the HTTP API and console over PostgreSQL (+ ClickHouse)",
         description="Serve the API and console for the Kafka runtime. Configured by SCRM_DATABASE_URL, "
-        "SCRM_CLICKHOUSE_DSN and SCRM_API_KEYS (key:role,... with roles agent, marketer, analyst, admin).",
+        "SCRM_CLICKHOUSE_DSN and SCRM_API_KEYS (key:role,... with roles agent, marketer, analyst, ingest, admin).",
     )
     parser.add_argument("--host", help="bind address (default $SCRM_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default $SCRM_PORT or 8000)")
