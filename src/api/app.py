@@ -18,6 +18,7 @@ from api.deps import Role
 from api.routers import (
     alerts,
     analytics,
+    connectors,
     console,
     deadletters,
     enrich,
@@ -82,7 +83,8 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.runtime_name = services.runtime_name
     app.state.receivers = Receivers(connectors=dict(services.connectors), sink=services.intake,
                                     health=services.connector_health, pulls=services.pulls, clock=services.clock)
-    for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, ingest, webhooks, console):
+    for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, ingest, webhooks, connectors,
+                   console):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=CONSOLE_DIR), name="static")
     return app

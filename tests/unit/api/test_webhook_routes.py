@@ -227,3 +227,23 @@ def test_generic_ingest_needs_the_ingest_role(platform):
     assert platform.client.post("/v1/ingest/events", content=b"[]").status_code == 401
     assert platform.client.post("/v1/ingest/events", content=b"[]",
                                 headers={"X-API-Key": AGENT_KEY}).status_code == 403
+
+
+# --- connector health -------------------------------------------------------------------------------------
+
+def test_connector_health_reports_deliveries_refusals_and_dead_letters_without_secrets(platform):
+    _meta_post(platform, json.dumps(META_DELIVERY).encode())
+    _meta_post(platform, b"{}", secret="wrong")
+    _meta_post(platform, b"not json")
+
+    answer = platform.client.get("/v1/connectors", headers={"X-API-Key": AGENT_KEY})
+    assert answer.status_code == 200
+    by_name = {c["name"]: c for c in answer.json()}
+    meta = by_name["acme-meta"]
+    assert (meta["platform"], meta["brand"]) == ("meta", "acme")
+    assert (meta["deliveries"], meta["deliveries_last_minute"], meta["events"]) == (1, 1, 3)
+    assert (meta["signature_failures"], meta["dead_letters"]) == (1, 1)
+    assert meta["last_error"].startswith("dead letter: ")
+    assert by_name["acme-wechat"]["deliveries"] == 0
+    assert APP_SECRET not in answer.text and VERIFY_TOKEN not in answer.text and WECHAT_TOKEN not in answer.text
+    assert platform.client.get("/v1/connectors", headers={"X-API-Key": INGEST_KEY}).status_code == 403
