@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,6 +21,7 @@ class ApiSettings(BaseSettings):
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="where identity link changes are published")
     clickhouse_dsn: str | None = None
     api_keys: str = Field(default="", description="comma-separated key:role pairs")
+    connectors_file: Path | None = Field(default=None, description="webhook connectors TOML (docs/connectors.md)")
     host: str = "127.0.0.1"
     port: int = 8000
     enrichment: EnrichmentConfig = EnrichmentConfig()

@@ -1,10 +1,12 @@
-"""``scrm api``: the HTTP API and console over the Kafka runtime's stores."""
+"""``scrm api``: the HTTP API and console over the Kafka runtime's stores, with the webhook receivers and
+generic ingest publishing to ``scrm.events.raw`` (acks=all before they answer)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--host", help="bind address (default $SCRM_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default $SCRM_PORT or 8000)")
+    parser.add_argument("--connectors", type=Path,
+                        help="connectors TOML for the webhook receivers (default $SCRM_CONNECTORS_FILE)")
     parser.set_defaults(handler=handle)
 
 
@@ -28,15 +32,20 @@ def handle(args: argparse.Namespace) -> int:
     from enrichment.factory import build_enricher
     from ingest.producer import publish_raw
     from profile_store.contracts import LinkSignal
+    from scrm.commands._serving import read_connectors, receivers
     from streams.storage import open_storage
     from streams.topics import IDENTITY_LINKS
+    from streams.transports.kafka_intake import KafkaIntakeSink
 
-    overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
-    settings = ApiSettings(**overrides)  # type: ignore[arg-type]
+    flags = {"host": args.host, "port": args.port, "connectors_file": args.connectors}
+    settings = ApiSettings(**{k: v for k, v in flags.items() if v is not None})  # type: ignore[arg-type]
     keys = settings.parsed_api_keys()
     if not keys:
         print("scrm api: set SCRM_API_KEYS (e.g. 'secret1:admin,secret2:agent'); refusing to serve without keys",
               file=sys.stderr)
+        return 2
+    connectors = read_connectors(settings.connectors_file, "api")
+    if connectors is None:
         return 2
     storage = open_storage(settings.database_url, settings.clickhouse_dsn)
     door = open_analyst_door(settings.clickhouse_dsn, settings.analyst) if settings.clickhouse_dsn else None
@@ -44,18 +53,27 @@ def handle(args: argparse.Namespace) -> int:
     def submit_links(signals: Sequence[LinkSignal]) -> None:
         publish_raw(settings.kafka_bootstrap, [s.model_dump_json().encode() for s in signals], topic=IDENTITY_LINKS)
 
-    services = ApiServices(
-        session_factory=storage.session_factory,
-        api_keys=keys,
-        enricher=build_enricher(settings.enrichment),
-        submit_links=submit_links,
-        analytics=storage.analytics,
-        analyst_door=door,
-        runtime_name="kafka",
-    )
+    sink = KafkaIntakeSink({"bootstrap.servers": settings.kafka_bootstrap, "client.id": "scrm-api-intake"})
     try:
-        uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="info")
+        with receivers(connectors, sink, storage.session_factory) as (health, puller):
+            services = ApiServices(
+                session_factory=storage.session_factory,
+                api_keys=keys,
+                enricher=build_enricher(settings.enrichment),
+                submit_links=submit_links,
+                analytics=storage.analytics,
+                analyst_door=door,
+                runtime_name="kafka",
+                intake=sink,
+                connectors=connectors,
+                pulls=puller,
+                connector_health=health,
+            )
+            # no access log: request lines carry query strings, and Meta's handshake sends its verify token there
+            uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="info",
+                        access_log=False)
     finally:
+        sink.close()
         if door is not None:
             door.close()
         storage.close()
