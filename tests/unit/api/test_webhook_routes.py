@@ -20,7 +20,8 @@ from fastapi.testclient import TestClient
 
 from api.app import ApiServices, create_app
 from enrichment.lexicon import LexiconEnricher
-from ingest.connectors import parse_connectors
+from ingest.adapters.base import Pull
+from ingest.connectors import Connector, parse_connectors
 from ingest.deadletter import DeadLetter
 from ingest.deadletter_store import list_dead_letters
 from ingest.webhooks.wechat_crypto import aes_key, encrypt, signature
@@ -37,6 +38,7 @@ VERIFY_TOKEN = "meta-verify-token"
 WECHAT_TOKEN = "wechatToken2026"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APP_ID = "wx1234567890abcdef"
+CORP_ID = "ww0987654321fedcba"
 INGEST_KEY, AGENT_KEY = "ingest-key", "agent-key"
 CONNECTORS = textwrap.dedent(f"""
     [connectors.acme-meta]
@@ -44,6 +46,14 @@ CONNECTORS = textwrap.dedent(f"""
     brand = "acme"
     app_secret = "{APP_SECRET}"
     verify_token = "{VERIFY_TOKEN}"
+
+    [connectors.acme-wecom]
+    platform = "wecom"
+    brand = "acme"
+    corp_id = "{CORP_ID}"
+    token = "{WECHAT_TOKEN}"
+    encoding_aes_key = "{AES_KEY}"
+    secret = "kf-secret"
 
     [connectors.acme-wechat]
     platform = "wechat"
@@ -61,6 +71,7 @@ class Platform:
     client: TestClient
     runtime: EmbeddedRuntime
     storage: Storage
+    pulls: list[tuple[str, Pull]]
 
     def settle(self) -> None:
         self.runtime.drain()
@@ -81,6 +92,11 @@ class Platform:
 @pytest.fixture
 def platform(storage: Storage) -> Iterator[Platform]:
     runtime = EmbeddedRuntime(config=PipelineConfig(batch_size=16), enricher=LexiconEnricher(), storage=storage)
+    pulls: list[tuple[str, Pull]] = []
+
+    class RecordingPulls:
+        def submit(self, connector: Connector, pull: Pull) -> None:
+            pulls.append((connector.name, pull))
     services = ApiServices(
         session_factory=storage.session_factory,
         api_keys={INGEST_KEY: "ingest", AGENT_KEY: "agent"},
@@ -88,11 +104,12 @@ def platform(storage: Storage) -> Iterator[Platform]:
         submit_links=runtime.submit_links,
         intake=JournalSink(runtime, storage.session_factory),
         connectors=parse_connectors(CONNECTORS, {}),
+        pulls=RecordingPulls(),
         clock=lambda: NOW,
         runtime_name="embedded",
     )
     with TestClient(create_app(services)) as client:
-        yield Platform(client, runtime, storage)
+        yield Platform(client, runtime, storage, pulls)
 
 
 # --- Meta ------------------------------------------------------------------------------------------------
@@ -202,6 +219,38 @@ def test_an_encrypted_wechat_message_becomes_a_profile_and_is_answered_success(p
     assert (answer.status_code, answer.text) == (200, "success")
     platform.settle()
     assert platform.profile("wechat:oUser42") is not None
+
+
+def _sealed_post(platform: Platform, connector: str, xml: str, receiver_id: str, *, wechat: bool):
+    ciphertext = encrypt(xml.encode(), key=aes_key(AES_KEY), receiver_id=receiver_id, random16=b"0123456789abcdef")
+    query = _wechat_query()
+    query["msg_signature"] = signature(WECHAT_TOKEN, query["timestamp"], query["nonce"], ciphertext)
+    if wechat:
+        query |= {"encrypt_type": "aes", "openid": "oUser42"}
+    else:
+        del query["signature"]
+    body = f"<xml><ToUserName><![CDATA[x]]></ToUserName><Encrypt><![CDATA[{ciphertext}]]></Encrypt></xml>"
+    return platform.client.post(f"/v1/ingest/webhooks/{connector}", params=query, content=body.encode(),
+                                headers={"Content-Type": "text/xml"})
+
+
+def test_a_signed_wechat_push_that_decrypts_to_garbage_is_dead_lettered_and_answered_success(platform):
+    answer = _sealed_post(platform, "acme-wechat", "<xml><MsgType>text", APP_ID, wechat=True)
+    assert (answer.status_code, answer.text) == (200, "success")
+    platform.settle()
+    [letter] = platform.dead_letters()
+    assert letter.source_topic == "webhook:acme-wechat" and letter.original.startswith(b"<xml><ToUserName>")
+
+
+def test_a_wecom_kf_callback_is_answered_at_once_and_its_pull_handed_off(platform):
+    xml = ("<xml><ToUserName><![CDATA[ww0987654321fedcba]]></ToUserName><CreateTime>1764579600</CreateTime>"
+           "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>"
+           "<Token><![CDATA[ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR]]></Token>"
+           "<OpenKfId><![CDATA[wkxxxxxxx]]></OpenKfId></xml>")
+    answer = _sealed_post(platform, "acme-wecom", xml, CORP_ID, wechat=False)
+    assert (answer.status_code, answer.text) == (200, "")
+    assert [(name, dict(pull.params)) for name, pull in platform.pulls] == [
+        ("acme-wecom", {"token": "ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR", "open_kfid": "wkxxxxxxx"})]
 
 
 # --- generic ingest ---------------------------------------------------------------------------------------
