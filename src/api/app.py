@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,10 +15,26 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.analyst import AnalystDoor
 from analytics.client import AnalyticsClient
+from api.connector_health import ConnectorHealth
 from api.deps import Role
 from api.hardening import RequestGuard, SecurityHeaders, bounded_validation_error
-from api.routers import alerts, analytics, console, deadletters, enrich, health, identities, profiles
+from api.routers import (
+    alerts,
+    analytics,
+    connectors,
+    console,
+    deadletters,
+    enrich,
+    health,
+    identities,
+    ingest,
+    profiles,
+    webhooks,
+)
+from api.webhooks import PullQueue, Receivers
 from enrichment.protocols import Enricher
+from ingest.connectors import Connector
+from ingest.sink import IntakeSink
 from profile_store.contracts import LinkSignal
 
 CONSOLE_DIR = Path(__file__).parent / "console"
@@ -30,7 +47,10 @@ class ApiServices:
     """What routes may use. ``submit_links`` hands link / unlink signals to the identity service;
     ``pipeline_stats`` reports the in-process runtime when there is one, and ``pipeline_failure`` why it
     stopped (``None`` while it runs); ``analyst_door`` runs analysts' SQL on clients of its own (never
-    ``analytics``, which the pipeline may share)."""
+    ``analytics``, which the pipeline may share). ``intake`` makes what the webhook receivers
+    (``connectors``) and the generic ingest route accept durable (without it they answer 503); ``pulls``
+    takes the pulls push connectors announce; ``connector_health`` counts what each receiver saw; ``clock``
+    stamps what they receive."""
 
     session_factory: sessionmaker[Session]
     api_keys: Mapping[str, Role]
@@ -45,6 +65,11 @@ class ApiServices:
     """What keeps this process from doing its work (database away, a lane stalled): empty when ready."""
     metrics: CollectorRegistry | None = None
     """The process's Prometheus metrics (lanes, receivers); ``/metrics`` serves them."""
+    intake: IntakeSink | None = None
+    connectors: Mapping[str, Connector] = field(default_factory=dict)
+    pulls: PullQueue | None = None
+    connector_health: ConnectorHealth = field(default_factory=ConnectorHealth)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 def create_app(services: ApiServices) -> FastAPI:
@@ -53,7 +78,8 @@ def create_app(services: ApiServices) -> FastAPI:
         title="sCRM API",
         version="0.1.0",
         description="Profiles, alerts, analytics and enrichment of the Social CRM streaming platform. "
-        "Every route but /healthz needs an API key (X-API-Key header or Bearer token).",
+        "Every route but /healthz and the webhook receivers (signed by the platforms) needs an API key "
+        "(X-API-Key header or Bearer token).",
     )
     app.state.session_factory = services.session_factory
     app.state.api_keys = dict(services.api_keys)
@@ -66,7 +92,10 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.runtime_name = services.runtime_name
     app.state.readiness = services.readiness
     app.state.metrics = services.metrics
-    for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, console):
+    app.state.receivers = Receivers(connectors=dict(services.connectors), sink=services.intake,
+                                    health=services.connector_health, pulls=services.pulls, clock=services.clock)
+    for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, ingest, webhooks, connectors,
+                   console):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=CONSOLE_DIR), name="static")
     app.add_exception_handler(RequestValidationError, bounded_validation_error)

@@ -13,9 +13,11 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.webhooks import Receivers
 from enrichment.protocols import Enricher
 
-Role = Literal["agent", "marketer", "analyst", "admin"]
+Role = Literal["agent", "marketer", "analyst", "ingest", "admin"]
+ROLES: tuple[Role, ...] = ("agent", "marketer", "analyst", "ingest", "admin")
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 _bearer = HTTPBearer(auto_error=False)
@@ -61,3 +63,26 @@ def get_session(request: Request) -> Iterator[Session]:
     """A SQLAlchemy session on the profile/alert database, closed after the request."""
     with request.app.state.session_factory() as session:
         yield session
+
+
+def get_receivers(request: Request) -> Receivers:
+    """The webhook receivers and intake the app was built with."""
+    receivers: Receivers = request.app.state.receivers
+    return receivers
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's exact body bytes; 413 as soon as it exceeds ``limit`` bytes (by its Content-Length or
+    while streaming), so an oversized body is never held in memory."""
+    too_large = HTTPException(status_code=status.HTTP_413_CONTENT_TOO_LARGE, detail=f"body over {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)

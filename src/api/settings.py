@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from analytics.analyst import AnalystDoorConfig
-from api.deps import Role
+from api.deps import ROLES, Role
 from enrichment.config import EnrichmentConfig
 from ingest.kafka_connection import KafkaConnection
 
 
 class ApiSettings(BaseSettings):
-    """``api_keys`` is ``key:role,key:role`` with roles agent, marketer, analyst, admin."""
+    """``api_keys`` is ``key:role,key:role`` with roles agent, marketer, analyst, ingest, admin."""
 
     model_config = SettingsConfigDict(env_prefix="SCRM_", env_nested_delimiter="__", frozen=True, extra="ignore",
                           hide_input_in_errors=True)
@@ -23,6 +25,7 @@ class ApiSettings(BaseSettings):
                                    description="security of the Kafka clients (SCRM_KAFKA__*)")
     clickhouse_dsn: str | None = None
     api_keys: str = Field(default="", description="comma-separated key:role pairs")
+    connectors_file: Path | None = Field(default=None, description="webhook connectors TOML (docs/connectors.md)")
     host: str = "127.0.0.1"
     port: int = 8000
     enrichment: EnrichmentConfig = EnrichmentConfig()
@@ -38,7 +41,7 @@ def parse_api_keys(spec: str) -> dict[str, Role]:
     keys: dict[str, Role] = {}
     for pair in filter(None, (part.strip() for part in spec.split(","))):
         key, _, role = pair.rpartition(":")
-        if not key or role not in ("agent", "marketer", "analyst", "admin"):
-            raise ValueError(f"bad API key entry {pair!r}: expected key:role with role agent|marketer|analyst|admin")
+        if not key or role not in ROLES:
+            raise ValueError(f"bad API key entry {pair!r}: expected key:role with role {'|'.join(ROLES)}")
         keys[key] = role  # type: ignore[assignment]
     return keys

@@ -1,7 +1,9 @@
 """The ``DeadLetter`` contract (schema version 1): input that could not be processed, kept whole.
 
 Published to ``scrm.deadletter`` (Kafka runtime) or stored in the dead-letter table (embedded runtime).
-``original`` is the exact bytes received (base64 in JSON), so a fixed consumer can replay it.
+``original`` is the exact bytes received (base64 in JSON), so a fixed consumer can replay it. A webhook
+delivery keeps the request headers that matter beside it (``headers``: the adapter's chosen few, never a
+secret).
 """
 
 from __future__ import annotations
@@ -47,3 +49,4 @@ class DeadLetter(BaseModel):
     partition: int | None = None
     offset: int | None = None
     failed_at: datetime
+    headers: dict[str, str] | None = None

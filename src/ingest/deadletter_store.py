@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, func, select, update
+from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, func, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from ingest.deadletter import DeadLetter
@@ -38,6 +38,7 @@ class DeadLetterRow(DeadLetterBase):
     offset: Mapped[int | None] = mapped_column(Integer)
     failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class GuardTripRow(DeadLetterBase):

@@ -36,3 +36,13 @@ class BatchTooLarge(ValueError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"more than {limit} items in one request; split it")
         self.limit = limit
+
+
+class ConnectorsFileError(ValueError):
+    """The connectors file (or an ``SCRM_CONNECTORS__*`` variable) is not a valid set of connectors. The
+    message names the connector and the key, never a value (values may be secrets)."""
+
+
+class IntakeUnavailable(RuntimeError):
+    """The intake could not make records durable (broker or journal unreachable, acknowledgement timed
+    out). Transient: answer 503 so the sender retries; some records may already be durable (at least once)."""

@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from api.connector_health import ConnectorHealth
+from ingest.connectors import Connector
 from streams.health import LaneCollector, LaneWatch
 from streams.loop import LaneLoop
 from streams.storage import Storage
@@ -54,6 +58,28 @@ def observe(lanes: Sequence[LaneLoop], storage: Storage, *, stall_seconds: float
         return problems
 
     return Observability(readiness=readiness, registry=registry)
+
+
+class ConnectorCollector(Collector):
+    """The webhook receivers' counters per connector (``scrm_connector_*``), read at scrape time."""
+
+    def __init__(self, health: ConnectorHealth, connectors: Mapping[str, Connector]) -> None:
+        self._health = health
+        self._connectors = connectors
+
+    def collect(self) -> Iterator[Metric]:
+        now = datetime.now(UTC)
+        fields = {"deliveries": "requests received", "events": "events taken in", "skipped": "delivery parts "
+                  "skipped with a reason", "signature_failures": "requests refused for their signature",
+                  "dead_letters": "deliveries dead-lettered (unreadable)", "errors": "deliveries that failed "
+                  "(intake unavailable)"}
+        families = {name: CounterMetricFamily(f"scrm_connector_{name}", help_text, labels=["connector", "platform"])
+                    for name, help_text in fields.items()}
+        for name, connector in sorted(self._connectors.items()):
+            report = self._health.report(name, now)
+            for field_name, family in families.items():
+                family.add_metric([name, connector.platform], float(getattr(report, field_name)))
+        yield from families.values()
 
 
 def serve_health(host: str, port: int, observability: Observability, *, alive: Callable[[], bool]) -> ThreadingHTTPServer:

@@ -44,6 +44,7 @@ from ingest.records import SourceRecord
 from streams.exceptions import DeadLetterRatioExceeded, LaneFailed, PublishFailed
 from streams.steps.deadletter_limit import DeadLetterLimit
 from streams.steps.decode import dead_letter
+from streams.steps.intake import dead_letter_message
 from streams.topics import DEADLETTER
 from streams.transports import Outgoing, Transport
 
@@ -166,7 +167,7 @@ class LaneLoop:
         try:
             handled = self._handle(records, stop)
             self._count(records, handled.dead)
-            outgoing = [*handled.messages, *(_dead_letter_message(letter) for letter in handled.dead)]
+            outgoing = [*handled.messages, *(dead_letter_message(letter) for letter in handled.dead)]
             self._transient(stop, "publish", lambda: self.transport.publish(outgoing))
             self.transport.commit(records)
         except BaseException:
@@ -279,7 +280,3 @@ def cause_of(exc: BaseException) -> str:
     """What to say of ``exc`` in logs and dead letters: a database error's own message, never SQLAlchemy's,
     which appends the statement and its parameters (posts, personal data)."""
     return str(exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc)
-
-
-def _dead_letter_message(letter: DeadLetter) -> Outgoing:
-    return Outgoing(DEADLETTER, letter.key, letter.model_dump_json().encode())

@@ -57,8 +57,9 @@ class WorkerSettings(BaseSettings):
 
 class EmbeddedSettings(BaseSettings):
     """The embedded runtime (``scrm run``, ``scrm demo``): one process, state in ``data_dir``; the demo
-    also serves the API on ``host:port`` with ``api_keys`` (``key:role,...``; generated when empty) and
-    delivers alerts per ``routing_file``."""
+    also serves the API on ``host:port`` with ``api_keys`` (``key:role,...``; generated when empty), the
+    webhook receivers of ``connectors_file`` (``scrm serve``, ``scrm demo``) and delivers alerts per
+    ``routing_file``."""
 
     model_config = _ENV
 
@@ -67,6 +68,7 @@ class EmbeddedSettings(BaseSettings):
     port: int = 8000
     api_keys: str = ""
     routing_file: Path | None = Field(default=None, description="alert routing JSON (see docs/alerts.md)")
+    connectors_file: Path | None = Field(default=None, description="webhook connectors TOML (docs/connectors.md)")
     pipeline: PipelineConfig = PipelineConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()
     analyst: AnalystDoorConfig = AnalystDoorConfig()

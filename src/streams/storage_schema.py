@@ -10,9 +10,12 @@ from sqlalchemy import Engine, MetaData
 
 from alerts.tables import AlertBase
 from ingest.deadletter_store import DeadLetterBase
+from ingest.pull_cursors import PullCursorBase
 from profile_store.tables import ProfileBase
+from streams.intake_journal import IntakeJournalBase
 
-ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata)
+ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata, IntakeJournalBase.metadata,
+                PullCursorBase.metadata)
 
 
 def combined_metadata() -> MetaData:

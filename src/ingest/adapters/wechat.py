@@ -62,6 +62,9 @@ from ingest.webhooks.wechat_xml import XmlFields, optional_text, parse_xml, requ
 
 ACK = WebhookReply(body=b"success")
 """The answer to every accepted push, dead-lettered ones included: WeChat then stops retrying."""
+DEAD_LETTER_REPLY = ACK
+DEAD_LETTER_HEADERS = ("content-type", "user-agent")
+"""Headers worth keeping beside a dead-lettered body (WeChat signs in the query string, not in headers)."""
 
 METHOD_NOT_ALLOWED = WebhookReply(status=405, body=b"method not allowed")
 

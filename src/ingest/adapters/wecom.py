@@ -47,6 +47,9 @@ from ingest.webhooks.wechat_xml import XmlFields, optional_text, required_text, 
 
 ACK = WebhookReply()
 """HTTP 200, empty body: the answer to every accepted callback, dead-lettered ones included."""
+DEAD_LETTER_REPLY = ACK
+DEAD_LETTER_HEADERS = ("content-type", "user-agent")
+"""Headers worth keeping beside a dead-lettered body (WeCom signs in the query string, not in headers)."""
 
 METHOD_NOT_ALLOWED = WebhookReply(status=405, body=b"method not allowed")
 

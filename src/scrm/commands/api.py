@@ -1,10 +1,12 @@
-"""``scrm api``: the HTTP API and console over the Kafka runtime's stores."""
+"""``scrm api``: the HTTP API and console over the Kafka runtime's stores, with the webhook receivers and
+generic ingest publishing to ``scrm.events.raw`` (acks=all before they answer)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -12,10 +14,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "api",
         help="serve the HTTP API and console over PostgreSQL (+ ClickHouse)",
         description="Serve the API and console for the Kafka runtime. Configured by SCRM_DATABASE_URL, "
-        "SCRM_CLICKHOUSE_DSN and SCRM_API_KEYS (key:role,... with roles agent, marketer, analyst, admin).",
+        "SCRM_CLICKHOUSE_DSN and SCRM_API_KEYS (key:role,... with roles agent, marketer, analyst, ingest, admin).",
     )
     parser.add_argument("--host", help="bind address (default $SCRM_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default $SCRM_PORT or 8000)")
+    parser.add_argument("--connectors", type=Path,
+                        help="connectors TOML for the webhook receivers (default $SCRM_CONNECTORS_FILE)")
     parser.set_defaults(handler=handle)
 
 
@@ -28,17 +32,22 @@ def handle(args: argparse.Namespace) -> int:
     from enrichment.factory import build_enricher
     from ingest.producer import publish_raw
     from profile_store.contracts import LinkSignal
-    from scrm.observability import observe
+    from scrm.commands._serving import read_connectors, receivers
+    from scrm.observability import ConnectorCollector, observe
     from streams.admin import BrokerCheck
     from streams.storage import open_storage
     from streams.topics import IDENTITY_LINKS
+    from streams.transports.kafka_intake import KafkaIntakeSink
 
-    overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
-    settings = ApiSettings(**overrides)  # type: ignore[arg-type]
+    flags = {"host": args.host, "port": args.port, "connectors_file": args.connectors}
+    settings = ApiSettings(**{k: v for k, v in flags.items() if v is not None})  # type: ignore[arg-type]
     keys = settings.parsed_api_keys()
     if not keys:
         print("scrm api: set SCRM_API_KEYS (e.g. 'secret1:admin,secret2:agent'); refusing to serve without keys",
               file=sys.stderr)
+        return 2
+    connectors = read_connectors(settings.connectors_file, "api")
+    if connectors is None:
         return 2
     storage = open_storage(settings.database_url, settings.clickhouse_dsn)
     door = open_analyst_door(settings.clickhouse_dsn, settings.analyst) if settings.clickhouse_dsn else None
@@ -47,22 +56,31 @@ def handle(args: argparse.Namespace) -> int:
         publish_raw(settings.kafka_bootstrap, [s.model_dump_json().encode() for s in signals], topic=IDENTITY_LINKS,
                     connection=settings.kafka)
 
-    seen = observe((), storage, stall_seconds=60.0,
-                   checks=[BrokerCheck(settings.kafka_bootstrap, settings.kafka).problems])
-    services = ApiServices(
-        session_factory=storage.session_factory,
-        api_keys=keys,
-        enricher=build_enricher(settings.enrichment),
-        submit_links=submit_links,
-        analytics=storage.analytics,
-        analyst_door=door,
-        runtime_name="kafka",
-        readiness=seen.readiness,
-        metrics=seen.registry,
-    )
+    sink = KafkaIntakeSink({**settings.kafka.librdkafka(settings.kafka_bootstrap), "client.id": "scrm-api-intake"})
     try:
-        uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="info")
+        with receivers(connectors, sink, storage.session_factory) as (health, puller):
+            seen = observe((), storage, stall_seconds=60.0, extra=[ConnectorCollector(health, connectors)],
+                           checks=[BrokerCheck(settings.kafka_bootstrap, settings.kafka).problems])
+            services = ApiServices(
+                session_factory=storage.session_factory,
+                api_keys=keys,
+                enricher=build_enricher(settings.enrichment),
+                submit_links=submit_links,
+                analytics=storage.analytics,
+                analyst_door=door,
+                runtime_name="kafka",
+                intake=sink,
+                connectors=connectors,
+                pulls=puller,
+                connector_health=health,
+                readiness=seen.readiness,
+                metrics=seen.registry,
+            )
+            # no access log: request lines carry query strings, and Meta's handshake sends its verify token there
+            uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="info",
+                        access_log=False)
     finally:
+        sink.close()
         if door is not None:
             door.close()
         storage.close()

@@ -1,0 +1,42 @@
+"""``GET|POST /v1/ingest/webhooks/{connector}``: the platforms' webhook receivers (``api.webhooks``).
+
+No API key: the platform's signature authenticates every request (the adapter checks it). Unknown
+connector: 404. Body over ``MAX_BODY`` (1 MiB): 413. The reply is the adapter's (``success`` for WeChat,
+the ``hub.challenge`` for Meta's handshake, ...), sent once the delivery is durable.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import get_receivers, read_body
+from api.webhooks import Receivers
+from ingest.adapters.base import WebhookRequest
+
+MAX_BODY = 1024 * 1024
+
+router = APIRouter(prefix="/v1/ingest/webhooks", tags=["webhooks"])
+
+
+@router.api_route("/{connector}", methods=["GET", "POST"], response_class=Response)
+async def receive_webhook(
+    connector: str, request: Request, receivers: Annotated[Receivers, Depends(get_receivers)]
+) -> Response:
+    """One platform request to the named connector: verified, made durable, answered as the platform
+    expects (see ``api.webhooks``)."""
+    found = receivers.connectors.get(connector)
+    if found is None:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such connector")
+    body = await read_body(request, MAX_BODY)
+    webhook_request = WebhookRequest(
+        method=request.method,
+        query=dict(request.query_params),
+        headers={name.lower(): value for name, value in request.headers.items()},
+        body=body,
+        received_at=receivers.clock(),
+    )
+    reply = await run_in_threadpool(receivers.receive, found, webhook_request)
+    return Response(content=reply.body, status_code=reply.status, media_type=reply.content_type)

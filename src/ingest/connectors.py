@@ -1,0 +1,160 @@
+"""The connectors file: which webhook receivers a deployment runs, each one a platform adapter with its
+configuration. Pure but for reading the file (``load_connectors``); ``parse_connectors`` takes the text.
+
+```toml
+[connectors.acme-wechat]
+platform = "wechat"          # wechat | wecom | meta | douyin
+brand = "acme"
+token = "..."                # the rest is the platform's config model (ingest.adapters.<platform>)
+app_id = "wx..."
+```
+- A connector's name (the table key) is its receiver's URL (``/v1/ingest/webhooks/<name>``) and the events'
+  ``source``: lower-case letters, digits, ``-`` and ``_``.
+- Every key may come from the environment instead, and the environment wins:
+  ``SCRM_CONNECTORS__<NAME>__<KEY>`` with the name upper-cased and ``-`` written ``_`` (so
+  ``SCRM_CONNECTORS__ACME_WECHAT__TOKEN``), which keeps secrets out of the file. A variable naming no
+  connector of the file is an error (a typo would otherwise leave a connector without its secret).
+- Secrets are ``SecretStr`` in the config models: reprs print ``**********``, and every error here names
+  the connector and the key, never the value.
+
+Adding a platform is one entry in ``PLATFORMS``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ingest.adapters import douyin, meta, wechat, wecom
+from ingest.adapters.base import Delivery, WebhookReply, WebhookRequest
+from ingest.exceptions import ConnectorsFileError
+
+ENV_PREFIX = "SCRM_CONNECTORS__"
+NAME_PATTERN = re.compile(r"^[a-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class PlatformAdapter:
+    """How one platform's webhooks are read: its config model, its pure ``handle`` and what a delivery it
+    cannot read is answered (``dead_letter_reply``, so the platform stops retrying) and keeps of the request
+    (``dead_letter_headers``: never a secret)."""
+
+    config: type[BaseModel]
+    handle: Callable[[WebhookRequest, Any], Delivery]
+    dead_letter_reply: WebhookReply
+    dead_letter_headers: tuple[str, ...]
+
+
+PLATFORMS: Mapping[str, PlatformAdapter] = {
+    "wechat": PlatformAdapter(wechat.WeChatConfig, wechat.handle, wechat.DEAD_LETTER_REPLY, wechat.DEAD_LETTER_HEADERS),
+    "wecom": PlatformAdapter(wecom.WeComConfig, wecom.handle, wecom.DEAD_LETTER_REPLY, wecom.DEAD_LETTER_HEADERS),
+    "meta": PlatformAdapter(meta.MetaConnector, meta.handle, meta.DEAD_LETTER_REPLY, meta.DEAD_LETTER_HEADERS),
+    "douyin": PlatformAdapter(douyin.DouyinConnector, douyin.handle, douyin.DEAD_LETTER_REPLY,
+                              douyin.DEAD_LETTER_HEADERS),
+}
+"""The registry: one entry per platform adapter, by the ``platform`` value of the connectors file."""
+
+
+@dataclass(frozen=True)
+class Connector:
+    """One configured receiver: ``config`` is the platform's config model (its ``name`` is ``name``)."""
+
+    name: str
+    platform: str
+    config: BaseModel
+
+    @property
+    def adapter(self) -> PlatformAdapter:
+        return PLATFORMS[self.platform]
+
+    @property
+    def brand(self) -> str | None:
+        brand: str | None = getattr(self.config, "brand", None)
+        return brand
+
+    def handle(self, request: WebhookRequest) -> Delivery:
+        """The adapter's ``handle`` with this connector's config: pure; raises ``SignatureRejected`` and
+        ``InvalidEvent`` as the adapter documents."""
+        return self.adapter.handle(request, self.config)
+
+
+def env_name(connector: str) -> str:
+    """The environment prefix of a connector's keys, e.g. ``SCRM_CONNECTORS__ACME_WECHAT__``."""
+    return f"{ENV_PREFIX}{connector.upper().replace('-', '_')}__"
+
+
+def load_connectors(path: Path, environ: Mapping[str, str]) -> dict[str, Connector]:
+    """Read ``path`` and build its connectors (see ``parse_connectors``). Blocks on the file; raises
+    ``ConnectorsFileError`` (also for a missing or unreadable file)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConnectorsFileError(f"connectors file {path}: cannot read it ({type(exc).__name__})") from exc
+    return parse_connectors(text, environ, where=str(path))
+
+
+def parse_connectors(text: str, environ: Mapping[str, str], *, where: str = "connectors file") -> dict[str, Connector]:
+    """The connectors ``text`` (TOML) declares, with ``environ``'s ``SCRM_CONNECTORS__*`` values over the
+    file's. Pure; raises ``ConnectorsFileError`` naming the connector and key of the first problem."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConnectorsFileError(f"{where}: not TOML ({exc})") from exc
+    unknown = set(document) - {"connectors"}
+    if unknown:
+        raise ConnectorsFileError(f"{where}: unknown top-level keys {sorted(unknown)}; expected [connectors.<name>]")
+    tables = document.get("connectors", {})
+    if not isinstance(tables, dict):
+        raise ConnectorsFileError(f"{where}: 'connectors' must be a table of [connectors.<name>] tables")
+    overrides = _env_overrides(tables, environ, where)
+    return {name: _connector(name, table, overrides.get(name, {}), where) for name, table in tables.items()}
+
+
+def _env_overrides(tables: Mapping[str, Any], environ: Mapping[str, str], where: str) -> dict[str, dict[str, str]]:
+    prefixes: dict[str, str] = {}
+    for name in tables:
+        prefix = env_name(name)
+        if prefix in prefixes:
+            raise ConnectorsFileError(f"{where}: connectors {prefixes[prefix]!r} and {name!r} share the "
+                                      f"environment prefix {prefix}")
+        prefixes[prefix] = name
+    overrides: dict[str, dict[str, str]] = {}
+    for variable, value in environ.items():
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        prefix, _, key = variable.rpartition("__")
+        owner = prefixes.get(prefix + "__")
+        if owner is None or not key:
+            raise ConnectorsFileError(f"{variable} names no connector of {where} "
+                                      f"(expected {ENV_PREFIX}<NAME>__<KEY>)")
+        overrides.setdefault(owner, {})[key.lower()] = value
+    return overrides
+
+
+def _connector(name: str, table: Any, env: Mapping[str, str], where: str) -> Connector:
+    if not NAME_PATTERN.match(name):
+        raise ConnectorsFileError(f"{where}: connector name {name!r} must be lower-case letters, digits, - and _")
+    if not isinstance(table, dict):
+        raise ConnectorsFileError(f"{where}: connectors.{name} must be a table")
+    values = {**table, **env}
+    if "name" in values:
+        raise ConnectorsFileError(f"{where}: connectors.{name}: no 'name' key (the table's name is the connector's)")
+    platform = values.pop("platform", None)
+    adapter = PLATFORMS.get(platform) if isinstance(platform, str) else None
+    if adapter is None:
+        raise ConnectorsFileError(f"{where}: connectors.{name}.platform must be one of {sorted(PLATFORMS)}")
+    try:
+        config = adapter.config.model_validate({**values, "name": name})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or '<table>'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+        raise ConnectorsFileError(f"{where}: connectors.{name} ({platform}): {problems}") from None
+    return Connector(name=name, platform=platform, config=config)

@@ -1,0 +1,142 @@
+"""What ``scrm serve``, ``scrm demo`` and ``scrm api`` share: the webhook receivers and the embedded
+platform served with its API, console, receivers and dispatcher in one process. Composition only."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import ApiServices
+from api.connector_health import ConnectorHealth
+from api.pulls import KfPuller
+from ingest.connectors import Connector
+from ingest.sink import IntakeSink
+from streams.runtimes.embedded import EmbeddedRuntime
+from streams.settings import EmbeddedSettings
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def read_connectors(path: Path | None, command: str) -> dict[str, Connector] | None:
+    """The connectors of ``path`` (none without one), with ``SCRM_CONNECTORS__*`` from the environment;
+    ``None`` after printing why when the file is not valid (the caller exits 2)."""
+    from ingest.connectors import load_connectors
+    from ingest.exceptions import ConnectorsFileError
+
+    if path is None:
+        return {}
+    try:
+        return load_connectors(path, os.environ)
+    except ConnectorsFileError as exc:
+        print(f"scrm {command}: {exc}", file=sys.stderr)
+        return None
+
+
+@contextmanager
+def receivers(
+    connectors: dict[str, Connector], sink: IntakeSink, session_factory: sessionmaker[Session]
+) -> Iterator[tuple[ConnectorHealth, KfPuller]]:
+    """The receivers' health counters and a started 微信客服 puller; the puller stops on exit."""
+    health = ConnectorHealth()
+    puller = KfPuller(sink=sink, session_factory=session_factory, health=health, clock=now_utc)
+    puller.start()
+    try:
+        yield health, puller
+    finally:
+        puller.close()
+
+
+def serve_embedded(
+    settings: EmbeddedSettings,
+    *,
+    command: str,
+    banner: Callable[[str], str],
+    feed: Callable[[EmbeddedRuntime, threading.Event], None] | None = None,
+) -> int:
+    """Run the embedded platform (pipeline, dispatcher, the API with console, webhook receivers and generic
+    ingest on the intake journal) until Ctrl-C; ``feed`` (the demo's simulator) runs on a thread of its
+    own. ``banner(admin_key)`` is printed once serving. Exits with the runtime's exit code when the pipeline
+    gives up (never a dead pipeline behind a live API), 2 for a bad connectors file. Blocks."""
+    import uvicorn
+
+    from alerts.dispatch import Dispatcher
+    from alerts.routing import RoutingConfig, load_routing
+    from api.app import create_app
+    from api.settings import parse_api_keys
+    from scrm.heap import settle_heap
+    from scrm.observability import ConnectorCollector, observe
+    from scrm.wiring import embedded_platform
+    from streams.runtimes.journal import JournalSink
+
+    connectors = read_connectors(settings.connectors_file, command)
+    if connectors is None:
+        return 2
+    keys = parse_api_keys(settings.api_keys) or {secrets.token_urlsafe(16): "admin"}
+    admin = next((key for key, role in keys.items() if role == "admin"), next(iter(keys)))
+    stop = threading.Event()
+    with embedded_platform(settings) as platform:
+        runtime = platform.runtime
+        settle_heap()
+        sink = JournalSink(runtime, platform.storage.session_factory)
+        sink.recover()
+        routing = load_routing(settings.routing_file) if settings.routing_file else RoutingConfig()
+        dispatcher = Dispatcher(platform.storage.session_factory, routing)
+        server: uvicorn.Server | None = None
+
+        def pipeline() -> None:
+            runtime.run(stop)
+            if runtime.failure and server is not None:
+                server.should_exit = True
+
+        threads = [
+            threading.Thread(target=pipeline, name="pipeline", daemon=True),
+            threading.Thread(target=dispatcher.run, args=(stop,), name="dispatcher", daemon=True),
+        ]
+        if feed is not None:
+            threads.append(threading.Thread(target=feed, args=(runtime, stop), name="feed", daemon=True))
+        with receivers(connectors, sink, platform.storage.session_factory) as (health, puller):
+            for thread in threads:
+                thread.start()
+            seen = observe(runtime.lanes(), platform.storage, stall_seconds=settings.pipeline.stall_seconds,
+                           extra=[ConnectorCollector(health, connectors)])
+            services = ApiServices(
+                session_factory=platform.storage.session_factory,
+                api_keys=keys,
+                enricher=platform.enricher,
+                submit_links=runtime.submit_links,
+                analytics=platform.storage.analytics,
+                analyst_door=platform.analyst_door,
+                pipeline_stats=runtime.stats.snapshot,
+                pipeline_failure=lambda: runtime.failure,
+                runtime_name="embedded",
+                intake=sink,
+                connectors=connectors,
+                pulls=puller,
+                connector_health=health,
+                readiness=seen.readiness,
+                metrics=seen.registry,
+            )
+            print(banner(admin), file=sys.stderr, flush=True)
+            server = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.host, port=settings.port,
+                                                   log_level="warning"))
+            try:
+                server.run()
+            finally:
+                stop.set()
+                for thread in threads:
+                    thread.join(timeout=10)
+                dispatcher.close()
+    if runtime.failure:
+        print(f"scrm {command}: the pipeline stopped: {runtime.failure}", file=sys.stderr)
+        return runtime.exit_code
+    return 0
