@@ -10,9 +10,10 @@ from sqlalchemy import Engine, MetaData
 
 from alerts.tables import AlertBase
 from ingest.deadletter_store import DeadLetterBase
+from ingest.polling.cursors import PollCursorBase
 from profile_store.tables import ProfileBase
 
-ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata)
+ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata, PollCursorBase.metadata)
 
 
 def combined_metadata() -> MetaData:
