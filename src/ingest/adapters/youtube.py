@@ -71,7 +71,13 @@ def events_from_page(page: Any, config: YouTubeConfig, received_at: datetime) ->
     events, skipped, invalid = read_items(items, "items", one)
     published = [stamp for stamp in map(_published, _comments(items)) if stamp is not None]
     return PageResult(events, skipped, invalid, next_page=text_of(body.get("nextPageToken")),
-                      newest=max(published).isoformat() if published else None)
+                      newest=utc_iso(max(published)) if published else None)
+
+
+def utc_iso(moment: datetime) -> str:
+    """An instant as ``PageResult.newest`` spells it (UTC, ISO 8601, to the second as YouTube gives it):
+    strings that sort as the instants do."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def _comments(items: list[Any]) -> list[Mapping[str, Any]]:
