@@ -46,3 +46,20 @@ class ConnectorsFileError(ValueError):
 class IntakeUnavailable(RuntimeError):
     """The intake could not make records durable (broker or journal unreachable, acknowledgement timed
     out). Transient: answer 503 so the sender retries; some records may already be durable (at least once)."""
+
+
+class ConnectorRefused(RuntimeError):
+    """A platform refuses a poll connector (401/403: bad or expired credentials, no access; another 4xx: a
+    bad query or setting). ``status`` is the HTTP status; the message never holds a secret. Not retried
+    soon: someone must fix the connector's config."""
+
+    def __init__(self, connector: str, status: int, reason: str) -> None:
+        super().__init__(f"connector {connector!r} refused ({status}): {reason}")
+        self.connector = connector
+        self.status = status
+        self.reason = reason
+
+
+class PollUnavailable(RuntimeError):
+    """A poll could not go on for now (retries of a 5xx or a timeout exhausted, a rate-limit wait longer than
+    the poller accepts, an unreadable page): the cursor stays where it was and the next poll tries again."""

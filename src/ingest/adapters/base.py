@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ingest.contracts import SocialEvent
+from ingest.exceptions import InvalidEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,15 @@ class Skipped:
 
     what: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidItem:
+    """One item of a pulled or polled page (a 微信客服 message, a tweet, a Reddit thing) that cannot become
+    an event: its JSON bytes (to dead-letter) and why. The rest of the page goes on."""
+
+    original: bytes
+    error: InvalidEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ingest.adapters.base import Skipped
+from ingest.adapters.base import InvalidItem, Skipped
 from ingest.adapters.wecom import WeComConfig
 from ingest.codec import event_from_dict
 from ingest.contracts import EventKind, Platform, SocialEvent
@@ -40,14 +40,6 @@ CUSTOMER = 3
 
 _ORIGINS = {4: "a system event (session entered or changed, a send failure), not a customer message",
             5: "sent by the servicer in the WeCom client, not by the customer"}
-
-
-@dataclass(frozen=True, slots=True)
-class InvalidItem:
-    """A ``msg_list`` item that cannot become an event: its JSON bytes (to dead-letter) and why."""
-
-    original: bytes
-    error: InvalidEvent
 
 
 @dataclass(frozen=True, slots=True)

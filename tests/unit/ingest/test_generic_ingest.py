@@ -1,6 +1,6 @@
 """Generic ingest (``POST /v1/ingest/events``): a JSON array or JSON lines of ``SocialEvent`` v1 objects, judged
 item by item. The shape is this project's own contract (``ingest.contracts.SocialEvent``, documented in
-docs/connectors-meta-douyin.md); JSON lines as defined by "JSON Lines", https://jsonlines.org/.
+docs/connectors.md); JSON lines as defined by "JSON Lines", https://jsonlines.org/.
 """
 
 from __future__ import annotations
