@@ -82,6 +82,23 @@ class DemoConnectors:
         )
 
 
+    def connectors_toml(self) -> str:
+        """These connectors as a connectors file (docs/connectors.md), secrets included: for tests, the
+        benchmark and the demo, never for a real deployment."""
+        wechat, meta, douyin = self.wechat, self.meta, self.douyin
+        assert wechat.encoding_aes_key is not None
+        return (
+            f'[connectors.{wechat.name}]\nplatform = "wechat"\nbrand = "{self.brand}"\n'
+            f'token = "{wechat.token.get_secret_value()}"\napp_id = "{wechat.app_id}"\n'
+            f'encoding_aes_key = "{wechat.encoding_aes_key.get_secret_value()}"\n\n'
+            f'[connectors.{meta.name}]\nplatform = "meta"\nbrand = "{self.brand}"\n'
+            f'app_secret = "{meta.app_secret.get_secret_value()}"\n'
+            f'verify_token = "{meta.verify_token.get_secret_value()}"\n\n'
+            f'[connectors.{douyin.name}]\nplatform = "douyin"\nbrand = "{self.brand}"\n'
+            f'client_secret = "{douyin.client_secret.get_secret_value()}"\n'
+        )
+
+
 @dataclass(frozen=True)
 class NativeRequest:
     """A rendered delivery: the connector it is addressed to (``/v1/ingest/webhooks/<connector>``) and the

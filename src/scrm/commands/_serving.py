@@ -135,6 +135,7 @@ def serve_embedded(
                 stop.set()
                 for thread in threads:
                     thread.join(timeout=10)
+                sink.close()
                 dispatcher.close()
     if runtime.failure:
         print(f"scrm {command}: the pipeline stopped: {runtime.failure}", file=sys.stderr)

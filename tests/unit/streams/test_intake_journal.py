@@ -98,3 +98,27 @@ def test_accepting_nothing_writes_nothing(storage):
     runtime = _runtime(storage)
     JournalSink(runtime, storage.session_factory).accept([])
     assert _journalled(storage) == 0 and runtime.pending() == 0
+
+
+def test_concurrent_accepts_share_commits_and_every_record_is_fed_once(storage, event_factory):
+    import threading
+
+    runtime = _runtime(storage)
+    sink = JournalSink(runtime, storage.session_factory)
+    start = threading.Barrier(16)
+
+    def deliver(n: int) -> None:
+        start.wait()
+        for k in range(5):
+            sink.accept([_event(event_factory, event_id=f"e-{n}-{k}", author={"id": f"a-{n}"})])
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _journalled(storage) == 80 and runtime.pending() == 80
+    runtime.drain()
+    assert all(_profile(storage, f"weibo:a-{n}") is not None for n in range(16))
+    assert _journalled(storage) == 0
+    sink.close()
