@@ -6,6 +6,7 @@ Imported by the scripts next to it (``python benchmarks/<script>.py`` puts this 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -24,6 +25,13 @@ def start(script: str, env: dict[str, str]) -> str:
 def stop(script: str, env: dict[str, str]) -> None:
     """Run ``deploy/local/<script> stop`` (idempotent; failures ignored)."""
     subprocess.run(["bash", str(ROOT / "deploy/local" / script), "stop"], env=env, check=False, capture_output=True)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def cpu_seconds(pids: list[int]) -> dict[int, float]:

@@ -7,7 +7,7 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import ApiServices
 from api.connector_health import ConnectorHealth
 from api.pulls import KfPuller
+from api.webhooks import Receivers
+from ingest.adapters.base import WebhookReply, WebhookRequest
 from ingest.connectors import Connector
 from ingest.sink import IntakeSink
 from streams.runtimes.embedded import EmbeddedRuntime
 from streams.settings import EmbeddedSettings
+
+Deliver = Callable[[str, WebhookRequest], WebhookReply]
+"""Hand one request to the named connector's receiver, as the HTTP route does (the demo's native feed)."""
 
 
 def now_utc() -> datetime:
@@ -61,7 +66,8 @@ def serve_embedded(
     *,
     command: str,
     banner: Callable[[str], str],
-    feed: Callable[[EmbeddedRuntime, threading.Event], None] | None = None,
+    feed: Callable[[EmbeddedRuntime, Deliver, threading.Event], None] | None = None,
+    extra_connectors: Mapping[str, Connector] | None = None,
 ) -> int:
     """Run the embedded platform (pipeline, dispatcher, the API with console, webhook receivers and generic
     ingest on the intake journal) until Ctrl-C; ``feed`` (the demo's simulator) runs on a thread of its
@@ -81,6 +87,7 @@ def serve_embedded(
     connectors = read_connectors(settings.connectors_file, command)
     if connectors is None:
         return 2
+    connectors = {**(extra_connectors or {}), **connectors}
     keys = parse_api_keys(settings.api_keys) or {secrets.token_urlsafe(16): "admin"}
     admin = next((key for key, role in keys.items() if role == "admin"), next(iter(keys)))
     stop = threading.Event()
@@ -102,11 +109,7 @@ def serve_embedded(
             threading.Thread(target=pipeline, name="pipeline", daemon=True),
             threading.Thread(target=dispatcher.run, args=(stop,), name="dispatcher", daemon=True),
         ]
-        if feed is not None:
-            threads.append(threading.Thread(target=feed, args=(runtime, stop), name="feed", daemon=True))
         with receivers(connectors, sink, platform.storage.session_factory) as (health, puller):
-            for thread in threads:
-                thread.start()
             seen = observe(runtime.lanes(), platform.storage, stall_seconds=settings.pipeline.stall_seconds,
                            extra=[ConnectorCollector(health, connectors)])
             services = ApiServices(
@@ -126,9 +129,18 @@ def serve_embedded(
                 readiness=seen.readiness,
                 metrics=seen.registry,
             )
+            app = create_app(services)
+            receiving: Receivers = app.state.receivers
+
+            def deliver(name: str, request: WebhookRequest) -> WebhookReply:
+                return receiving.receive(connectors[name], request)
+
+            if feed is not None:
+                threads.append(threading.Thread(target=feed, args=(runtime, deliver, stop), name="feed", daemon=True))
+            for thread in threads:
+                thread.start()
             print(banner(admin), file=sys.stderr, flush=True)
-            server = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.host, port=settings.port,
-                                                   log_level="warning"))
+            server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
             try:
                 server.run()
             finally:

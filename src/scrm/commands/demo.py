@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -27,9 +28,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ingest.connectors import parse_connectors
     from ingest.producer import partition_key
     from ingest.simulator import SimulatorConfig, raw_records
-    from scrm.commands._serving import serve_embedded
+    from ingest.simulator.native import DemoConnectors, native_request
+    from scrm.commands._serving import Deliver, serve_embedded
     from streams.runtimes.embedded import EmbeddedRuntime
     from streams.settings import EmbeddedSettings
 
@@ -44,21 +47,30 @@ def handle(args: argparse.Namespace) -> int:
         invalid_ratio=0.002,
     )
 
-    def feed(runtime: EmbeddedRuntime, stop: threading.Event) -> None:
-        """Publish the simulated stream, paced so event time tracks the wall clock after the backfill."""
+    brands = {brand: DemoConnectors.create(brand, os.urandom(32)) for brand in simulator.brands}
+    native_connectors = parse_connectors("\n".join(c.connectors_toml() for c in brands.values()), {},
+                                         where="the demo's connectors")
+
+    def feed(runtime: EmbeddedRuntime, deliver: Deliver, stop: threading.Event) -> None:
+        """The simulated stream, paced so event time tracks the wall clock after the backfill. What the push
+        platforms would push arrives as their signed webhook requests, through the same receivers and adapters
+        as real deliveries (ingest.simulator.native); the rest, and the deliberately broken records, as JSON."""
         from ingest.codec import decode_event
         from ingest.exceptions import InvalidEvent
 
-        for value in raw_records(simulator):
+        for n, value in enumerate(raw_records(simulator)):
             if stop.is_set():
                 return
             try:
-                due = decode_event(value).occurred_at
+                event = decode_event(value)
             except InvalidEvent:
-                due = None
-            while due is not None and due > datetime.now(UTC) and not stop.is_set():
-                time.sleep(min(0.5, (due - datetime.now(UTC)).total_seconds()))
-            runtime.publish(value, partition_key(value))
+                runtime.publish(value, partition_key(value))
+                continue
+            while event.occurred_at > datetime.now(UTC) and not stop.is_set():
+                time.sleep(min(0.5, (event.occurred_at - datetime.now(UTC)).total_seconds()))
+            native = native_request(event, brands, sent_at=datetime.now(UTC), nonce=n.to_bytes(16, "big"))
+            if native is None or deliver(native.connector, native.request).status != 200:
+                runtime.publish(value, partition_key(value))
 
     def banner(admin: str) -> str:
         return (
@@ -69,4 +81,4 @@ def handle(args: argparse.Namespace) -> int:
             f"  state:   {settings.data_dir.resolve()}   (Ctrl-C stops)\n"
         )
 
-    return serve_embedded(settings, command="demo", banner=banner, feed=feed)
+    return serve_embedded(settings, command="demo", banner=banner, feed=feed, extra_connectors=native_connectors)
