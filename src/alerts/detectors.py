@@ -148,12 +148,14 @@ def detect_risk_terms(post: ScoredPost, config: RiskTermsConfig) -> Alert | None
 
 def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Alert]:
     """Purchase intent (severity 3, 4 from an influencer), an influencer's positive mention (3) and an
-    advocate's new content (2). One incident per kind, brand and customer while open."""
+    advocate's new content (2). One incident per kind, brand and author account (``platform:author id``)
+    while open."""
     if not config.enabled or not _is_text(post) or is_brand_account(post, config):
         return []
     event = post.event
     alerts: list[Alert] = []
     brand = event.brand or "-"
+    author = event.identity_key  # not the customer id: which id a merge leaves depends on when it lands
     followers = event.author.followers or 0
     influencer = (post.author_influence >= config.influencer_min_influence
                   or followers >= config.influencer_min_followers)
@@ -164,7 +166,7 @@ def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Al
         alerts.append(make_alert(
             rule=rule, kind="opportunity", severity=4 if influencer else 3,
             title=f"Purchase intent on {event.platform.value}" + (f" for {event.brand}" if event.brand else ""),
-            dedup_key=f"opportunity:{rule}:{brand}:{post.customer_id}", post=post,
+            dedup_key=f"opportunity:{rule}:{brand}:{author}", post=post,
             evidence={**post_evidence(post), "matched_intents": intents, "matched_phrases": phrases},
         ))
     positive = post.sentiment_label == "positive" and post.sentiment_score >= config.min_positive_score
@@ -173,7 +175,7 @@ def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Al
         alerts.append(make_alert(
             rule=rule, kind="opportunity", severity=3,
             title=f"Influencer praises {event.brand} on {event.platform.value}",
-            dedup_key=f"opportunity:{rule}:{brand}:{post.customer_id}", post=post, evidence=post_evidence(post),
+            dedup_key=f"opportunity:{rule}:{brand}:{author}", post=post, evidence=post_evidence(post),
         ))
     advocate = post.author_lifecycle in config.advocate_lifecycles
     if advocate and event.kind.value in CONTENT_KINDS and post.sentiment_label != "negative":
@@ -181,7 +183,7 @@ def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Al
         alerts.append(make_alert(
             rule=rule, kind="opportunity", severity=2,
             title=f"New content from advocate {event.author.handle or event.author.id}",
-            dedup_key=f"opportunity:{rule}:{brand}:{post.customer_id}", post=post, evidence=post_evidence(post),
+            dedup_key=f"opportunity:{rule}:{brand}:{author}", post=post, evidence=post_evidence(post),
         ))
     return alerts
 

@@ -24,14 +24,18 @@ from alerts.state import CapCounter
 _LISTS = ("risk_terms", "severe_terms", "matched_intents", "matched_phrases")
 
 
-def incident_id(dedup_key: str, opening_alert_id: str) -> str:
-    """Deterministic incident id: uuid5 of the dedup key and the alert that opened it."""
-    return str(uuid.uuid5(ALERT_NAMESPACE, f"incident|{dedup_key}|{opening_alert_id}"))
+def incident_id(dedup_key: str, generation: int) -> str:
+    """Deterministic incident id: uuid5 of the dedup key and its generation (how many incidents of that
+    key were opened before; a resolved incident's key opens the next generation) — not of the alert that
+    happened to open it first, so the same alerts in any order name the same incident."""
+    return str(uuid.uuid5(ALERT_NAMESPACE, f"incident|{dedup_key}|{generation}"))
 
 
-def cap_key(alert: Alert) -> str:
-    """The fire-cap counter of an alert's rule and brand."""
-    return f"{alert.rule}:{alert.brand or '-'}"
+def cap_key(alert: Alert, config: IncidentConfig) -> str:
+    """The fire-cap counter of an alert's rule and brand in the alert's event-time cap window (one
+    counter per window, so an alert of an earlier window never resets a later one's count)."""
+    start = window_start(alert.occurred_at, config.cap_window_minutes)
+    return f"{alert.rule}:{alert.brand or '-'}:{start.isoformat()}"
 
 
 @dataclass
@@ -51,21 +55,24 @@ def fold_alerts(
     caps: Mapping[str, CapCounter],
     config: IncidentConfig,
     now: datetime,
+    generations: Mapping[str, int] | None = None,
 ) -> Folded:
     """Pure (``now`` is only recorded). Each alert updates the open incident of its dedup key or opens
-    one; when its rule has opened ``max_new_per_window`` incidents for the brand in the alert's event-time
-    cap window, it joins the ``overflow:<rule>:<brand>`` incident instead."""
+    one (named by ``generations``: how many incidents each dedup key opened before); when its rule has
+    opened ``max_new_per_window`` incidents for the brand in the alert's event-time cap window, it joins
+    the ``overflow:<rule>:<brand>`` incident instead. Counts and severities do not depend on the alerts'
+    order; which alerts overflow a full cap window does (a storm guard admits the first ones it sees)."""
     out = Folded(caps=dict(caps))
     current = dict(open_incidents)
+    opened = dict(generations or {})
     for alert in alerts:
         key = alert.dedup_key
         incident = current.get(key)
         if incident is None:
-            counter_key = cap_key(alert)
+            counter_key = cap_key(alert, config)
             start = window_start(alert.occurred_at, config.cap_window_minutes)
-            counter = out.caps.get(counter_key)
-            if counter is None or counter.window_start != start:
-                counter = CapCounter(window_start=start)
+            counter = out.caps.get(counter_key) or CapCounter(
+                window_start=start, expires_at=start + timedelta(minutes=config.cap_window_minutes))
             if counter.count >= config.max_new_per_window:
                 key = f"overflow:{alert.rule}:{alert.brand or '-'}"
                 incident = current.get(key)
@@ -73,7 +80,8 @@ def fold_alerts(
                 out.caps[counter_key] = counter.model_copy(update={"count": counter.count + 1})
         change: IncidentChange
         if incident is None:
-            incident, change = _open(alert, key, now), "opened"
+            incident, change = _open(alert, key, opened.get(key, 0), now), "opened"
+            opened[key] = opened.get(key, 0) + 1
         else:
             incident, change = _update(incident, alert, config, now)
         current[key] = incident
@@ -84,10 +92,10 @@ def fold_alerts(
     return out
 
 
-def _open(alert: Alert, key: str, now: datetime) -> Incident:
+def _open(alert: Alert, key: str, generation: int, now: datetime) -> Incident:
     overflow = key != alert.dedup_key
     return Incident(
-        incident_id=incident_id(key, alert.alert_id), dedup_key=key, rule=alert.rule, rules=(alert.rule,),
+        incident_id=incident_id(key, generation), dedup_key=key, rule=alert.rule, rules=(alert.rule,),
         kind=alert.kind, severity=alert.severity,
         title=(f"More {alert.rule} alerts (over the cap): " if overflow else "") + alert.title,
         brand=alert.brand, topic=alert.topic, language=alert.language, platforms=(alert.platform,),
@@ -101,11 +109,12 @@ def _update(incident: Incident, alert: Alert, config: IncidentConfig, now: datet
     if alert.alert_id in incident.alert_ids:
         return incident, "updated"
     raised = alert.severity > incident.severity
+    leads = (alert.severity, alert.rule) >= (incident.severity, incident.rule)  # the top rule, ties by name
     keep = config.keep_alert_ids
     updated = incident.model_copy(update={
         "severity": max(incident.severity, alert.severity),
-        "title": alert.title if alert.severity >= incident.severity else incident.title,
-        "rule": alert.rule if alert.severity >= incident.severity else incident.rule,
+        "title": alert.title if leads else incident.title,
+        "rule": alert.rule if leads else incident.rule,
         "rules": tuple(dict.fromkeys((*incident.rules, alert.rule))),
         "platforms": tuple(dict.fromkeys((*incident.platforms, alert.platform))),
         "topic": incident.topic or alert.topic,

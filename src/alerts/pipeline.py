@@ -18,6 +18,7 @@ from alerts.config import AlertingConfig
 from alerts.contracts import Alert, ScoredPost
 from alerts.incidents import cap_key, fold_alerts
 from alerts.repository import (
+    incident_generations,
     load_detector_state,
     open_incidents,
     record_signals,
@@ -48,11 +49,13 @@ def process_posts(
     loaded = state.keys()
     raised, state = run_detectors(fresh, state, config)
     if raised:
-        cap_keys = {f"cap:{cap_key(a)}" for a in raised}
+        cap_keys = {f"cap:{cap_key(a, config.incidents)}" for a in raised}
         caps = load_detector_state(cap_keys, session=session).caps
         loaded |= {f"cap:{k}" for k in caps}
         dedup_keys = {a.dedup_key for a in raised} | {f"overflow:{a.rule}:{a.brand or '-'}" for a in raised}
-        folded = fold_alerts(raised, open_incidents(dedup_keys, session=session), caps, config.incidents, now)
+        current = open_incidents(dedup_keys, session=session)
+        generations = incident_generations(dedup_keys - set(current), session=session)
+        folded = fold_alerts(raised, current, caps, config.incidents, now, generations)
         state = DetectorState(scopes=state.scopes, tracked=state.tracked, questions=state.questions,
                               caps={**state.caps, **folded.caps})
         save_incidents([(folded.incidents[k], folded.changes[k]) for k in folded.incidents], session=session)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.contracts import Alert, Incident, IncidentChange
@@ -123,6 +123,18 @@ def open_incidents(dedup_keys: Iterable[str], *, session: Session) -> dict[str, 
         return {}
     rows = session.scalars(select(IncidentRow).where(any_of(IncidentRow.open_key, keys, session=session)))
     return {row.dedup_key: Incident.model_validate(row.data) for row in rows}
+
+
+def incident_generations(dedup_keys: Iterable[str], *, session: Session) -> dict[str, int]:
+    """How many incidents each dedup key has opened so far (resolved ones included): the generation the
+    next incident of that key gets (``alerts.incidents.incident_id``). Call after ``open_incidents``
+    (whose locks keep the count from moving)."""
+    keys = set(dedup_keys)
+    if not keys:
+        return {}
+    rows = session.execute(select(IncidentRow.dedup_key, func.count()).where(
+        any_of(IncidentRow.dedup_key, keys, session=session)).group_by(IncidentRow.dedup_key))
+    return {key: count for key, count in rows}
 
 
 def save_incidents(changes: Sequence[tuple[Incident, IncidentChange]], *, session: Session) -> None:

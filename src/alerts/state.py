@@ -8,7 +8,7 @@ State is a set of keyed entries so a worker loads (and locks) only what a batch 
   author), so one post id is one tracked post or question even where a producer reused it for another
   author (the first such post is tracked; which events the detectors have seen is keyed by the full
   event key, in the ledger),
-- ``cap:<rule>:<brand>`` -> ``CapCounter`` (new incidents in the current cap window).
+- ``cap:<rule>:<brand>:<window start>`` -> ``CapCounter`` (new incidents in one cap window).
 Everything is on event time; the same events in the same order give the same state and the same alerts.
 """
 
@@ -115,10 +115,11 @@ class PendingQuestion(_Frozen):
 
 
 class CapCounter(_Frozen):
-    """New incidents opened by one rule for one brand in the current cap window."""
+    """New incidents opened by one rule for one brand in one cap window (ending at ``expires_at``)."""
 
     window_start: datetime
     count: int = 0
+    expires_at: datetime | None = None
 
 
 class DetectorState(_Frozen):
