@@ -46,9 +46,10 @@ def process_posts(
 ) -> list[Alert]:
     """Blocks (takes the detectors' watermark lock and PostgreSQL advisory locks on the state it touches).
     ``progress``: the latest event time this batch showed per stream position, of ``positions`` in all
-    (``None``: the posts are one ordered stream). Returns the batch's alerts — fresh ones stamped with
-    their incident (per-post ones at once, windowed ones of every post the watermark settled, held posts
-    included), then replayed events' stored ones. Never commits; raises on database errors (the caller's
+    (``None``: the posts are one ordered stream). Every detector takes a post once the watermark settles it
+    (or at once when it came later than the allowance), so incidents, their caps and counts follow one
+    event-time order. Returns the batch's alerts — fresh ones stamped with their incident (those of every
+    post settled now, held posts included), then replayed events' stored ones. Never commits; raises on database errors (the caller's
     transaction then applies nothing)."""
     replayed = signals_of_events(replayed_event_keys, session=session)
     if not fresh:
@@ -58,9 +59,9 @@ def process_posts(
     settled_before = settle_point(marks, positions, allowance)
     marks = advance_marks(marks, progress if progress is not None else {"-": max(p.event.occurred_at_utc for p in fresh)})
     settled = settle_point(marks, positions, allowance)
-    late = [p for p in fresh if settled_before is not None and p.event.occurred_at_utc <= settled_before]
+    late = [p for p in fresh if settled_before is not None and p.event.occurred_at_utc < settled_before]
     held = {p.event.event_key: PendingPost(post=p, due_at=p.event.occurred_at_utc)
-            for p in fresh if settled_before is None or p.event.occurred_at_utc > settled_before}
+            for p in fresh if settled_before is None or p.event.occurred_at_utc >= settled_before}
     due = load_detector_state((), session=session, due_by=settled) if settled is not None else DetectorState()
     held |= due.pending
     ready = [h.post for h in held.values() if settled is not None and h.due_at <= settled]
@@ -68,7 +69,7 @@ def process_posts(
     state = state.model_copy(update={"questions": {**due.questions, **state.questions}})
     loaded = state.keys() | due.keys()
     windowed, state = run_windowed(ready, state, config, settled=settled, late=late)
-    raised = [*detect_posts(fresh, config), *windowed]
+    raised = [*detect_posts([*ready, *late], config), *windowed]
     caps: dict[str, CapCounter] = {}
     if raised:
         cap_keys = {f"cap:{cap_key(a, config.incidents)}" for a in raised}

@@ -2,7 +2,7 @@
 
 ``EnrichedEvent`` (schema version 1) is the value on ``scrm.events.enriched``, keyed by ``customer_id``.
 ``SourceMark`` (added in version 1: an event without it is as valid as before) says where on
-``scrm.events.raw`` the event came from and how far that partition had got in event time before it: the
+``scrm.events.raw`` the event came from and how far that partition had got in event time with it: the
 alert lane's watermark (``streams.steps.watermark``) is built from these marks, so it survives the
 reshuffle from raw partitions (keyed by account) to enriched ones (keyed by customer).
 """
@@ -18,13 +18,13 @@ from ingest.contracts import SocialEvent
 
 
 class SourceMark(BaseModel):
-    """The raw partition an event was read from, and the latest event time read from that partition before
-    it (``None`` when unknown: the first event the enrich lane read there since it started or rewound)."""
+    """The raw partition an event was read from, and the latest event time the enrich lane had read from
+    that partition up to and including it (since it started or rewound)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     partition: int
-    before: AwareDatetime | None = None
+    through: AwareDatetime
 
 
 class EnrichedEvent(BaseModel):

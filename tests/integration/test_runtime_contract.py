@@ -2,12 +2,9 @@
 the embedded runtime (one in-memory partition, or four interleaved in different orders) and on the Kafka
 runtime (a real broker with four partitions, every lane in its own consumer group, PostgreSQL).
 
-The Kafka half runs on a broker of its own, so no other test's records are on its topics.
-
-Incidents and alerts are not compared yet: the windowed detectors still depend on how partitions
-interleave (issue 17; the order-independent detectors are the next change), so this suite holds the
-runtimes to the same profiles — merges, first sightings and event-id collisions included — and the same
-dead letters."""
+The Kafka half runs on a broker of its own, so no other test's records are on its topics. Merges, first
+sightings and event-id collisions are in the input; the windowed detectors settle posts on the watermark
+(``alerts.suite``), so incidents (ids, counts, severities) and alerts agree however partitions interleave."""
 
 from __future__ import annotations
 
@@ -142,6 +139,10 @@ def test_the_kafka_runtime_gives_the_same_outcome_as_the_embedded_one(
 
 def _assert_same(expected: Outcome, actual: Outcome) -> None:
     assert actual.dead_letters == expected.dead_letters
+    assert expected.incidents, "the input raises incidents"
+    assert {a[0] for a in expected.alerts.values()} >= {"negative_spike", "purchase_intent"}, "windowed and per-post alerts"
+    assert actual.incidents == expected.incidents
+    assert actual.alerts == expected.alerts
     assert set(actual.profiles) == set(expected.profiles), "the same customers"
     differing = [cid for cid in expected.profiles if actual.profiles[cid] != expected.profiles[cid]]
     assert not differing, f"{len(differing)} profiles differ, e.g. {differing[:3]}"

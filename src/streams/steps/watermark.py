@@ -1,7 +1,7 @@
 """Event-time progress across the reshuffle from raw to enriched partitions: pure, explicit state.
 
 The enrich lane reads each raw partition in order and stamps every event with a ``SourceMark``: its raw
-partition and the latest event time read there before it (``SourceMarks``). The alert lane keeps, per
+partition and the latest event time read there up to and including it (``SourceMarks``). The alert lane keeps, per
 (enriched partition, raw partition) position, the latest such mark it has read (``progress``). Every raw
 partition reaches every enriched partition in its own order, so an event the alert lane has not read yet
 is at most its own lateness (how far it lies behind earlier events of its raw partition) older than the
@@ -32,13 +32,12 @@ class SourceMarks:
         partition, offset = record.partition, record.offset
         if partition is None or offset is None:
             return None
-        if offset < self._next.get(partition, 0):
-            self._latest.pop(partition, None)
-        before = self._latest.get(partition)
         at = event.occurred_at_utc
-        self._latest[partition] = max(before, at) if before is not None else at
-        self._next[partition] = offset + 1
-        return SourceMark(partition=partition, before=before)
+        latest = self._latest.get(partition)
+        if latest is not None and offset >= self._next[partition]:
+            at = max(latest, at)
+        self._latest[partition], self._next[partition] = at, offset + 1
+        return SourceMark(partition=partition, through=at)
 
 
 def progress(records: Iterable[SourceRecord], events: Iterable[EnrichedEvent]) -> dict[str, datetime]:
@@ -47,8 +46,8 @@ def progress(records: Iterable[SourceRecord], events: Iterable[EnrichedEvent]) -
     latest: dict[str, datetime] = {}
     for record, enriched in zip(records, events, strict=True):
         source = enriched.source
-        if source is None or source.before is None or record.partition is None:
+        if source is None or record.partition is None:
             continue
         position = f"{record.partition}/{source.partition}"
-        latest[position] = max(latest.get(position, source.before), source.before)
+        latest[position] = max(latest.get(position, source.through), source.through)
     return latest
