@@ -46,9 +46,10 @@ def process_posts(
 ) -> list[Alert]:
     """Blocks (takes the detectors' watermark lock and PostgreSQL advisory locks on the state it touches).
     ``progress``: the latest event time this batch showed per stream position, of ``positions`` in all
-    (``None``: the posts are one ordered stream). Every detector takes a post once the watermark settles it
-    (or at once when it came later than the allowance), so incidents, their caps and counts follow one
-    event-time order. Returns the batch's alerts — fresh ones stamped with their incident (those of every
+    (``None``: the posts are one ordered stream). Per-post detectors judge every fresh post at once (an
+    alert never waits for a quiet partition); windowed ones take posts once the watermark settles them
+    (or, counted late, at once when they came later than the allowance), in event-time order. Returns the
+    batch's alerts — fresh ones stamped with their incident (per-post ones, then windowed ones of every
     post settled now, held posts included), then replayed events' stored ones. Never commits; raises on database errors (the caller's
     transaction then applies nothing)."""
     replayed = signals_of_events(replayed_event_keys, session=session)
@@ -69,7 +70,7 @@ def process_posts(
     state = state.model_copy(update={"questions": {**due.questions, **state.questions}})
     loaded = state.keys() | due.keys()
     windowed, state = run_windowed(ready, state, config, settled=settled, late=late)
-    raised = [*detect_posts([*ready, *late], config), *windowed]
+    raised = [*detect_posts(fresh, config), *windowed]
     caps: dict[str, CapCounter] = {}
     if raised:
         cap_keys = {f"cap:{cap_key(a, config.incidents)}" for a in raised}

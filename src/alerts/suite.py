@@ -1,8 +1,9 @@
 """All detectors over a batch, with explicit state in and out.
 
-The pipeline hands posts to the detectors only once they are *settled* — the watermark (the least progress
-over every stream position, ``settle_point``) less the late allowance has passed them — and then in
-event-time order (per-post detectors: ``detect_posts``; windowed ones: ``run_windowed``), so the same
+Per-post detectors (``detect_posts``) judge a post as soon as it comes: each needs its post only. Windowed
+ones (``run_windowed``) take posts only once they are *settled* — the watermark (the least progress over
+every stream position, ``settle_point``) less the late allowance has passed them — and then in event-time
+order, so the same
 posts give the same alerts and the same state however partitions interleave and batches fall. ``state_keys``
 says which state entries settled posts need (the repository loads and locks exactly those, plus the
 questions and held posts due by the settle point). Callers pass only *fresh* events (never applied
@@ -107,8 +108,8 @@ def settle_point(marks: Mapping[str, PartitionMark], positions: int, allowance: 
 
 
 def detect_posts(posts: Sequence[ScoredPost], config: AlertingConfig) -> list[Alert]:
-    """Pure. The per-post detectors' alerts (influential negative, risk terms, opportunities), in
-    event-time order: each needs its post only (a late post still raises them)."""
+    """Pure. The per-post detectors' alerts (influential negative, risk terms, opportunities): each needs
+    its post only, so they fire at once, whatever the watermark."""
     alerts: list[Alert] = []
     for post in _ordered(posts):
         per_post = detect_negative_post(post, config.negative_post, config.risk_terms)
