@@ -105,6 +105,20 @@ class IncidentConfig(_Config):
 class AlertingConfig(_Config):
     """Everything the alert step needs, shared by both runtimes."""
 
+    idle_partition_seconds: float = Field(
+        default=30.0, gt=0,
+        description="a partition that shows no new event for this long (wall clock) stops holding the watermark "
+        "back, so windowed alerts (spikes, share velocity, unanswered questions) never wait longer than this for "
+        "a quiet partition; while every partition has traffic (a replay, a busy stream) results do not depend on "
+        "how partitions interleave",
+    )
+    late_allowance_seconds: int = Field(
+        default=0, ge=0,
+        description="how far (event time) a post may lie behind earlier posts of its source partition and still "
+        "count in windows, spikes, share velocity and questions: the windowed detectors hold posts until the "
+        "watermark (the minimum progress over every partition) is this far past them, then take them in "
+        "event-time order; a post later than that is counted as late. Raise it for sources that deliver out of order",
+    )
     negative_post: NegativePostConfig = NegativePostConfig()
     spike: SpikeConfig = SpikeConfig()
     velocity: VelocityConfig = VelocityConfig()

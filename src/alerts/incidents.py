@@ -31,9 +31,11 @@ def incident_id(dedup_key: str, generation: int) -> str:
     return str(uuid.uuid5(ALERT_NAMESPACE, f"incident|{dedup_key}|{generation}"))
 
 
-def cap_key(alert: Alert) -> str:
-    """The fire-cap counter of an alert's rule and brand."""
-    return f"{alert.rule}:{alert.brand or '-'}"
+def cap_key(alert: Alert, config: IncidentConfig) -> str:
+    """The fire-cap counter of an alert's rule and brand in the alert's event-time cap window (one
+    counter per window, so an alert of an earlier window never resets a later one's count)."""
+    start = window_start(alert.occurred_at, config.cap_window_minutes)
+    return f"{alert.rule}:{alert.brand or '-'}:{start.isoformat()}"
 
 
 @dataclass
@@ -67,11 +69,10 @@ def fold_alerts(
         key = alert.dedup_key
         incident = current.get(key)
         if incident is None:
-            counter_key = cap_key(alert)
+            counter_key = cap_key(alert, config)
             start = window_start(alert.occurred_at, config.cap_window_minutes)
-            counter = out.caps.get(counter_key)
-            if counter is None or counter.window_start != start:
-                counter = CapCounter(window_start=start)
+            counter = out.caps.get(counter_key) or CapCounter(
+                window_start=start, expires_at=start + timedelta(minutes=config.cap_window_minutes))
             if counter.count >= config.max_new_per_window:
                 key = f"overflow:{alert.rule}:{alert.brand or '-'}"
                 incident = current.get(key)
@@ -80,6 +81,7 @@ def fold_alerts(
         change: IncidentChange
         if incident is None:
             incident, change = _open(alert, key, generations.get(key, 0), now), "opened"
+            generations = {**generations, key: generations.get(key, 0) + 1}
         else:
             incident, change = _update(incident, alert, config, now)
         current[key] = incident

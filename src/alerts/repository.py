@@ -15,7 +15,15 @@ from alerts.contracts import Alert, Incident, IncidentChange
 from alerts.exceptions import AlertNotFound
 from alerts.incidents import escalation_clock
 from alerts.outbox_signal import notify_outbox
-from alerts.state import CapCounter, DetectorState, PendingQuestion, ScopeSeries, TrackedPost
+from alerts.state import (
+    CapCounter,
+    DetectorState,
+    PartitionMark,
+    PendingPost,
+    PendingQuestion,
+    ScopeSeries,
+    TrackedPost,
+)
 from alerts.tables import DetectorStateRow, EventLedgerRow, IncidentRow, OutboxRow, SignalRow
 from sqlkit import any_of, insert_new, lock_keys, upsert_rows
 
@@ -24,7 +32,10 @@ _KINDS: dict[str, tuple[str, Any]] = {
     "track": ("tracked", TrackedPost),
     "question": ("questions", PendingQuestion),
     "cap": ("caps", CapCounter),
+    "mark": ("marks", PartitionMark),
+    "pending": ("pending", PendingPost),
 }
+
 
 ALERT_LOCKS = 51_337
 """Advisory-lock namespace of the alerts package (detector state scopes, then incidents). ``final``
@@ -34,9 +45,18 @@ locks (``sqlkit.lock_keys``): a transaction takes them after its customer locks 
 # ----------------------------------------------------------------------------------- detector state
 
 
+def load_marks(*, session: Session) -> DetectorState:
+    """Take the detectors' watermark lock and load every stream position's mark (``DetectorState.marks``).
+    The lock serialises the alert transactions of every worker (they share one watermark), so posts are
+    settled and taken in one order. Blocks on PostgreSQL while another alert transaction runs."""
+    lock_keys(["watermark"], namespace=ALERT_LOCKS, session=session, final=True)
+    rows = session.scalars(select(DetectorStateRow).where(DetectorStateRow.key.startswith("mark:")))
+    return DetectorState(marks={row.key.partition(":")[2]: PartitionMark.model_validate(row.data) for row in rows})
+
+
 def load_detector_state(keys: Iterable[str], *, session: Session, due_by: datetime | None = None) -> DetectorState:
-    """Lock and load the entries ``keys`` plus every pending question due by ``due_by`` (event time).
-    Blocks on PostgreSQL while another transaction holds one of the keys."""
+    """Lock and load the entries ``keys`` plus every entry due by ``due_by`` (event time: pending
+    questions and held posts). Blocks on PostgreSQL while another transaction holds one of the keys."""
     wanted = set(keys)
     if due_by is not None:
         wanted |= set(session.scalars(
@@ -58,11 +78,11 @@ def load_detector_state(keys: Iterable[str], *, session: Session, due_by: dateti
 def save_detector_state(loaded: Iterable[str], state: DetectorState, *, session: Session) -> None:
     """Write every entry of ``state`` and delete the keys of ``loaded`` it no longer holds. Idempotent."""
     rows = []
-    for field, entries in (("scope", state.scopes), ("track", state.tracked), ("question", state.questions),
-                           ("cap", state.caps)):
+    for kind, (field, _) in _KINDS.items():
+        entries: dict[str, Any] = getattr(state, field)
         for name, entry in entries.items():
             rows.append({
-                "key": f"{field}:{name}",
+                "key": f"{kind}:{name}",
                 "due_at": getattr(entry, "due_at", None),
                 "expires_at": getattr(entry, "expires_at", None),
                 "data": entry.model_dump(mode="json"),
@@ -126,15 +146,15 @@ def open_incidents(dedup_keys: Iterable[str], *, session: Session) -> dict[str, 
 
 
 def incident_generations(dedup_keys: Iterable[str], *, session: Session) -> dict[str, int]:
-    """How many incidents each dedup key has had (resolved ones; a key has at most one open), for the id of
-    the next. Keys without any are absent. Call after ``open_incidents`` locked the keys."""
+    """How many incidents each dedup key has opened so far (resolved ones included): the generation the
+    next incident of that key gets (``alerts.incidents.incident_id``). Call after ``open_incidents``
+    (whose locks keep the count from moving)."""
     keys = set(dedup_keys)
     if not keys:
         return {}
-    rows = session.execute(select(IncidentRow.dedup_key, func.count()).where(any_of(IncidentRow.dedup_key, keys,
-                                                                                    session=session))
-                           .group_by(IncidentRow.dedup_key))
-    return {key: int(count) for key, count in rows}
+    rows = session.execute(select(IncidentRow.dedup_key, func.count()).where(
+        any_of(IncidentRow.dedup_key, keys, session=session)).group_by(IncidentRow.dedup_key))
+    return {key: count for key, count in rows}
 
 
 def save_incidents(changes: Sequence[tuple[Incident, IncidentChange]], *, session: Session) -> None:

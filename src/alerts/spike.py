@@ -10,7 +10,8 @@ a busy evening is compared with past evenings, not with the night. The current w
 using the slot baseline once it has ``min_baseline_windows`` windows, else the all-hours one, else the
 fixed ``cold_start_count``. It fires again in the same window only when the count has grown by
 ``growth_factor`` — alerts for one brand share its crisis incident, which is updated as the spike grows.
-Late posts (earlier than the current window) are counted as ``late`` and do not reopen old windows.
+Posts reach it settled and in event-time order (``alerts.suite``); posts later than the late allowance are
+counted as ``late`` and do not reopen old windows.
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ def _with_post(series: ScopeSeries, post: ScoredPost, config: SpikeConfig) -> Sc
     platforms[ref.platform] = platforms.get(ref.platform, 0) + 1
     return series.model_copy(update={"count": series.count + 1, "seeds": seeds, "spreaders": spreaders,
                                      "platforms": platforms})
+
+
+def count_late(series: ScopeSeries | None) -> ScopeSeries:
+    """Pure. Count one negative post that came later than the late allowance (no window reopens)."""
+    current = series or ScopeSeries()
+    return current.model_copy(update={"late": current.late + 1})
 
 
 def observe_negative(

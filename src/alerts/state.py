@@ -8,8 +8,11 @@ State is a set of keyed entries so a worker loads (and locks) only what a batch 
   author), so one post id is one tracked post or question even where a producer reused it for another
   author (the first such post is tracked; which events the detectors have seen is keyed by the full
   event key, in the ledger),
-- ``cap:<rule>:<brand>`` -> ``CapCounter`` (new incidents in the current cap window).
-Everything is on event time; the same events in the same order give the same state and the same alerts.
+- ``cap:<rule>:<brand>:<window start>`` -> ``CapCounter`` (new incidents in one cap window),
+- ``mark:<position>`` -> ``PartitionMark`` (how far one stream position has got: the watermark's inputs),
+- ``pending:<event key>`` -> ``PendingPost`` (a post held until the watermark settles it).
+Everything is on event time; the windowed detectors take posts in event-time order once settled, so the
+same posts give the same state and the same alerts however partitions interleave.
 """
 
 from __future__ import annotations
@@ -115,10 +118,28 @@ class PendingQuestion(_Frozen):
 
 
 class CapCounter(_Frozen):
-    """New incidents opened by one rule for one brand in the current cap window."""
+    """New incidents opened by one rule for one brand in one cap window (ending at ``expires_at``)."""
 
     window_start: datetime
     count: int = 0
+    expires_at: datetime | None = None
+
+
+class PartitionMark(_Frozen):
+    """The latest event time one stream position (``<enriched partition>/<raw partition>``) has shown, and
+    when (wall clock) it first appeared and last moved: a position quiet for the idle time stops holding the
+    watermark back."""
+
+    at: datetime
+    since: datetime | None = None
+    moved_at: datetime | None = None
+
+
+class PendingPost(_Frozen):
+    """A fresh post the windowed detectors take once the settle point reaches ``due_at`` (its event time)."""
+
+    post: ScoredPost
+    due_at: datetime
 
 
 class DetectorState(_Frozen):
@@ -129,14 +150,19 @@ class DetectorState(_Frozen):
     tracked: dict[str, TrackedPost] = Field(default_factory=dict)
     questions: dict[str, PendingQuestion] = Field(default_factory=dict)
     caps: dict[str, CapCounter] = Field(default_factory=dict)
+    marks: dict[str, PartitionMark] = Field(default_factory=dict)
+    pending: dict[str, PendingPost] = Field(default_factory=dict)
 
     def keys(self) -> set[str]:
-        """Every entry's storage key (``scope:...``, ``track:...``, ``question:...``, ``cap:...``)."""
+        """Every entry's storage key (``scope:...``, ``track:...``, ``question:...``, ``cap:...``,
+        ``mark:...``, ``pending:...``)."""
         return (
             {f"scope:{k}" for k in self.scopes}
             | {f"track:{k}" for k in self.tracked}
             | {f"question:{k}" for k in self.questions}
             | {f"cap:{k}" for k in self.caps}
+            | {f"mark:{k}" for k in self.marks}
+            | {f"pending:{k}" for k in self.pending}
         )
 
 

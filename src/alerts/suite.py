@@ -1,15 +1,19 @@
 """All detectors over a batch, with explicit state in and out.
 
-``state_keys`` says which state entries a batch needs (the repository loads and locks exactly those, plus
-the questions due by the batch's watermark); ``run_detectors`` is pure: the same posts in the same state
-give the same alerts and the same new state, whatever the batch boundaries. Callers pass only *fresh*
-events (never applied before), so a replay never counts an event twice.
+Per-post detectors (``detect_posts``) judge a post as soon as it comes: each needs its post only. Windowed
+ones (``run_windowed``) take posts only once they are *settled* — the watermark (the least progress over
+every stream position, ``settle_point``) less the late allowance has passed them — and then in event-time
+order, so the same
+posts give the same alerts and the same state however partitions interleave and batches fall. ``state_keys``
+says which state entries settled posts need (the repository loads and locks exactly those, plus the
+questions and held posts due by the settle point). Callers pass only *fresh* events (never applied
+before), so a replay never counts an event twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.config import AlertingConfig
@@ -22,8 +26,8 @@ from alerts.detectors import (
     is_negative,
 )
 from alerts.replies import load_templates, suggest
-from alerts.spike import observe_negative
-from alerts.state import DetectorState, scope_keys
+from alerts.spike import count_late, observe_negative
+from alerts.state import DetectorState, PartitionMark, scope_keys
 from alerts.velocity import (
     expire_questions,
     is_hit,
@@ -54,9 +58,13 @@ def _brand_reply_parent(post: ScoredPost, config: AlertingConfig) -> str | None:
     return None
 
 
-def state_keys(posts: Iterable[ScoredPost], config: AlertingConfig) -> set[str]:
-    """Pure. Storage keys of the state entries ``posts`` read or write."""
+def state_keys(posts: Iterable[ScoredPost], config: AlertingConfig, late: Iterable[ScoredPost] = ()) -> set[str]:
+    """Pure. Storage keys of the state entries the windowed detectors read or write for settled ``posts``
+    and ``late`` ones (counted late in their spike scopes)."""
     keys: set[str] = set()
+    if config.spike.enabled:
+        keys.update(f"scope:{k}" for post in late if _negative_for_spike(post, config)
+                    for k in scope_keys(post, config.spike.scopes))
     for post in posts:
         event = post.event
         own = event.post_key
@@ -81,21 +89,71 @@ def watermark(posts: Iterable[ScoredPost]) -> datetime | None:
     return max((p.event.occurred_at_utc for p in posts), default=None)
 
 
-def run_detectors(
-    posts: Sequence[ScoredPost], state: DetectorState, config: AlertingConfig
-) -> tuple[list[Alert], DetectorState]:
-    """Pure. Alerts raised by ``posts`` (processed in event-time order) and the state after them; each alert
-    carries its evidence and, where a template fits, a suggested reply. Questions in ``state`` due by the
-    batch's watermark fire as ``unanswered_question``."""
-    scopes, tracked, questions = dict(state.scopes), dict(state.tracked), dict(state.questions)
+def advance_marks(
+    marks: Mapping[str, PartitionMark], progress: Mapping[str, datetime], now: datetime
+) -> dict[str, PartitionMark]:
+    """Pure. Each stream position's mark moved up to what ``progress`` shows (marks never go back), stamped
+    with the wall-clock ``now`` it moved (and first appeared)."""
+    out = dict(marks)
+    for position, at in progress.items():
+        old = out.get(position)
+        if old is None or old.at < at:
+            out[position] = PartitionMark(at=at, since=old.since if old and old.since else now, moved_at=now)
+    return out
+
+
+def settle_point(
+    marks: Mapping[str, PartitionMark], positions: int, allowance: timedelta, *, now: datetime,
+    idle: timedelta,
+) -> datetime | None:
+    """Pure. The watermark less the late allowance: every post not read yet and no later than the allowance
+    is after it. The watermark is the least mark over the stream positions that moved within ``idle`` (wall
+    clock): a quiet partition does not hold windowed alerts back for longer than that; when every position
+    is quiet, the greatest mark (everything read is settled). ``None`` while fewer than ``positions``
+    positions have shown a mark, for at most ``idle`` after the first did."""
+    if not marks:
+        return None
+    first = min((m.since for m in marks.values() if m.since is not None), default=None)
+    if len(marks) < positions and (first is None or now - first < idle):
+        return None
+    active = [m.at for m in marks.values() if m.moved_at is None or now - m.moved_at < idle]
+    return (min(active) if active else max(m.at for m in marks.values())) - allowance
+
+
+def detect_posts(posts: Sequence[ScoredPost], config: AlertingConfig) -> list[Alert]:
+    """Pure. The per-post detectors' alerts (influential negative, risk terms, opportunities): each needs
+    its post only, so they fire at once, whatever the watermark."""
     alerts: list[Alert] = []
     for post in _ordered(posts):
-        event = post.event
-        own = event.post_key
         per_post = detect_negative_post(post, config.negative_post, config.risk_terms)
         per_post = per_post or detect_risk_terms(post, config.risk_terms)
         alerts.extend([per_post] if per_post else [])
         alerts.extend(detect_opportunities(post, config.opportunity))
+    return _finished(alerts, config)
+
+
+def run_windowed(
+    posts: Sequence[ScoredPost],
+    state: DetectorState,
+    config: AlertingConfig,
+    *,
+    settled: datetime | None,
+    late: Sequence[ScoredPost] = (),
+) -> tuple[list[Alert], DetectorState]:
+    """Pure. The windowed detectors (spike, share velocity, unanswered questions) over settled ``posts``,
+    taken in event-time order, and the state after them. ``late`` posts (behind the settle point when they
+    came) only add to their spike scopes' late counts: they never reopen a window. Questions due by
+    ``settled`` fire; tracked posts whose tracking ended before it are dropped."""
+    scopes, tracked, questions = dict(state.scopes), dict(state.tracked), dict(state.questions)
+    alerts: list[Alert] = []
+    if config.spike.enabled:
+        for post in late:
+            if _negative_for_spike(post, config):
+                for scope in scope_keys(post, config.spike.scopes):
+                    scopes[scope] = count_late(scopes.get(scope))
+    for post in _ordered(posts):
+        event = post.event
+        own = event.post_key
         if config.spike.enabled and _negative_for_spike(post, config):
             fired = []
             for scope in scope_keys(post, config.spike.scopes):
@@ -116,17 +174,30 @@ def run_detectors(
             answered = _brand_reply_parent(post, config)
             if answered:
                 questions.pop(answered, None)
-    mark = watermark(posts)
-    if mark is not None:
-        due, unanswered = expire_questions(questions.items(), mark, config.opportunity)
+    if settled is not None:
+        due, unanswered = expire_questions(questions.items(), settled, config.opportunity)
         for key in due:
             questions.pop(key)
         alerts.extend(unanswered)
-        tracked = {k: v for k, v in tracked.items() if v.expires_at >= mark}
+        tracked = {k: v for k, v in tracked.items() if v.expires_at >= settled}
+    new_state = state.model_copy(update={"scopes": scopes, "tracked": tracked, "questions": questions})
+    return _finished(alerts, config), new_state
+
+
+def run_detectors(
+    posts: Sequence[ScoredPost], state: DetectorState, config: AlertingConfig
+) -> tuple[list[Alert], DetectorState]:
+    """Pure. Every detector over ``posts`` taken as settled (in event-time order, up to the latest of
+    them): the per-post alerts, then the windowed ones, and the state after them; each alert carries its
+    evidence and, where a template fits, a suggested reply."""
+    windowed, new_state = run_windowed(posts, state, config, settled=watermark(posts))
+    return [*detect_posts(posts, config), *windowed], new_state
+
+
+def _finished(alerts: list[Alert], config: AlertingConfig) -> list[Alert]:
+    """Alerts without repeats (by id), each with a suggested reply where a template fits."""
     templates = load_templates(config.reply_templates)
-    alerts = [_with_reply(a, templates) for a in dict((a.alert_id, a) for a in alerts).values()]
-    new_state = DetectorState(scopes=scopes, tracked=tracked, questions=questions, caps=state.caps)
-    return alerts, new_state
+    return [_with_reply(a, templates) for a in dict((a.alert_id, a) for a in alerts).values()]
 
 
 def _merge_spike_alerts(fired: list[Alert]) -> list[Alert]:

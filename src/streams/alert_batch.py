@@ -18,7 +18,7 @@ followers and verification from the event itself).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -48,11 +48,17 @@ class AlertOutcome:
 
 
 def alert_enriched_batch(
-    events: Sequence[EnrichedEvent], *, session_factory: sessionmaker[Session], config: AlertingConfig
+    events: Sequence[EnrichedEvent],
+    *,
+    session_factory: sessionmaker[Session],
+    config: AlertingConfig,
+    progress: tuple[Mapping[str, datetime], int] | None = None,
 ) -> AlertOutcome:
     """Blocks. Idempotent by event key (platform, author id, event id: two authors' events with one event
-    id are both judged): only events never seen by the detectors move their state. Raises on database
-    errors (then nothing is recorded)."""
+    id are both judged): only events never seen by the detectors move their state. ``progress``: the
+    latest event time per stream position this batch read, and how many positions there are (the alert
+    lane's, ``streams.steps.watermark``); without it the events are taken as one ordered stream. Raises on
+    database errors (then nothing is recorded)."""
     unique = {e.event.event_key: e for e in events}
     if not unique:
         return AlertOutcome(fresh=frozenset(), alerts=())
@@ -65,8 +71,9 @@ def alert_enriched_batch(
         posts, folds = judge_posts(fresh, load_author_folds(authors, session=session), survivors=survivors,
                                    centrality=centrality_of(authors, session=session))
         save_author_folds(list(folds.values()), session=session)
+        marks, positions = progress if progress is not None else (None, 1)
         alerts = process_posts(posts, set(unique) - fresh_keys, config=config, now=datetime.now(UTC),
-                               session=session)
+                               progress=marks, positions=positions, session=session)
         return fresh_keys, alerts
 
     fresh_keys, alerts = locked_transaction(session_factory, transaction)

@@ -18,11 +18,12 @@ from enrichment.protocols import Enricher
 from ingest.contracts import SocialEvent
 from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
-from streams.contracts import EnrichedEvent
+from streams.contracts import EnrichedEvent, SourceMark
 from streams.identity_service import lookup_assignments
 from streams.steps.decode import decode_record
 from streams.steps.enrich import enrich_events
 from streams.steps.identity import resolve_customer
+from streams.steps.watermark import SourceMarks
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,12 @@ def take_in(
     enricher: Enricher,
     session_factory: sessionmaker[Session],
     now: datetime,
+    marks: SourceMarks | None = None,
 ) -> Intake:
-    """Blocks; raises on database and model errors (nothing is kept of the batch)."""
+    """Blocks; raises on database and model errors (nothing is kept of the batch). With ``marks``, each
+    enriched event carries its ``SourceMark``."""
     events: list[SocialEvent] = []
+    stamps: list[SourceMark | None] = []
     dead: list[DeadLetter] = []
     for record in records:
         decoded = decode_record(record, now=now)
@@ -49,6 +53,9 @@ def take_in(
             dead.append(decoded)
         else:
             events.append(decoded)
+            stamps.append(marks.stamp(record, decoded) if marks is not None else None)
     assignments = lookup_assignments([event.identity_key for event in events], session_factory=session_factory)
     resolved = [(event, resolve_customer(event, assignments)) for event in events]
-    return Intake(enriched=enrich_events(resolved, enricher) if resolved else [], dead=dead)
+    enriched = enrich_events(resolved, enricher) if resolved else []
+    return Intake(enriched=[e.model_copy(update={"source": mark}) if mark is not None else e
+                            for e, mark in zip(enriched, stamps, strict=True)], dead=dead)

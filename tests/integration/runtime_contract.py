@@ -1,14 +1,9 @@
 """The input and the observable outcome of the runtime contract suite (``test_runtime_contract.py``).
 
 ``contract_input`` is a seeded stream as outside producers write it: a calm hour, then a crisis forming,
-identity hints that merge accounts, junk lines, events without ``received_at``, and event ids reused by
-other authors. ``Outcome`` is what a user can see afterwards — profiles, dead letters, the per-post alerts
-(every alert of the rules judged post by post, by id) and the incidents of rules no fire cap reached here —
-without what legitimately differs between runtimes (partition/offset numbers, wall-clock stamps).
-
-Not held to it yet (docs/runtime.md, "The contract suite"): the windowed detectors' alerts (negative spike,
-velocity) and which incident an alert joins once a rule's fire cap for a brand and hour is reached, both of
-which still depend on how partitions interleave.
+identity hints that merge accounts, junk lines, events without ``received_at``, event ids reused by
+other authors, and a closing post from every account hours later (it settles every window). ``Outcome`` is what a user can see afterwards — profiles, incidents, alerts and dead
+letters — without what legitimately differs between runtimes (partition/offset numbers, wall-clock stamps).
 """
 
 from __future__ import annotations
@@ -34,6 +29,7 @@ def contract_input(*, hours: float = 2.0, events_per_hour: float = 1200.0) -> li
     config = SimulatorConfig(seed=11, customers=300, start=START, events_per_hour=events_per_hour,
                              crisis_at=START + timedelta(hours=hours / 2), invalid_ratio=0.01)
     lines: list[bytes] = []
+    authors: dict[tuple[str, str], dict[str, Any]] = {}
     end = START + timedelta(hours=hours)
     for n, value in enumerate(raw_records(config)):
         try:
@@ -50,11 +46,27 @@ def contract_input(*, hours: float = 2.0, events_per_hour: float = 1200.0) -> li
         if n % 7 == 0:
             payload.pop("received_at", None)  # an outside producer cannot know when we received it
         lines.append(json.dumps(payload, ensure_ascii=False).encode())
+        authors.setdefault((payload["platform"], payload["author"]["id"]), payload)
         if n % 97 == 0:  # the same event id, another author on the same platform
             other = {**payload, "author": {**payload["author"], "id": f"{payload['author']['id']}-other"}}
             lines.append(json.dumps(other, ensure_ascii=False).encode())
+    lines += _closing_posts(authors, end + timedelta(hours=3))
     lines += [b"", b"{", b'{"platform": "weibo"}', "不是 JSON".encode(), b"\xff\xfe"]
     return [line for line in lines if line.strip()]
+
+
+def _closing_posts(authors: dict[tuple[str, str], dict[str, Any]], at: datetime) -> list[bytes]:
+    """One quiet post from every account, hours after the rest: it moves every partition's watermark past
+    the input, so every window and question of the input is settled on every runtime (what is still
+    within the allowance at the end is in flight, and a runtime's last watermark depends on its partitions)."""
+    closing = []
+    for n, ((platform, _), payload) in enumerate(sorted(authors.items())):
+        closing.append(json.dumps({
+            "event_id": f"closing-{n}", "platform": platform, "kind": "post", "author": payload["author"],
+            "occurred_at": (at + timedelta(seconds=n)).isoformat(), "source": payload.get("source", "contract"),
+            "text": "ok", **({"brand": payload["brand"]} if payload.get("brand") else {}),
+        }, ensure_ascii=False).encode())
+    return closing
 
 
 def _aware(value: object) -> datetime | None:
@@ -67,27 +79,20 @@ def _aware(value: object) -> datetime | None:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What both runtimes must agree on."""
+    """What both runtimes must agree on. ``incidents``: id -> (dedup key, rule, count, severity);
+    ``alerts``: id -> (rule, incident id, event id)."""
 
     profiles: dict[str, dict[str, Any]]
     dead_letters: Counter[tuple[str, bytes]]
-    alerts: dict[str, tuple[str, str | None]]
-    """alert id -> (rule, event key) of the rules judged post by post."""
     incidents: dict[str, tuple[str, str, int, int]]
-    """incident id -> (dedup key, rule, alert count, severity) of the uncapped per-post rules."""
-
-
-PER_POST_RULES = frozenset({"negative_post", "risk_terms", "purchase_intent", "influencer_positive",
-                            "advocate_content", "unanswered_question"})
-UNCAPPED_RULES = frozenset({"negative_post", "influencer_positive", "advocate_content"})
+    alerts: dict[str, tuple[str, str | None, str]]
 
 
 def observe(session: Session) -> Outcome:
     """Read the outcome from a platform database (embedded SQLite or the Kafka runtime's PostgreSQL)."""
     profiles = {row.customer_id: row.data for row in session.query(ProfileRow)}
     letters = Counter((d.stage, d.original) for d in list_dead_letters(session=session, limit=100_000))
-    alerts = {row.alert_id: (row.rule, row.event_key) for row in session.query(SignalRow)
-              if row.rule in PER_POST_RULES}
     incidents = {row.incident_id: (row.dedup_key, row.rule, int(row.data["count"]), row.severity)
-                 for row in session.query(IncidentRow) if row.rule in UNCAPPED_RULES}
-    return Outcome(profiles=profiles, dead_letters=letters, alerts=alerts, incidents=incidents)
+                 for row in session.query(IncidentRow)}
+    alerts = {row.alert_id: (row.rule, row.incident_id, str(row.data["event_id"])) for row in session.query(SignalRow)}
+    return Outcome(profiles=profiles, dead_letters=letters, incidents=incidents, alerts=alerts)

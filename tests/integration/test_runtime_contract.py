@@ -2,12 +2,10 @@
 the embedded runtime (one in-memory partition, or four interleaved in different orders) and on the Kafka
 runtime (a real broker with four partitions, every lane in its own consumer group, PostgreSQL).
 
-The Kafka half runs on a broker of its own, so no other test's records are on its topics.
-
-Incidents and alerts are not compared yet: the windowed detectors still depend on how partitions
-interleave (issue 17; the order-independent detectors are the next change), so this suite holds the
-runtimes to the same profiles — merges, first sightings and event-id collisions included — and the same
-dead letters."""
+The Kafka half runs on a broker of its own, so no other test's records are on its topics. Merges, first
+sightings and event-id collisions are in the input; the windowed detectors settle posts on the watermark
+(``alerts.suite``), so incidents (ids, counts, severities) and alerts agree however partitions interleave
+(caps aside: see ``PIPELINE``)."""
 
 from __future__ import annotations
 
@@ -24,6 +22,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from runtime_contract import Outcome, contract_input, observe
 
+from alerts.config import AlertingConfig, IncidentConfig
 from enrichment.config import EnrichmentConfig
 from enrichment.factory import build_enricher
 from ingest.producer import partition_key, publish_raw
@@ -37,7 +36,10 @@ from streams.storage import open_storage
 
 pytestmark = pytest.mark.integration
 
-PIPELINE = PipelineConfig(batch_size=200, batch_max_ms=50)
+PIPELINE = PipelineConfig(batch_size=200, batch_max_ms=50,
+                          alerts=AlertingConfig(incidents=IncidentConfig(max_new_per_window=1000)))
+"""Fire caps this input never fills: which per-post alerts a full cap window admits follows arrival order
+(they fire at once, before the watermark could order them), so the contract holds caps of no window."""
 
 
 @pytest.fixture(scope="module")
@@ -142,9 +144,10 @@ def test_the_kafka_runtime_gives_the_same_outcome_as_the_embedded_one(
 
 def _assert_same(expected: Outcome, actual: Outcome) -> None:
     assert actual.dead_letters == expected.dead_letters
+    assert expected.incidents, "the input raises incidents"
+    assert {a[0] for a in expected.alerts.values()} >= {"negative_spike", "purchase_intent"}, "windowed and per-post alerts"
+    assert actual.incidents == expected.incidents
+    assert actual.alerts == expected.alerts
     assert set(actual.profiles) == set(expected.profiles), "the same customers"
     differing = [cid for cid in expected.profiles if actual.profiles[cid] != expected.profiles[cid]]
     assert not differing, f"{len(differing)} profiles differ, e.g. {differing[:3]}"
-    assert len(expected.alerts) > 500 and len(expected.incidents) > 40, "the input raises alerts and incidents"
-    assert actual.alerts == expected.alerts, "the same per-post alerts, by id"
-    assert actual.incidents == expected.incidents, "the same incidents (ids, counts, severities)"

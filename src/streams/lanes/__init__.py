@@ -41,12 +41,14 @@ class LaneHooks:
 
 @dataclass(frozen=True)
 class LaneContext:
-    """What handlers are built from. ``enricher`` is called only by the enrich lane (it loads models)."""
+    """What handlers are built from. ``enricher`` is called only by the enrich lane (it loads models);
+    ``partitions`` says how many partitions a topic has (the alert lane's watermark waits for each)."""
 
     pipeline: PipelineConfig
     storage: Storage
     enricher: Callable[[], Enricher]
     hooks: LaneHooks = LaneHooks()
+    partitions: Callable[[str], int] = lambda _topic: 1
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,8 @@ class EmbeddedRuntime:
         self.failure: str | None = None
         self.exit_code = 0
         hooks = LaneHooks(applied=self._applied, alerted=self._alerted, linked=self._linked)
-        context = LaneContext(pipeline=config, storage=storage, enricher=lambda: enricher, hooks=hooks)
+        context = LaneContext(pipeline=config, storage=storage, enricher=lambda: enricher, hooks=hooks,
+                              partitions=self._broker.partitions)
         self._loops: tuple[LaneLoop, ...] = tuple(
             lane_loop(spec, MemoryTransport(self._broker, spec.topic, f"{GROUP}{spec.group_suffix}", order=order),
                       context, clock=SystemClock())

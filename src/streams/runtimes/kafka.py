@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from confluent_kafka.admin import AdminClient
+
 from enrichment.protocols import Enricher
 from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded, LaneFailed
 from streams.jobs.centrality import recompute_centrality
@@ -53,7 +55,8 @@ class KafkaWorker:
         """``build_enricher`` is called only when this worker runs the enrich lane (it loads models)."""
         self._settings = settings
         self._storage = storage
-        context = LaneContext(pipeline=settings.pipeline, storage=storage, enricher=build_enricher)
+        context = LaneContext(pipeline=settings.pipeline, storage=storage, enricher=build_enricher,
+                              partitions=functools.cache(self._partitions))
         self._lanes = tuple(
             lane_loop(spec, self._transport(spec.name, spec.topic, f"{settings.app_id}{spec.group_suffix}"), context)
             for spec in lane_specs() if spec.name in settings.lanes
@@ -127,6 +130,11 @@ class KafkaWorker:
                      (stats.records - records) / (now - since), now - since)
             current[lane.name] = (stats.records, now)
         return current
+
+    def _partitions(self, topic: str) -> int:
+        """How many partitions ``topic`` has (broker metadata; blocks up to 10 s, raises if it is unknown)."""
+        admin = AdminClient({"bootstrap.servers": self._settings.kafka_bootstrap})
+        return len(admin.list_topics(topic, timeout=10).topics[topic].partitions)
 
     def _transport(self, lane: str, topic: str, group: str) -> KafkaTransport:
         return KafkaTransport(lane, topic, consumer_config=self._consumer_config(group),
