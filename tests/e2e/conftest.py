@@ -347,6 +347,8 @@ def console_env(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iter
     unit tests open their own shared path."""
     from analytics.client import chdb_dsn
     from api.app import ApiServices, create_app
+    from api.connector_health import ConnectorHealth
+    from ingest.connectors import parse_connectors
     from enrichment.lexicon import LexiconEnricher
     from streams.config import PipelineConfig
     from streams.runtimes.embedded import EmbeddedRuntime
@@ -374,9 +376,13 @@ def console_env(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iter
     runtime.drain()
 
     def services(analytics: Any) -> ApiServices:
+        connectors = parse_connectors('[connectors.acme-meta]\nplatform = "meta"\nbrand = "acme"\n'
+                                      'app_secret = "s"\nverify_token = "v"\n', {})
+        health = ConnectorHealth()
+        health.delivered("acme-meta", events=5, skipped=0, at=datetime.now(UTC))  # a delivery a moment ago
         return ApiServices(session_factory=storage.session_factory, api_keys={API_KEY: "admin"},
                            enricher=enricher, submit_links=runtime.submit_links, analytics=analytics,
-                           pipeline_stats=runtime.stats.snapshot,
+                           pipeline_stats=runtime.stats.snapshot, connectors=connectors, connector_health=health,
                            runtime_name="embedded")
 
     with_analytics = Server(create_app(services(storage.analytics)))

@@ -43,6 +43,8 @@ def test_dashboard_shows_status_alerts_and_charts(console_env: ConsoleEnv, page:
 
     # Status header.
     page.wait_for("document.getElementById('stat-runtime').textContent === 'embedded'")
+    page.wait_for("document.getElementById('stat-connectors').textContent.endsWith('/1 live')",
+                  message="the status bar does not show the webhook connector's health")
     assert int(page.evaluate("document.getElementById('stat-processed').textContent").replace(",", "")) >= 32
     assert page.evaluate("document.getElementById('stat-dead').textContent") == "0"
 

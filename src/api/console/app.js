@@ -256,6 +256,36 @@
       $("status").classList.add("stale");
       $("status").title = error instanceof HttpError && error.status === 403 ? "Your key may not read the status" : "Status unavailable";
     }
+    await refreshConnectors();
+  }
+
+  /** The webhook connectors' health in the status bar: how many take deliveries, how many have failures;
+   * the tooltip lists each one (deliveries in the last minute, last delivery, failures, last error). */
+  async function refreshConnectors() {
+    const node = $("stat-connectors");
+    try {
+      const connectors = await api("/v1/connectors");
+      if (!connectors.length) {
+        node.textContent = "none";
+        node.title = "No webhook connectors configured (scrm serve --connectors FILE)";
+        node.classList.remove("warn");
+        return;
+      }
+      const failing = connectors.filter((c) => c.signature_failures + c.errors + c.dead_letters > 0);
+      const active = connectors.filter((c) => c.deliveries_last_minute > 0);
+      node.textContent = `${active.length}/${connectors.length} live` + (failing.length ? ` · ${failing.length} failing` : "");
+      node.classList.toggle("warn", failing.length > 0);
+      node.title = connectors
+        .map((c) => `${c.name} (${c.platform}): ${fmtInt(c.deliveries_last_minute)}/min, ${fmtInt(c.events)} events, ` +
+          `last ${c.last_delivery_at ? fmtDateTime(c.last_delivery_at) : "never"}; ` +
+          `${fmtInt(c.signature_failures)} bad signatures, ${fmtInt(c.dead_letters)} dead letters, ${fmtInt(c.errors)} errors` +
+          (c.last_error ? ` (last: ${c.last_error})` : ""))
+        .join("\n");
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      node.textContent = "–";
+      node.title = error instanceof HttpError && error.status === 403 ? "Your key may not read connector health" : "Connector health unavailable";
+    }
   }
 
   /* ------------------------------------------------------------------ charts */
