@@ -348,8 +348,8 @@ def console_env(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iter
     from analytics.client import chdb_dsn
     from api.app import ApiServices, create_app
     from api.connector_health import ConnectorHealth
-    from ingest.connectors import parse_connectors
     from enrichment.lexicon import LexiconEnricher
+    from ingest.connectors import parse_connectors
     from streams.config import PipelineConfig
     from streams.runtimes.embedded import EmbeddedRuntime
     from streams.storage import open_storage
