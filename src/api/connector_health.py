@@ -36,16 +36,13 @@ class ConnectorReport(BaseModel):
 
 @dataclass
 class _Counters:
-    deliveries: int = 0
-    events: int = 0
-    skipped: int = 0
-    signature_failures: int = 0
-    dead_letters: int = 0
-    errors: int = 0
-    last_delivery_at: datetime | None = None
-    last_error: str | None = None
-    last_error_at: datetime | None = None
+    """A connector's report so far (``deliveries_last_minute`` is derived from ``recent`` when read)."""
+
+    report: ConnectorReport = field(default_factory=ConnectorReport)
     recent: deque[datetime] = field(default_factory=deque)
+
+    def add(self, **changes: object) -> None:
+        self.report = self.report.model_copy(update=changes)
 
 
 class ConnectorHealth:
@@ -59,10 +56,9 @@ class ConnectorHealth:
         """A verified delivery (or a 微信客服 pull) whose ``events`` are durable; ``skipped`` parts."""
         with self._lock:
             counters = self._counters(name)
-            counters.deliveries += 1
-            counters.events += events
-            counters.skipped += skipped
-            counters.last_delivery_at = at
+            now = counters.report
+            counters.add(deliveries=now.deliveries + 1, events=now.events + events, skipped=now.skipped + skipped,
+                         last_delivery_at=at)
             counters.recent.append(at)
             _forget_before(counters.recent, at - WINDOW)
 
@@ -70,22 +66,21 @@ class ConnectorHealth:
         """A request refused for its signature (nothing stored)."""
         with self._lock:
             counters = self._counters(name)
-            counters.signature_failures += 1
-            counters.last_error, counters.last_error_at = f"signature: {reason}", at
+            counters.add(signature_failures=counters.report.signature_failures + 1,
+                         last_error=f"signature: {reason}", last_error_at=at)
 
     def dead_lettered(self, name: str, reason: str, at: datetime, *, count: int = 1) -> None:
         """``count`` signed inputs that could not be read, kept as dead letters."""
         with self._lock:
             counters = self._counters(name)
-            counters.dead_letters += count
-            counters.last_error, counters.last_error_at = f"dead letter: {reason}", at
+            counters.add(dead_letters=counters.report.dead_letters + count, last_error=f"dead letter: {reason}",
+                         last_error_at=at)
 
     def failed(self, name: str, reason: str, at: datetime) -> None:
         """A failure on our side (the intake unavailable, a pull that failed): the sender retries."""
         with self._lock:
             counters = self._counters(name)
-            counters.errors += 1
-            counters.last_error, counters.last_error_at = reason, at
+            counters.add(errors=counters.report.errors + 1, last_error=reason, last_error_at=at)
 
     def report(self, name: str, now: datetime) -> ConnectorReport:
         """The counters of ``name`` (zeros for a connector that saw nothing), deliveries in the minute
@@ -93,13 +88,7 @@ class ConnectorHealth:
         with self._lock:
             counters = self._by_name.get(name) or _Counters()
             recent = sum(1 for at in counters.recent if at > now - WINDOW)
-            return ConnectorReport(
-                deliveries=counters.deliveries, deliveries_last_minute=recent, events=counters.events,
-                skipped=counters.skipped, signature_failures=counters.signature_failures,
-                dead_letters=counters.dead_letters, errors=counters.errors,
-                last_delivery_at=counters.last_delivery_at, last_error=counters.last_error,
-                last_error_at=counters.last_error_at,
-            )
+            return counters.report.model_copy(update={"deliveries_last_minute": recent})
 
     def _counters(self, name: str) -> _Counters:
         return self._by_name.setdefault(name, _Counters())

@@ -160,7 +160,8 @@ class LaneLoop:
         """Take and finish one batch; returns its size (0 when nothing came within the idle wait).
         ``gather=False`` takes what is waiting without waiting for the batch window (draining a file)."""
         records = self._next_batch(self.idle_wait_seconds if idle_wait is None else idle_wait, gather)
-        self.stats.waiting = self.transport.waiting() + len(records)
+        beyond = self.transport.waiting()
+        self.stats.waiting = beyond + len(records)
         if not records:
             return 0
         self._started = self.clock.monotonic()
@@ -179,7 +180,7 @@ class LaneLoop:
         self.stats.dead_lettered += len(handled.dead)
         self.stats.published += len(outgoing)
         self.stats.busy_seconds += finished - self._started
-        self.stats.waiting = self.transport.waiting()
+        self.stats.waiting = beyond  # what was beyond the batch when it was taken (one lag read per batch)
         self.stats.last_batch_at = finished
         return len(records)
 
