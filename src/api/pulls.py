@@ -27,7 +27,8 @@ from ingest.adapters.wecom_kf import events_from_kf_messages
 from ingest.connectors import Connector
 from ingest.deadletter import DeadLetter
 from ingest.exceptions import IntakeUnavailable, PlatformApiError
-from ingest.pull_cursors import load_cursor, save_cursor
+from ingest.polling.cursors import kf_endpoint, load_cursor, save_cursor
+from ingest.polling.spec import Cursor
 from ingest.sink import IntakeSink
 from ingest.webhooks.wecom_kf import KfSync, WeComApi
 
@@ -106,13 +107,13 @@ class KfPuller:
         if pull.api != KF_SYNC_MSG or not isinstance(config, WeComConfig):
             self._health.failed(connector.name, f"no pull client for {pull.api}", self._clock())
             return
-        stream = pull.params.get("open_kfid", "")
+        endpoint = kf_endpoint(pull.params.get("open_kfid", ""))
         try:
             client = self._clients.get(connector.name) or self._clients.setdefault(
                 connector.name, self._client_for(config))
             with self._session_factory() as session:
-                cursor = load_cursor(connector.name, stream, session=session)
-            sync = client.sync_kf(pull, cursor=cursor)
+                stored = load_cursor(connector.name, endpoint, session=session)
+            sync = client.sync_kf(pull, cursor=stored.watermark if stored else None)
             now = self._clock()
             batch = events_from_kf_messages(sync.messages, config, now)
             letters = [DeadLetter(original=item.original, error=str(item.error), field=item.error.field,
@@ -121,7 +122,7 @@ class KfPuller:
             self._sink.accept([*batch.events, *letters])
             if sync.next_cursor:
                 with self._session_factory() as session, session.begin():
-                    save_cursor(connector.name, stream, sync.next_cursor, now, session=session)
+                    save_cursor(connector.name, endpoint, Cursor(watermark=sync.next_cursor), now, session=session)
         except (PlatformApiError, httpx.HTTPError, IntakeUnavailable, ValueError) as exc:
             reason = f"kf pull failed: {_reason(exc)}"
             log.warning("%s: %s", connector.name, reason)

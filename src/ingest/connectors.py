@@ -1,15 +1,23 @@
-"""The connectors file: which webhook receivers a deployment runs, each one a platform adapter with its
-configuration. Pure but for reading the file (``load_connectors``); ``parse_connectors`` takes the text.
+"""The connectors file: which webhook receivers and pollers a deployment runs, each one a platform adapter
+with its configuration. Pure but for reading the file (``load_connectors``); ``parse_connectors`` takes the
+text.
 
 ```toml
 [connectors.acme-wechat]
-platform = "wechat"          # wechat | wecom | meta | douyin
+platform = "wechat"          # webhooks: wechat | wecom | meta | douyin; polled: x | reddit | youtube | weibo
 brand = "acme"
 token = "..."                # the rest is the platform's config model (ingest.adapters.<platform>)
 app_id = "wx..."
+
+[connectors.acme-x]
+platform = "x"
+brand = "acme"
+bearer_token = "..."
+query = "acme OR @acme"
 ```
-- A connector's name (the table key) is its receiver's URL (``/v1/ingest/webhooks/<name>``) and the events'
-  ``source``: lower-case letters, digits, ``-`` and ``_``.
+- A connector's name (the table key) is the events' ``source``, a webhook connector's receiver URL
+  (``/v1/ingest/webhooks/<name>``) and the key of a poll connector's stored cursors: lower-case letters,
+  digits, ``-`` and ``_``.
 - Every key may come from the environment instead, and the environment wins:
   ``SCRM_CONNECTORS__<NAME>__<KEY>`` with the name upper-cased and ``-`` written ``_`` (so
   ``SCRM_CONNECTORS__ACME_WECHAT__TOKEN``), which keeps secrets out of the file. A variable naming no
@@ -17,7 +25,8 @@ app_id = "wx..."
 - Secrets are ``SecretStr`` in the config models: reprs print ``**********``, and every error here names
   the connector and the key, never the value.
 
-Adding a platform is one entry in ``PLATFORMS``.
+Adding a webhook platform is one entry in ``PLATFORMS``; a polled one, one entry in
+``ingest.polling.POLLERS``.
 """
 
 from __future__ import annotations
@@ -27,13 +36,16 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
 from ingest.adapters import douyin, meta, wechat, wecom
 from ingest.adapters.base import Delivery, WebhookReply, WebhookRequest
+from ingest.adapters.polled import PollConfig
 from ingest.exceptions import ConnectorsFileError
+from ingest.polling import POLLERS
+from ingest.polling.spec import Poller
 
 ENV_PREFIX = "SCRM_CONNECTORS__"
 NAME_PATTERN = re.compile(r"^[a-z0-9_-]+$")
@@ -63,11 +75,13 @@ PLATFORMS: Mapping[str, PlatformAdapter] = {
 
 @dataclass(frozen=True)
 class Connector:
-    """One configured receiver: ``config`` is the platform's config model (its ``name`` is ``name``)."""
+    """One configured webhook receiver: ``config`` is the platform's config model (its ``name`` is
+    ``name``)."""
 
     name: str
     platform: str
     config: BaseModel
+    kind: ClassVar[str] = "webhook"
 
     @property
     def adapter(self) -> PlatformAdapter:
@@ -84,12 +98,39 @@ class Connector:
         return self.adapter.handle(request, self.config)
 
 
+@dataclass(frozen=True)
+class PollConnector:
+    """One configured poller: ``config`` is the platform's ``PollConfig`` model (its ``name`` is ``name``)."""
+
+    name: str
+    platform: str
+    config: PollConfig
+    kind: ClassVar[str] = "poll"
+
+    @property
+    def brand(self) -> str | None:
+        return self.config.brand
+
+    def poller(self) -> Poller:
+        """A new ``Poller`` for this connector (it may cache a token: one per engine)."""
+        return POLLERS[self.platform].factory(self.config)
+
+
+AnyConnector = Connector | PollConnector
+"""What a table of the connectors file becomes."""
+
+
+def poll_connectors(connectors: Mapping[str, AnyConnector]) -> dict[str, PollConnector]:
+    """The poll connectors among ``connectors``."""
+    return {name: c for name, c in connectors.items() if isinstance(c, PollConnector)}
+
+
 def env_name(connector: str) -> str:
     """The environment prefix of a connector's keys, e.g. ``SCRM_CONNECTORS__ACME_WECHAT__``."""
     return f"{ENV_PREFIX}{connector.upper().replace('-', '_')}__"
 
 
-def load_connectors(path: Path, environ: Mapping[str, str]) -> dict[str, Connector]:
+def load_connectors(path: Path, environ: Mapping[str, str]) -> dict[str, AnyConnector]:
     """Read ``path`` and build its connectors (see ``parse_connectors``). Blocks on the file; raises
     ``ConnectorsFileError`` (also for a missing or unreadable file)."""
     try:
@@ -99,7 +140,9 @@ def load_connectors(path: Path, environ: Mapping[str, str]) -> dict[str, Connect
     return parse_connectors(text, environ, where=str(path))
 
 
-def parse_connectors(text: str, environ: Mapping[str, str], *, where: str = "connectors file") -> dict[str, Connector]:
+def parse_connectors(
+    text: str, environ: Mapping[str, str], *, where: str = "connectors file"
+) -> dict[str, AnyConnector]:
     """The connectors ``text`` (TOML) declares, with ``environ``'s ``SCRM_CONNECTORS__*`` values over the
     file's. Pure; raises ``ConnectorsFileError`` naming the connector and key of the first problem."""
     try:
@@ -137,7 +180,7 @@ def _env_overrides(tables: Mapping[str, Any], environ: Mapping[str, str], where:
     return overrides
 
 
-def _connector(name: str, table: Any, env: Mapping[str, str], where: str) -> Connector:
+def _connector(name: str, table: Any, env: Mapping[str, str], where: str) -> AnyConnector:
     if not NAME_PATTERN.match(name):
         raise ConnectorsFileError(f"{where}: connector name {name!r} must be lower-case letters, digits, - and _")
     if not isinstance(table, dict):
@@ -146,15 +189,21 @@ def _connector(name: str, table: Any, env: Mapping[str, str], where: str) -> Con
     if "name" in values:
         raise ConnectorsFileError(f"{where}: connectors.{name}: no 'name' key (the table's name is the connector's)")
     platform = values.pop("platform", None)
-    adapter = PLATFORMS.get(platform) if isinstance(platform, str) else None
-    if adapter is None:
-        raise ConnectorsFileError(f"{where}: connectors.{name}.platform must be one of {sorted(PLATFORMS)}")
+    model: type[BaseModel] | None = None
+    if isinstance(platform, str):
+        model = PLATFORMS[platform].config if platform in PLATFORMS else None
+        model = POLLERS[platform].config if platform in POLLERS else model
+    if model is None or not isinstance(platform, str):
+        raise ConnectorsFileError(f"{where}: connectors.{name}.platform must be one of "
+                                  f"{sorted({*PLATFORMS, *POLLERS})}")
     try:
-        config = adapter.config.model_validate({**values, "name": name})
+        config = model.model_validate({**values, "name": name})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or '<table>'}: {error['msg']}"
             for error in exc.errors(include_url=False, include_input=False, include_context=False)
         )
         raise ConnectorsFileError(f"{where}: connectors.{name} ({platform}): {problems}") from None
+    if isinstance(config, PollConfig):
+        return PollConnector(name=name, platform=platform, config=config)
     return Connector(name=name, platform=platform, config=config)

@@ -11,12 +11,12 @@ from sqlalchemy import Engine, MetaData
 from alerts.tables import AlertBase
 from ingest.deadletter_store import DeadLetterBase
 from ingest.polling.cursors import PollCursorBase
-from ingest.pull_cursors import PullCursorBase
+from ingest.polling.health import PollHealthBase
 from profile_store.tables import ProfileBase
 from streams.intake_journal import IntakeJournalBase
 
 ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata, IntakeJournalBase.metadata,
-                PullCursorBase.metadata, PollCursorBase.metadata)
+                PollCursorBase.metadata, PollHealthBase.metadata)
 
 
 def combined_metadata() -> MetaData:

@@ -166,3 +166,32 @@ def test_the_migration_writes_the_event_keys_the_application_computes():
     frozen = importlib.import_module("streams.migrations.versions.0005_event_keys_name_the_author").event_key_v2
     for ids in [("u-1", "d-7"), ("a/b", "c#m0"), ("用户", "帖子:1"), ("x" * 256, "y" * 512), ("%", "~")]:
         assert frozen("weibo", *ids) == event_key("weibo", *ids)
+
+
+def test_upgrading_moves_the_kf_pull_cursors_into_poll_cursors_and_downgrading_moves_them_back(sqlite_url):
+    from alembic import command
+
+    from ingest.polling.cursors import kf_endpoint, load_cursor
+    from streams.migrate import alembic_config
+
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine, "6a3f9c1e7b52")
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO pull_cursors (connector, stream, cursor, updated_at) "
+                "VALUES ('acme-kf', 'wk-1', 'cursor-4', '2026-11-01 09:00:00')"))
+        upgrade(engine)
+        with Session(engine) as session:
+            stored = load_cursor("acme-kf", kf_endpoint("wk-1"), session=session)
+        assert stored is not None and stored.watermark == "cursor-4"
+        config = alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "6a3f9c1e7b52")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT connector, stream, cursor FROM pull_cursors")).all() == [
+                ("acme-kf", "wk-1", "cursor-4")]
+            assert connection.execute(text("SELECT count(*) FROM poll_cursors")).scalar() == 0
+    finally:
+        engine.dispose()

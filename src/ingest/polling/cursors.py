@@ -1,5 +1,7 @@
 """Where pollers keep their cursors: the ``CursorStore`` protocol, an in-memory store (tests, a one-off
-run) and the platform database's ``poll_cursors`` table (one row per connector and endpoint).
+run) and the platform database's ``poll_cursors`` table (one row per connector and endpoint). The pulls of
+push connectors keep theirs there too: the 微信客服 ``sync_msg`` cursor of an ``open_kfid`` is the watermark
+of endpoint ``kf_endpoint(open_kfid)``.
 
 A cursor is saved only after the events of its page are durable (the engine's sink returned), and ``save``
 returns only once the cursor itself is durable: a poller killed between the two fetches that page again on
@@ -58,6 +60,11 @@ class PollCursorRow(PollCursorBase):
     endpoint: Mapped[str] = mapped_column(String(128), primary_key=True)
     cursor: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def kf_endpoint(open_kfid: str) -> str:
+    """The endpoint under which a WeCom connector's 微信客服 pull cursor for ``open_kfid`` is stored."""
+    return f"sync_msg:{open_kfid}"
 
 
 def load_cursor(connector: str, endpoint: str, *, session: Session) -> Cursor | None:

@@ -70,6 +70,8 @@ class PollStats:
     retries: int = 0
     waits: int = 0
     waited_seconds: float = 0.0
+    errors: int = 0
+    """Endpoint polls that ended early (unavailable) and refusals; ``last_error`` says the latest."""
     last_error: str | None = None
 
 
@@ -115,6 +117,12 @@ class PollEngine:
         """A copy of the counters so far."""
         return replace(self._stats)
 
+    @property
+    def refused_until(self) -> datetime | None:
+        """Until when ``poll_once`` does nothing after the platform refused the connector (``None``: never
+        refused)."""
+        return self._refused_until
+
     def poll_once(self) -> PollStats:
         """Drain every enabled endpoint (each until its listing ends, at most ``max_pages`` pages; the rest
         is fetched on the next call). Blocks, waiting as the limits say. A refused connector stops the run
@@ -126,11 +134,13 @@ class PollEngine:
             try:
                 self._drain(endpoint)
             except ConnectorRefused as exc:
+                self._stats.errors += 1
                 self._stats.last_error = str(exc)
                 self._refused_until = self._clock() + self._cooldown
                 log.warning("poll connector %s refused: %s", self._name, exc.reason)
                 break
             except (PollUnavailable, PlatformApiError) as exc:
+                self._stats.errors += 1
                 self._stats.last_error = f"{endpoint.name}: {exc}"
                 log.warning("poll connector %s endpoint %s unavailable: %s", self._name, endpoint.name, exc)
         return self.stats

@@ -13,7 +13,7 @@ from ingest.connectors import Connector, parse_connectors
 from ingest.contracts import SocialEvent
 from ingest.deadletter import DeadLetter
 from ingest.exceptions import IntakeUnavailable
-from ingest.pull_cursors import load_cursor
+from ingest.polling.cursors import kf_endpoint, load_cursor
 from ingest.webhooks.wecom_kf import KfSync
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -72,7 +72,8 @@ def _setup(storage, client: FakeKf, sink: ListSink) -> tuple[KfPuller, Connector
 
 def _cursor(storage) -> str | None:
     with storage.session_factory() as session:
-        return load_cursor("acme-kf", PULL.params["open_kfid"], session=session)
+        stored = load_cursor("acme-kf", kf_endpoint(PULL.params["open_kfid"]), session=session)
+        return None if stored is None else stored.watermark
 
 
 def test_pulled_messages_are_made_durable_then_the_cursor_moves_and_the_next_pull_starts_there(storage):

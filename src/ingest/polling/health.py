@@ -1,0 +1,142 @@
+"""What each poll connector did, kept in the platform database (``poll_health``, one row per connector) so
+every process can show it: ``scrm serve`` and the API on Kafka read it for ``GET /v1/connectors``, whichever
+process polls.
+
+Counters add up across the poller's restarts (a new process starts from the stored row). ``last_error`` is
+a reason (a status, a platform's error code, a wait too long), never a payload or a secret. Repository
+functions take a keyword-only ``session`` and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import JSON, DateTime, String, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from ingest.polling.engine import PollStats
+from sqlkit import upsert_rows
+
+
+class PollHealth(BaseModel):
+    """One poll connector's record: totals of its rounds (a round drains every endpoint once), when the
+    last one ended and the next is due, and its latest error. ``refused_until``: the platform refused the
+    connector's credentials or settings, and it is not polled again before then."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    connector: str
+    platform: str
+    rounds: int = 0
+    requests: int = 0
+    pages: int = 0
+    events: int = 0
+    skipped: int = 0
+    dead_letters: int = 0
+    retries: int = 0
+    waits: int = 0
+    waited_seconds: float = 0.0
+    errors: int = 0
+    unavailable: tuple[str, ...] = ()
+    """Endpoints the config does not enable, each ``endpoint: the missing setting``."""
+    last_round_at: datetime | None = None
+    last_round_events: int = 0
+    next_round_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    refused_until: datetime | None = None
+
+    def after_round(self, before: PollStats, after: PollStats, *, at: datetime, next_round_at: datetime | None,
+                    refused_until: datetime | None) -> PollHealth:
+        """This record plus what one engine did between two ``stats`` copies, ending at ``at``."""
+        errors = after.errors - before.errors
+        changes: dict[str, Any] = {
+            "rounds": self.rounds + 1,
+            "requests": self.requests + after.requests - before.requests,
+            "pages": self.pages + after.pages - before.pages,
+            "events": self.events + after.events - before.events,
+            "skipped": self.skipped + after.skipped - before.skipped,
+            "dead_letters": self.dead_letters + after.invalid - before.invalid,
+            "retries": self.retries + after.retries - before.retries,
+            "waits": self.waits + after.waits - before.waits,
+            "waited_seconds": round(self.waited_seconds + after.waited_seconds - before.waited_seconds, 3),
+            "errors": self.errors + errors,
+            "last_round_at": at,
+            "last_round_events": after.events - before.events,
+            "next_round_at": next_round_at,
+            "refused_until": refused_until,
+        }
+        if errors:
+            changes.update(last_error=after.last_error, last_error_at=at)
+        return self.model_copy(update=changes)
+
+    def failed(self, reason: str, *, at: datetime, next_round_at: datetime | None) -> PollHealth:
+        """This record after a round that failed on our side (the intake or the cursor store unavailable)."""
+        return self.model_copy(update={"errors": self.errors + 1, "last_error": reason, "last_error_at": at,
+                                       "last_round_at": at, "last_round_events": 0, "next_round_at": next_round_at})
+
+
+class PollHealthBase(DeclarativeBase):
+    """Declarative base of the pollers' health table."""
+
+
+class PollHealthRow(PollHealthBase):
+    """One poll connector's ``PollHealth`` as JSON, and when it was written."""
+
+    __tablename__ = "poll_health"
+
+    connector: Mapped[str] = mapped_column(String(128), primary_key=True)
+    health: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def load_health(*, session: Session) -> dict[str, PollHealth]:
+    """Every stored record, by connector name."""
+    rows = session.execute(select(PollHealthRow.connector, PollHealthRow.health)).all()
+    return {connector: PollHealth.model_validate(health) for connector, health in rows}
+
+
+def save_health(health: PollHealth, at: datetime, *, session: Session) -> None:
+    """Insert or replace the record of ``health.connector``."""
+    row = {"connector": health.connector, "health": health.model_dump(mode="json"), "updated_at": at}
+    upsert_rows(session, PollHealthRow.__table__, [row], ("connector",))  # type: ignore[arg-type]
+
+
+class HealthStore(Protocol):
+    """Where a poll runner keeps its connectors' records."""
+
+    def load(self) -> dict[str, PollHealth]: ...
+
+    def save(self, health: PollHealth) -> None: ...
+
+
+class MemoryHealthStore:
+    """Records in a dict (tests)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, PollHealth] = {}
+
+    def load(self) -> dict[str, PollHealth]:
+        return dict(self.records)
+
+    def save(self, health: PollHealth) -> None:
+        self.records[health.connector] = health
+
+
+class SqlHealthStore:
+    """``HealthStore`` on the platform database; each ``save`` is its own committed transaction."""
+
+    def __init__(self, session_factory: sessionmaker[Session], *, clock: Callable[[], datetime]) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+
+    def load(self) -> dict[str, PollHealth]:
+        with self._sessions() as session:
+            return load_health(session=session)
+
+    def save(self, health: PollHealth) -> None:
+        with self._sessions.begin() as session:
+            save_health(health, self._clock(), session=session)
