@@ -33,7 +33,7 @@ from api.routers import (
 )
 from api.webhooks import PullQueue, Receivers
 from enrichment.protocols import Enricher
-from ingest.connectors import Connector
+from ingest.connectors import AnyConnector
 from ingest.sink import IntakeSink
 from profile_store.contracts import LinkSignal
 
@@ -66,7 +66,7 @@ class ApiServices:
     metrics: CollectorRegistry | None = None
     """The process's Prometheus metrics (lanes, receivers); ``/metrics`` serves them."""
     intake: IntakeSink | None = None
-    connectors: Mapping[str, Connector] = field(default_factory=dict)
+    connectors: Mapping[str, AnyConnector] = field(default_factory=dict)
     pulls: PullQueue | None = None
     connector_health: ConnectorHealth = field(default_factory=ConnectorHealth)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from api.connector_health import ConnectorHealth
 from ingest.adapters.base import Pull, SignatureRejected, WebhookReply, WebhookRequest
-from ingest.connectors import Connector
+from ingest.connectors import AnyConnector, Connector
 from ingest.contracts import SocialEvent
 from ingest.deadletter import DeadLetter
 from ingest.exceptions import IntakeUnavailable, InvalidEvent
@@ -43,9 +43,10 @@ def webhook_source(connector: str) -> str:
 
 @dataclass(frozen=True)
 class Receivers:
-    """The configured connectors and where their deliveries go. ``sink`` ``None`` answers 503."""
+    """The configured connectors (webhook and poll: ``GET /v1/connectors`` lists both; only webhook ones
+    receive) and where their deliveries go. ``sink`` ``None`` answers 503."""
 
-    connectors: Mapping[str, Connector]
+    connectors: Mapping[str, AnyConnector]
     sink: IntakeSink | None
     health: ConnectorHealth
     pulls: PullQueue | None = None

@@ -36,7 +36,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -81,7 +81,7 @@ class Connector:
     name: str
     platform: str
     config: BaseModel
-    kind: ClassVar[str] = "webhook"
+    kind: ClassVar[Literal["webhook"]] = "webhook"
 
     @property
     def adapter(self) -> PlatformAdapter:
@@ -105,7 +105,7 @@ class PollConnector:
     name: str
     platform: str
     config: PollConfig
-    kind: ClassVar[str] = "poll"
+    kind: ClassVar[Literal["poll"]] = "poll"
 
     @property
     def brand(self) -> str | None:

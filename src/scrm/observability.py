@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, ProcessCollector, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from api.connector_health import ConnectorHealth
-from ingest.connectors import Connector
+from ingest.connectors import AnyConnector, Connector
+from ingest.polling.health import PollHealth
 from streams.health import LaneCollector, LaneWatch
 from streams.loop import LaneLoop
 from streams.storage import Storage
@@ -63,9 +64,9 @@ def observe(lanes: Sequence[LaneLoop], storage: Storage, *, stall_seconds: float
 class ConnectorCollector(Collector):
     """The webhook receivers' counters per connector (``scrm_connector_*``), read at scrape time."""
 
-    def __init__(self, health: ConnectorHealth, connectors: Mapping[str, Connector]) -> None:
+    def __init__(self, health: ConnectorHealth, connectors: Mapping[str, AnyConnector]) -> None:
         self._health = health
-        self._connectors = connectors
+        self._connectors = {name: c for name, c in connectors.items() if isinstance(c, Connector)}
 
     def collect(self) -> Iterator[Metric]:
         now = datetime.now(UTC)
@@ -80,6 +81,33 @@ class ConnectorCollector(Collector):
             for field_name, family in families.items():
                 family.add_metric([name, connector.platform], float(getattr(report, field_name)))
         yield from families.values()
+
+
+class PollCollector(Collector):
+    """The pollers' counters per connector (``scrm_poller_*``) from ``records()`` (the runner's health in
+    this process), read at scrape time."""
+
+    FIELDS = {"rounds": "poll rounds finished", "requests": "HTTP requests sent to the platform",
+              "pages": "pages made durable", "events": "events taken in", "dead_letters": "items dead-lettered",
+              "retries": "requests retried (5xx, timeouts)", "waits": "waits for rate limits and budgets",
+              "waited_seconds": "seconds spent waiting", "errors": "rounds or endpoints that failed"}
+
+    def __init__(self, records: Callable[[], Mapping[str, PollHealth]]) -> None:
+        self._records = records
+
+    def collect(self) -> Iterator[Metric]:
+        families = {name: CounterMetricFamily(f"scrm_poller_{name}", help_text, labels=["connector", "platform"])
+                    for name, help_text in self.FIELDS.items()}
+        last = GaugeMetricFamily("scrm_poller_last_round_timestamp_seconds", "when the last poll round ended",
+                                 labels=["connector", "platform"])
+        for name, record in sorted(self._records().items()):
+            labels = [name, record.platform]
+            for field_name, family in families.items():
+                family.add_metric(labels, float(getattr(record, field_name)))
+            if record.last_round_at is not None:
+                last.add_metric(labels, record.last_round_at.timestamp())
+        yield from families.values()
+        yield last
 
 
 def serve_health(host: str, port: int, observability: Observability, *, alive: Callable[[], bool]) -> ThreadingHTTPServer:

@@ -55,6 +55,24 @@ class WorkerSettings(BaseSettings):
     enrichment: EnrichmentConfig = EnrichmentConfig()
 
 
+class PollerSettings(BaseSettings):
+    """The poll process of the Kafka runtime (``scrm poll --kafka``): the poll connectors of
+    ``connectors_file`` publish to ``scrm.events.raw`` (acks=all) and keep cursors and health in
+    ``database_url``. Run one per connectors file (two would poll each platform twice: no duplicate
+    events, but twice the quota)."""
+
+    model_config = _ENV
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka: KafkaConnection = Field(default_factory=KafkaConnection,
+                                   description="security and topic replication (SCRM_KAFKA__*)")
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/scrm"
+    connectors_file: Path | None = Field(default=None, description="connectors TOML (docs/connectors.md)")
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="serve /metrics, /healthz and /readyz on this port; unset: off")
+    metrics_host: str = Field(default="127.0.0.1", description="bind address of the metrics port")
+
+
 class EmbeddedSettings(BaseSettings):
     """The embedded runtime (``scrm run``, ``scrm demo``): one process, state in ``data_dir``; the demo
     also serves the API on ``host:port`` with ``api_keys`` (``key:role,...``; generated when empty), the
@@ -68,7 +86,7 @@ class EmbeddedSettings(BaseSettings):
     port: int = 8000
     api_keys: str = ""
     routing_file: Path | None = Field(default=None, description="alert routing JSON (see docs/alerts.md)")
-    connectors_file: Path | None = Field(default=None, description="webhook connectors TOML (docs/connectors.md)")
+    connectors_file: Path | None = Field(default=None, description="connectors TOML: webhooks and pollers (docs/connectors.md)")
     pipeline: PipelineConfig = PipelineConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()
     analyst: AnalystDoorConfig = AnalystDoorConfig()

@@ -1,8 +1,9 @@
 """``GET|POST /v1/ingest/webhooks/{connector}``: the platforms' webhook receivers (``api.webhooks``).
 
 No API key: the platform's signature authenticates every request (the adapter checks it). Unknown
-connector: 404. Body over ``MAX_BODY`` (1 MiB): 413. The reply is the adapter's (``success`` for WeChat,
-the ``hub.challenge`` for Meta's handshake, ...), sent once the delivery is durable.
+connector, or a poll connector (it has no webhook): 404. Body over ``MAX_BODY`` (1 MiB): 413. The reply
+is the adapter's (``success`` for WeChat, the ``hub.challenge`` for Meta's handshake, ...), sent once the
+delivery is durable.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import get_receivers, read_body
 from api.webhooks import Receivers
 from ingest.adapters.base import WebhookRequest
+from ingest.connectors import Connector
 
 MAX_BODY = 1024 * 1024
 
@@ -28,8 +30,9 @@ async def receive_webhook(
     """One platform request to the named connector: verified, made durable, answered as the platform
     expects (see ``api.webhooks``)."""
     found = receivers.connectors.get(connector)
-    if found is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such connector")
+    if not isinstance(found, Connector):
+        detail = "no such connector" if found is None else "a poll connector has no webhook"
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=detail)
     body = await read_body(request, MAX_BODY)
     webhook_request = WebhookRequest(
         method=request.method,

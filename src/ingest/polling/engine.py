@@ -74,6 +74,14 @@ class PollStats:
     """Endpoint polls that ended early (unavailable) and refusals; ``last_error`` says the latest."""
     last_error: str | None = None
 
+    def since(self, before: PollStats) -> PollStats:
+        """What happened between ``before`` (an earlier copy) and these counters; ``last_error`` only when
+        an error happened in between."""
+        counted = {name: getattr(self, name) - getattr(before, name)
+                   for name in ("requests", "pages", "events", "skipped", "invalid", "retries", "waits", "errors")}
+        return PollStats(self.connector, **counted, waited_seconds=round(self.waited_seconds - before.waited_seconds, 3),
+                         last_error=self.last_error if counted["errors"] else None)
+
 
 class PollEngine:
     """Drains one connector's endpoints into ``sink``, moving cursors in ``cursors`` (see the module

@@ -49,28 +49,28 @@ class PollHealth(BaseModel):
     last_error_at: datetime | None = None
     refused_until: datetime | None = None
 
-    def after_round(self, before: PollStats, after: PollStats, *, at: datetime, next_round_at: datetime | None,
+    def after_round(self, round_: PollStats, *, at: datetime, next_round_at: datetime | None,
                     refused_until: datetime | None) -> PollHealth:
-        """This record plus what one engine did between two ``stats`` copies, ending at ``at``."""
-        errors = after.errors - before.errors
+        """This record plus one round (``round_``: what the engine did in it, see ``PollStats.since``),
+        ended at ``at``."""
         changes: dict[str, Any] = {
             "rounds": self.rounds + 1,
-            "requests": self.requests + after.requests - before.requests,
-            "pages": self.pages + after.pages - before.pages,
-            "events": self.events + after.events - before.events,
-            "skipped": self.skipped + after.skipped - before.skipped,
-            "dead_letters": self.dead_letters + after.invalid - before.invalid,
-            "retries": self.retries + after.retries - before.retries,
-            "waits": self.waits + after.waits - before.waits,
-            "waited_seconds": round(self.waited_seconds + after.waited_seconds - before.waited_seconds, 3),
-            "errors": self.errors + errors,
+            "requests": self.requests + round_.requests,
+            "pages": self.pages + round_.pages,
+            "events": self.events + round_.events,
+            "skipped": self.skipped + round_.skipped,
+            "dead_letters": self.dead_letters + round_.invalid,
+            "retries": self.retries + round_.retries,
+            "waits": self.waits + round_.waits,
+            "waited_seconds": round(self.waited_seconds + round_.waited_seconds, 3),
+            "errors": self.errors + round_.errors,
             "last_round_at": at,
-            "last_round_events": after.events - before.events,
+            "last_round_events": round_.events,
             "next_round_at": next_round_at,
             "refused_until": refused_until,
         }
-        if errors:
-            changes.update(last_error=after.last_error, last_error_at=at)
+        if round_.errors:
+            changes.update(last_error=round_.last_error, last_error_at=at)
         return self.model_copy(update=changes)
 
     def failed(self, reason: str, *, at: datetime, next_round_at: datetime | None) -> PollHealth:

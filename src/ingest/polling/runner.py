@@ -30,7 +30,7 @@ from ingest.connectors import PollConnector
 from ingest.deadletter import DeadLetter
 from ingest.exceptions import IntakeUnavailable
 from ingest.polling.cursors import CursorStore
-from ingest.polling.engine import PolledBatch, PollEngine
+from ingest.polling.engine import PolledBatch, PollEngine, PollStats
 from ingest.polling.health import HealthStore, PollHealth
 from ingest.sink import IntakeSink
 
@@ -41,6 +41,17 @@ ONCE_MAX_PAGES = 100_000
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 TRANSIENT = (IntakeUnavailable, SQLAlchemyError, OSError)
 """Failures on our side that end a round without moving its cursor; the next round tries again."""
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """One connector's round: what it did (``stats``), why it failed (``error``, ``None`` when it did not:
+    the platform refused it, an endpoint stayed unavailable, or our side failed) and its record after it."""
+
+    connector: str
+    stats: PollStats
+    error: str | None
+    health: PollHealth
 
 
 class PollStopped(Exception):
@@ -99,14 +110,15 @@ class PollRunner:
         self._records: dict[str, PollHealth] = {}
         logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines carry the connectors' queries
 
-    def run_once(self) -> dict[str, PollHealth]:
-        """Drain every connector once, in name order; returns their health after it. Blocks."""
+    def run_once(self) -> dict[str, RoundResult]:
+        """Drain every connector once, in name order; returns each one's round. Blocks."""
         self._load_records()
+        results = {}
         for name, connector in sorted(self._connectors.items()):
             with self._client_for(connector) as http:
                 engine = self._engine(connector, http, self._sleep, max_pages=ONCE_MAX_PAGES)
-                self._round(connector, engine, next_round_at=None)
-        return self.health()
+                results[name] = self._round(connector, engine, next_round_at=None)
+        return results
 
     def run(self, stop: threading.Event) -> None:
         """Poll every connector on its interval until ``stop`` is set; returns once every thread ended."""
@@ -139,22 +151,25 @@ class PollRunner:
                 stop.wait(interval.total_seconds())
 
     def _engine(self, connector: PollConnector, http: httpx.Client, sleep: Callable[[float], None],
-                **limits: int) -> PollEngine:
+                max_pages: int = 50) -> PollEngine:
         return PollEngine(connector.poller(), http=http, sink=self._sink, cursors=self._cursors, clock=self._clock,
-                          sleep=sleep, rng=self._rng, **limits)
+                          sleep=sleep, rng=self._rng, max_pages=max_pages)
 
-    def _round(self, connector: PollConnector, engine: PollEngine, *, next_round_at: datetime | None) -> None:
+    def _round(self, connector: PollConnector, engine: PollEngine, *, next_round_at: datetime | None) -> RoundResult:
         """One round of ``engine``, recorded; failures on our side are recorded too and end only the round."""
         before = engine.stats
         try:
-            after = engine.poll_once()
+            stats = engine.poll_once().since(before)
         except TRANSIENT as exc:
             reason = f"round failed on our side: {type(exc).__name__}"
             log.warning("poll connector %s: %s", connector.name, reason)
-            self._record(self._current(connector).failed(reason, at=self._clock(), next_round_at=next_round_at))
-            return
-        self._record(self._current(connector).after_round(
-            before, after, at=self._clock(), next_round_at=next_round_at, refused_until=engine.refused_until))
+            health = self._current(connector).failed(reason, at=self._clock(), next_round_at=next_round_at)
+            self._record(health)
+            return RoundResult(connector.name, engine.stats.since(before), reason, health)
+        health = self._current(connector).after_round(stats, at=self._clock(), next_round_at=next_round_at,
+                                                      refused_until=engine.refused_until)
+        self._record(health)
+        return RoundResult(connector.name, stats, stats.last_error, health)
 
     def _current(self, connector: PollConnector) -> PollHealth:
         with self._lock:

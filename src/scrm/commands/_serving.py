@@ -1,5 +1,6 @@
 """What ``scrm serve``, ``scrm demo`` and ``scrm api`` share: the webhook receivers and the embedded
-platform served with its API, console, receivers and dispatcher in one process. Composition only."""
+platform served with its API, console, receivers, pollers and dispatcher in one process. Composition
+only."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from api.connector_health import ConnectorHealth
 from api.pulls import KfPuller
 from api.webhooks import Receivers
 from ingest.adapters.base import WebhookReply, WebhookRequest
-from ingest.connectors import Connector
+from ingest.connectors import AnyConnector, Connector
 from ingest.sink import IntakeSink
 from streams.runtimes.embedded import EmbeddedRuntime
 from streams.settings import EmbeddedSettings
@@ -32,7 +33,7 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def read_connectors(path: Path | None, command: str) -> dict[str, Connector] | None:
+def read_connectors(path: Path | None, command: str) -> dict[str, AnyConnector] | None:
     """The connectors of ``path`` (none without one), with ``SCRM_CONNECTORS__*`` from the environment;
     ``None`` after printing why when the file is not valid (the caller exits 2)."""
     from ingest.connectors import load_connectors
@@ -49,7 +50,7 @@ def read_connectors(path: Path | None, command: str) -> dict[str, Connector] | N
 
 @contextmanager
 def receivers(
-    connectors: dict[str, Connector], sink: IntakeSink, session_factory: sessionmaker[Session]
+    connectors: Mapping[str, AnyConnector], sink: IntakeSink, session_factory: sessionmaker[Session]
 ) -> Iterator[tuple[ConnectorHealth, KfPuller]]:
     """The receivers' health counters and a started 微信客服 puller; the puller stops on exit."""
     health = ConnectorHealth()
@@ -67,20 +68,23 @@ def serve_embedded(
     command: str,
     banner: Callable[[str], str],
     feed: Callable[[EmbeddedRuntime, Deliver, threading.Event], None] | None = None,
-    extra_connectors: Mapping[str, Connector] | None = None,
+    extra_connectors: Mapping[str, AnyConnector] | None = None,
 ) -> int:
-    """Run the embedded platform (pipeline, dispatcher, the API with console, webhook receivers and generic
-    ingest on the intake journal) until Ctrl-C; ``feed`` (the demo's simulator) runs on a thread of its
-    own. ``banner(admin_key)`` is printed once serving. Exits with the runtime's exit code when the pipeline
+    """Run the embedded platform (pipeline, dispatcher, the API with console, webhook receivers, pollers and
+    generic ingest on the intake journal) until Ctrl-C; ``feed`` (the demo's simulator) runs on a thread of
+    its own. ``banner(admin_key)`` is printed once serving. Exits with the runtime's exit code when the pipeline
     gives up (never a dead pipeline behind a live API), 2 for a bad connectors file. Blocks."""
     import uvicorn
+    from prometheus_client.registry import Collector
 
     from alerts.dispatch import Dispatcher
     from alerts.routing import RoutingConfig, load_routing
     from api.app import create_app
     from api.settings import parse_api_keys
+    from ingest.connectors import poll_connectors
     from scrm.heap import settle_heap
-    from scrm.observability import ConnectorCollector, observe
+    from scrm.observability import ConnectorCollector, PollCollector, observe
+    from scrm.pollers import poll_runner
     from scrm.wiring import embedded_platform
     from streams.runtimes.journal import JournalSink
 
@@ -109,9 +113,15 @@ def serve_embedded(
             threading.Thread(target=pipeline, name="pipeline", daemon=True),
             threading.Thread(target=dispatcher.run, args=(stop,), name="dispatcher", daemon=True),
         ]
+        polled = poll_connectors(connectors)
+        collectors: list[Collector] = []
+        if polled:
+            runner = poll_runner(polled, sink, platform.storage.session_factory)
+            threads.append(threading.Thread(target=runner.run, args=(stop,), name="pollers", daemon=True))
+            collectors.append(PollCollector(runner.health))
         with receivers(connectors, sink, platform.storage.session_factory) as (health, puller):
             seen = observe(runtime.lanes(), platform.storage, stall_seconds=settings.pipeline.stall_seconds,
-                           extra=[ConnectorCollector(health, connectors)])
+                           extra=[ConnectorCollector(health, connectors), *collectors])
             services = ApiServices(
                 session_factory=platform.storage.session_factory,
                 api_keys=keys,
@@ -132,8 +142,10 @@ def serve_embedded(
             app = create_app(services)
             receiving: Receivers = app.state.receivers
 
+            webhooks = {name: c for name, c in connectors.items() if isinstance(c, Connector)}
+
             def deliver(name: str, request: WebhookRequest) -> WebhookReply:
-                return receiving.receive(connectors[name], request)
+                return receiving.receive(webhooks[name], request)
 
             if feed is not None:
                 threads.append(threading.Thread(target=feed, args=(runtime, deliver, stop), name="feed", daemon=True))

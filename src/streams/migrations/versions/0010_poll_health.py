@@ -25,12 +25,12 @@ depends_on: str | Sequence[str] | None = None
 PREFIX = "sync_msg:"
 
 
-def _pull_cursors() -> sa.Table:
+def _pull_cursors() -> sa.TableClause:
     return sa.table("pull_cursors", sa.column("connector", sa.String), sa.column("stream", sa.String),
                     sa.column("cursor", sa.Text), sa.column("updated_at", sa.DateTime(timezone=True)))
 
 
-def _poll_cursors() -> sa.Table:
+def _poll_cursors() -> sa.TableClause:
     return sa.table("poll_cursors", sa.column("connector", sa.String), sa.column("endpoint", sa.String),
                     sa.column("cursor", sa.JSON), sa.column("updated_at", sa.DateTime(timezone=True)))
 
