@@ -259,33 +259,43 @@
     await refreshConnectors();
   }
 
-  /** The webhook connectors' health in the status bar: how many take deliveries, how many have failures;
-   * the tooltip lists each one (deliveries in the last minute, last delivery, failures, last error). */
+  /** The connectors' health in the status bar (webhooks and pollers): how many are live, how many need
+   * attention (failing, refused, stale); the tooltip lists each one with its state and counts. */
   async function refreshConnectors() {
     const node = $("stat-connectors");
     try {
       const connectors = await api("/v1/connectors");
       if (!connectors.length) {
         node.textContent = "none";
-        node.title = "No webhook connectors configured (scrm serve --connectors FILE)";
+        node.title = "No connectors configured (scrm serve --connectors FILE)";
         node.classList.remove("warn");
         return;
       }
-      const failing = connectors.filter((c) => c.signature_failures + c.errors + c.dead_letters > 0);
-      const active = connectors.filter((c) => c.deliveries_last_minute > 0);
-      node.textContent = `${active.length}/${connectors.length} live` + (failing.length ? ` · ${failing.length} failing` : "");
-      node.classList.toggle("warn", failing.length > 0);
-      node.title = connectors
-        .map((c) => `${c.name} (${c.platform}): ${fmtInt(c.deliveries_last_minute)}/min, ${fmtInt(c.events)} events, ` +
-          `last ${c.last_delivery_at ? fmtDateTime(c.last_delivery_at) : "never"}; ` +
-          `${fmtInt(c.signature_failures)} bad signatures, ${fmtInt(c.dead_letters)} dead letters, ${fmtInt(c.errors)} errors` +
-          (c.last_error ? ` (last: ${c.last_error})` : ""))
-        .join("\n");
+      const troubled = connectors.filter((c) => ["failing", "refused", "stale"].includes(c.state));
+      const live = connectors.filter((c) => c.state === "live");
+      node.textContent = `${live.length}/${connectors.length} live` + (troubled.length ? ` · ${troubled.length} failing` : "");
+      node.classList.toggle("warn", troubled.length > 0);
+      node.title = connectors.map(describeConnector).join("\n");
     } catch (error) {
       if (error instanceof AuthError) return;
       node.textContent = "–";
       node.title = error instanceof HttpError && error.status === 403 ? "Your key may not read connector health" : "Connector health unavailable";
     }
+  }
+
+  function describeConnector(c) {
+    const last = c.last_error ? ` (last: ${c.last_error})` : "";
+    if (c.kind === "poll") {
+      const p = c.poll;
+      if (!p) return `${c.name} (${c.platform} poller): ${c.state}, not polled yet`;
+      return `${c.name} (${c.platform} poller): ${c.state}, ${fmtInt(p.events)} events in ${fmtInt(p.rounds)} rounds, ` +
+        `last ${p.last_round_at ? fmtDateTime(p.last_round_at) : "never"}; ${fmtInt(p.retries)} retries, ` +
+        `${fmtInt(p.waits)} rate-limit waits, ${fmtInt(p.dead_letters)} dead letters` +
+        (p.last_error ? ` (last error: ${p.last_error})` : "");
+    }
+    return `${c.name} (${c.platform}): ${c.state}, ${fmtInt(c.deliveries_last_minute)}/min, ${fmtInt(c.events)} events, ` +
+      `last ${c.last_delivery_at ? fmtDateTime(c.last_delivery_at) : "never"}; ` +
+      `${fmtInt(c.signature_failures)} bad signatures, ${fmtInt(c.dead_letters)} dead letters, ${fmtInt(c.errors)} errors` + last;
   }
 
   /* ------------------------------------------------------------------ charts */

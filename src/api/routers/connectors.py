@@ -45,7 +45,7 @@ def webhook_state(report: ConnectorReport) -> State:
     """``failing`` when the latest thing that happened was an error, else ``live``/``idle`` by the last
     minute's deliveries."""
     if report.last_error_at is not None and (report.last_delivery_at is None
-                                             or report.last_error_at > report.last_delivery_at):
+                                             or report.last_error_at >= report.last_delivery_at):
         return "failing"
     return "live" if report.deliveries_last_minute else "idle"
 

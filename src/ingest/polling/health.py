@@ -73,10 +73,11 @@ class PollHealth(BaseModel):
             changes.update(last_error=round_.last_error, last_error_at=at)
         return self.model_copy(update=changes)
 
-    def failed(self, reason: str, *, at: datetime, next_round_at: datetime | None) -> PollHealth:
-        """This record after a round that failed on our side (the intake or the cursor store unavailable)."""
-        return self.model_copy(update={"errors": self.errors + 1, "last_error": reason, "last_error_at": at,
-                                       "last_round_at": at, "last_round_events": 0, "next_round_at": next_round_at})
+    def failed(self, round_: PollStats, reason: str, *, at: datetime, next_round_at: datetime | None) -> PollHealth:
+        """This record after a round (``round_``: what it did until then) that failed on our side (the
+        intake or the database unavailable)."""
+        done = self.after_round(round_, at=at, next_round_at=next_round_at, refused_until=self.refused_until)
+        return done.model_copy(update={"errors": done.errors + 1, "last_error": reason, "last_error_at": at})
 
 
 class PollHealthBase(DeclarativeBase):

@@ -163,9 +163,10 @@ class PollRunner:
         except TRANSIENT as exc:
             reason = f"round failed on our side: {type(exc).__name__}"
             log.warning("poll connector %s: %s", connector.name, reason)
-            health = self._current(connector).failed(reason, at=self._clock(), next_round_at=next_round_at)
+            stats = engine.stats.since(before)
+            health = self._current(connector).failed(stats, reason, at=self._clock(), next_round_at=next_round_at)
             self._record(health)
-            return RoundResult(connector.name, engine.stats.since(before), reason, health)
+            return RoundResult(connector.name, stats, reason, health)
         health = self._current(connector).after_round(stats, at=self._clock(), next_round_at=next_round_at,
                                                       refused_until=engine.refused_until)
         self._record(health)

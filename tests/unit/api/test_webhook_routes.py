@@ -39,6 +39,7 @@ WECHAT_TOKEN = "wechatToken2026"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APP_ID = "wx1234567890abcdef"
 CORP_ID = "ww0987654321fedcba"
+X_BEARER = "x-bearer-token"
 INGEST_KEY, AGENT_KEY = "ingest-key", "agent-key"
 CONNECTORS = textwrap.dedent(f"""
     [connectors.acme-meta]
@@ -61,6 +62,12 @@ CONNECTORS = textwrap.dedent(f"""
     token = "{WECHAT_TOKEN}"
     app_id = "{APP_ID}"
     encoding_aes_key = "{AES_KEY}"
+
+    [connectors.acme-x]
+    platform = "x"
+    brand = "acme"
+    bearer_token = "{X_BEARER}"
+    query = "acme"
 """)
 
 
@@ -294,5 +301,24 @@ def test_connector_health_reports_deliveries_refusals_and_dead_letters_without_s
     assert (meta["signature_failures"], meta["dead_letters"]) == (1, 1)
     assert meta["last_error"].startswith("dead letter: ")
     assert by_name["acme-wechat"]["deliveries"] == 0
+    assert (meta["kind"], meta["state"], by_name["acme-wechat"]["state"]) == ("webhook", "failing", "idle")
+    assert (by_name["acme-x"]["kind"], by_name["acme-x"]["state"], by_name["acme-x"]["poll"]) == ("poll", "waiting", None)
     assert APP_SECRET not in answer.text and VERIFY_TOKEN not in answer.text and WECHAT_TOKEN not in answer.text
+    assert X_BEARER not in answer.text
     assert platform.client.get("/v1/connectors", headers={"X-API-Key": INGEST_KEY}).status_code == 403
+
+
+def test_a_poll_connector_has_no_webhook_and_shows_the_health_its_poller_stored(platform):
+    from datetime import timedelta
+
+    from ingest.polling.engine import PollStats
+    from ingest.polling.health import PollHealth, SqlHealthStore
+
+    assert platform.client.post("/v1/ingest/webhooks/acme-x", content=b"{}").status_code == 404
+    record = PollHealth(connector="acme-x", platform="x").after_round(
+        PollStats("acme-x", requests=3, pages=2, events=5), at=NOW - timedelta(seconds=30),
+        next_round_at=NOW + timedelta(minutes=4), refused_until=None)
+    SqlHealthStore(platform.storage.session_factory, clock=lambda: NOW).save(record)
+    listed = {c["name"]: c for c in platform.client.get("/v1/connectors", headers={"X-API-Key": AGENT_KEY}).json()}
+    x = listed["acme-x"]
+    assert (x["state"], x["poll"]["events"], x["poll"]["pages"], x["poll"]["rounds"]) == ("live", 5, 2, 1)
