@@ -1,0 +1,154 @@
+"""The pollers against local HTTP stand-ins of the X, Reddit, YouTube and Weibo APIs
+(``ingest.simulator.polled``: the documented request and answer shapes, real paging, credentials checked),
+run as the real processes: ``scrm poll --kafka`` with ``scrm worker`` on Kafka and PostgreSQL, and
+``scrm poll --data-dir`` on the embedded runtime. Pages are small so every listing spans several; a 429 and
+a 500 are answered on the way; a poller is SIGKILLed while it waits for a page in the middle of a drain,
+and the next run resumes there. Every published item arrives exactly once: the stored events are exactly
+the ids the stand-ins said their adapters give.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from workers import Worker, wait_for, worker_env
+
+from ingest.contracts import SocialEvent
+from ingest.simulator import SimulatorConfig, simulate_events
+from ingest.simulator.polled import PlatformStandIns
+from profile_store.database import make_engine
+from streams.admin import ensure_topics
+
+BRAND = "acme"
+PLATFORMS = ("x", "reddit", "youtube", "weibo")
+PAGE_SIZES = {"x": "max_results = 10", "reddit": "limit = 5", "youtube": "max_results = 5", "weibo": "count = 5"}
+
+
+def _events(platform: str, count: int, *, seed: int) -> list[SocialEvent]:
+    """``count`` simulated events of ``platform`` that its listings carry, at distinct recent times."""
+    start = datetime.now(UTC) - timedelta(hours=2)
+    found: list[SocialEvent] = []
+    for event in simulate_events(SimulatorConfig(seed=seed, brands=(BRAND,), start=start, customers=300)):
+        if event.platform.value == platform and event.brand == BRAND:
+            found.append(event)
+            if len(found) == count:
+                return found
+    raise AssertionError(f"the simulator ran dry of {platform} events")
+
+
+def _connectors_file(standins: PlatformStandIns, path: Path) -> Path:
+    """The stand-ins' connectors with small pages (several per drain)."""
+    lines = []
+    for line in standins.connectors_toml(BRAND, PLATFORMS).splitlines():
+        lines.append(line)
+        if line.startswith("platform = "):
+            lines.append(PAGE_SIZES[line.split('"')[1]])
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _poll(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "scrm.cli", "poll", *args], env=env, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT)
+
+
+def _finished(process: subprocess.Popen[bytes], log: Path) -> None:
+    try:
+        code = process.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"scrm poll did not finish:\n{log.read_text(errors='replace')[-4000:]}")
+    assert code == 0, f"scrm poll exited {code}:\n{log.read_text(errors='replace')[-4000:]}"
+
+
+def _stored(database_url: str) -> dict[str, set[str]]:
+    """The post keys of every stored event, by platform."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            keys = connection.execute(text("SELECT post_key FROM profile_events")).scalars().all()
+    finally:
+        engine.dispose()
+    found: dict[str, set[str]] = {}
+    for key in keys:
+        platform, _, event_id = key.partition(":")
+        found.setdefault(platform, set()).add(event_id)
+    return found
+
+
+@pytest.fixture
+def standins() -> Iterator[PlatformStandIns]:
+    with PlatformStandIns() as started:
+        yield started
+
+
+def _publish(standins: PlatformStandIns, count: int, seed: int) -> dict[str, set[str]]:
+    return {platform: set(standins.publish(_events(platform, count, seed=seed))) for platform in PLATFORMS}
+
+
+def _run_with_faults_and_a_kill(standins: PlatformStandIns, args: list[str], env: dict[str, str],
+                                tmp_path: Path) -> None:
+    """One poll run answered a 429 and a 500 on the way and SIGKILLed while it waits for X's third page,
+    then a run that resumes."""
+    standins.fail("reddit", 429, headers={"x-ratelimit-reset": "1", "x-ratelimit-remaining": "0"})
+    standins.fail("youtube", 500)
+    standins.fail("weibo", 500)
+    held = standins.hold("x", page=3)
+    log = tmp_path / "poll.log"
+    killed = _poll(args, env, log)
+    try:
+        assert held.arrived.wait(180), f"the poller never asked for X's third page:\n{log.read_text()[-4000:]}"
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=60)
+    finally:
+        held.release()
+    _finished(_poll(args, env, log), log)
+
+
+def test_poll_on_kafka_delivers_every_item_exactly_once_through_faults_and_a_kill(
+    kafka_bootstrap, fresh_database_url, standins, tmp_path
+):
+    expected = _publish(standins, 23, seed=31)
+    path = _connectors_file(standins, tmp_path / "connectors.toml")
+    ensure_topics(kafka_bootstrap, 4)
+    env = worker_env(kafka_bootstrap, fresh_database_url, 4, HF_HUB_OFFLINE="1")
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        args = ["--connectors", str(path), "--kafka", "--once"]
+        _run_with_faults_and_a_kill(standins, args, env, tmp_path)
+        assert sum(1 for r in standins.requests if r.status == 429) >= 1
+        assert sum(1 for r in standins.requests if r.status == 500) >= 2
+
+        def arrived() -> bool:
+            stored = _stored(fresh_database_url)
+            return all(expected[p] <= stored.get(p, set()) for p in PLATFORMS)
+
+        wait_for("every polled item in PostgreSQL", arrived, 180, [worker])
+        later = _publish(standins, 31, seed=32)
+        fresh = {p: later[p] - expected[p] for p in PLATFORMS}
+        _finished(_poll(args, env, tmp_path / "poll2.log"), tmp_path / "poll2.log")
+        want = {p: expected[p] | fresh[p] for p in PLATFORMS}
+        wait_for("the second round's items", lambda: _stored(fresh_database_url) == want, 180, [worker])
+    finally:
+        worker.stop()
+    stored = _stored(fresh_database_url)
+    assert {p: stored.get(p, set()) for p in PLATFORMS} == want
+
+
+def test_poll_on_the_embedded_runtime_applies_every_item_exactly_once_through_faults_and_a_kill(standins, tmp_path):
+    expected = _publish(standins, 17, seed=41)
+    path = _connectors_file(standins, tmp_path / "connectors.toml")
+    data = tmp_path / "data"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    _run_with_faults_and_a_kill(standins, ["--connectors", str(path), "--data-dir", str(data), "--once"], env,
+                                tmp_path)
+    stored = _stored(f"sqlite:///{data / 'scrm.sqlite'}")
+    assert {p: stored.get(p, set()) for p in PLATFORMS} == expected
