@@ -21,7 +21,6 @@ import pytest
 from sqlalchemy import text
 from workers import Worker, wait_for, worker_env
 
-from ingest.contracts import SocialEvent
 from ingest.simulator import SimulatorConfig, simulate_events
 from ingest.simulator.polled import PlatformStandIns
 from profile_store.database import make_engine
@@ -32,15 +31,16 @@ PLATFORMS = ("x", "reddit", "youtube", "weibo")
 PAGE_SIZES = {"x": "max_results = 10", "reddit": "limit = 5", "youtube": "max_results = 5", "weibo": "count = 5"}
 
 
-def _events(platform: str, count: int, *, seed: int) -> list[SocialEvent]:
-    """``count`` simulated events of ``platform`` that its listings carry, at distinct recent times."""
+def _listed(standins: PlatformStandIns, platform: str, count: int, *, seed: int) -> set[str]:
+    """Publish simulated events of ``platform`` for the brand until its listings carry ``count`` items;
+    the event ids the adapters will make of them."""
     start = datetime.now(UTC) - timedelta(hours=2)
-    found: list[SocialEvent] = []
+    found: list[str] = []
     for event in simulate_events(SimulatorConfig(seed=seed, brands=(BRAND,), start=start, customers=300)):
         if event.platform.value == platform and event.brand == BRAND:
-            found.append(event)
-            if len(found) == count:
-                return found
+            found.extend(standins.publish([event]))
+            if len(found) >= count:
+                return set(found)
     raise AssertionError(f"the simulator ran dry of {platform} events")
 
 
@@ -91,7 +91,7 @@ def standins() -> Iterator[PlatformStandIns]:
 
 
 def _publish(standins: PlatformStandIns, count: int, seed: int) -> dict[str, set[str]]:
-    return {platform: set(standins.publish(_events(platform, count, seed=seed))) for platform in PLATFORMS}
+    return {platform: _listed(standins, platform, count, seed=seed) for platform in PLATFORMS}
 
 
 def _run_with_faults_and_a_kill(standins: PlatformStandIns, args: list[str], env: dict[str, str],
@@ -105,12 +105,16 @@ def _run_with_faults_and_a_kill(standins: PlatformStandIns, args: list[str], env
     log = tmp_path / "poll.log"
     killed = _poll(args, env, log)
     try:
-        assert held.arrived.wait(180), f"the poller never asked for X's third page:\n{log.read_text()[-4000:]}"
+        while not held.arrived.wait(0.2):
+            assert killed.poll() is None, f"the poller never asked for X's third page:\n{log.read_text()[-4000:]}"
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=60)
     finally:
         held.release()
+    before = len(standins.requests)
     _finished(_poll(args, env, log), log)
+    resumed = next(r for r in standins.requests[before:] if r.platform == "x" and r.path.endswith("/search/recent"))
+    assert "next_token" in resumed.params, "the restarted poller resumes the drain at the page it was killed on"
 
 
 def test_poll_on_kafka_delivers_every_item_exactly_once_through_faults_and_a_kill(
@@ -132,10 +136,9 @@ def test_poll_on_kafka_delivers_every_item_exactly_once_through_faults_and_a_kil
             return all(expected[p] <= stored.get(p, set()) for p in PLATFORMS)
 
         wait_for("every polled item in PostgreSQL", arrived, 180, [worker])
-        later = _publish(standins, 31, seed=32)
-        fresh = {p: later[p] - expected[p] for p in PLATFORMS}
+        later = _publish(standins, 31, seed=32)  # published after the first run: new ids, newer items
         _finished(_poll(args, env, tmp_path / "poll2.log"), tmp_path / "poll2.log")
-        want = {p: expected[p] | fresh[p] for p in PLATFORMS}
+        want = {p: expected[p] | later[p] for p in PLATFORMS}
         wait_for("the second round's items", lambda: _stored(fresh_database_url) == want, 180, [worker])
     finally:
         worker.stop()
@@ -144,7 +147,7 @@ def test_poll_on_kafka_delivers_every_item_exactly_once_through_faults_and_a_kil
 
 
 def test_poll_on_the_embedded_runtime_applies_every_item_exactly_once_through_faults_and_a_kill(standins, tmp_path):
-    expected = _publish(standins, 17, seed=41)
+    expected = _publish(standins, 23, seed=41)
     path = _connectors_file(standins, tmp_path / "connectors.toml")
     data = tmp_path / "data"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
