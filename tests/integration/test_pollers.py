@@ -13,19 +13,22 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
-from workers import Worker, wait_for, worker_env
+from workers import Served, Worker, wait_for, worker_env
 
 from ingest.simulator import SimulatorConfig, simulate_events
 from ingest.simulator.polled import PlatformStandIns
 from profile_store.database import make_engine
 from streams.admin import ensure_topics
 
+ADMIN = "it-admin-key"
 BRAND = "acme"
 PLATFORMS = ("x", "reddit", "youtube", "weibo")
 PAGE_SIZES = {"x": "max_results = 10", "reddit": "limit = 5", "youtube": "max_results = 5", "weibo": "count = 5"}
@@ -155,3 +158,61 @@ def test_poll_on_the_embedded_runtime_applies_every_item_exactly_once_through_fa
                                 tmp_path)
     stored = _stored(f"sqlite:///{data / 'scrm.sqlite'}")
     assert {p: stored.get(p, set()) for p in PLATFORMS} == expected
+
+
+def _connectors(base: str) -> dict[str, dict]:
+    answer = httpx.get(f"{base}/v1/connectors", headers={"X-API-Key": ADMIN}, timeout=30)
+    answer.raise_for_status()
+    return {c["name"]: c for c in answer.json()}
+
+
+def _wait(served: Served, what: str, probe) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        assert served.process.poll() is None, served.tail()
+        time.sleep(0.3)
+    pytest.fail(f"timed out waiting for {what}:\n{served.tail()}")
+
+
+def test_scrm_serve_polls_its_poll_connectors_and_shows_their_health(standins, tmp_path):
+    expected = _publish(standins, 12, seed=51)
+    path = _connectors_file(standins, tmp_path / "connectors.toml")
+    path.write_text(path.read_text().replace("interval_seconds = 5.0", "interval_seconds = 1.0"))
+    data = tmp_path / "data"
+    env = {**os.environ, "SCRM_API_KEYS": f"{ADMIN}:admin", "HF_HUB_OFFLINE": "1"}
+    serve = Served(["serve", "--data-dir", str(data), "--connectors", str(path)], env, tmp_path / "serve.log")
+    try:
+        def all_polled() -> bool:
+            polled = [c for c in _connectors(serve.base).values() if c["kind"] == "poll"]
+            return len(polled) == len(PLATFORMS) and all(c["state"] == "live" for c in polled)
+
+        _wait(serve, "every poll connector live", all_polled)
+        later = _publish(standins, 5, seed=52)  # polled on the next interval, while serving
+
+        def everything_applied() -> bool:
+            stored = _stored(f"sqlite:///{data / 'scrm.sqlite'}")
+            return all(expected[p] | later[p] <= stored.get(p, set()) for p in PLATFORMS)
+
+        _wait(serve, "the polled events in the profiles", everything_applied)
+        health = _connectors(serve.base)
+        assert all(health[f"standin-{p}-{BRAND}"]["poll"]["events"] >= len(expected[p] | later[p]) for p in PLATFORMS)
+        assert all(health[f"standin-{p}-{BRAND}"]["poll"]["rounds"] >= 2 for p in PLATFORMS)
+    finally:
+        serve.stop()
+
+
+def test_scrm_demo_polls_x_and_reddit_from_its_stand_ins(tmp_path):
+    env = {**os.environ, "SCRM_API_KEYS": f"{ADMIN}:admin", "HF_HUB_OFFLINE": "1"}
+    demo = Served(["demo", "--data-dir", str(tmp_path / "data"), "--rate", "20", "--backfill-hours", "0.2"], env,
+                  tmp_path / "demo.log")
+    try:
+        def polled_both() -> bool:
+            polled = [c for c in _connectors(demo.base).values() if c["kind"] == "poll"]
+            platforms = {c["platform"] for c in polled if (c["poll"] or {}).get("events", 0) > 0}
+            return platforms == {"x", "reddit"}
+
+        _wait(demo, "the demo's X and Reddit pollers taking events in", polled_both)
+    finally:
+        demo.stop()

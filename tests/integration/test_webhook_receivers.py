@@ -13,8 +13,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -22,8 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-import servers
-from workers import Worker, wait_for, worker_env
+from workers import Served, Worker, wait_for, worker_env
 
 from ingest.contracts import EventKind, Platform, SocialEvent
 from ingest.simulator import SimulatorConfig, simulate_events
@@ -67,44 +64,6 @@ def _profile(base: str, identity: str) -> dict | None:
     answer.raise_for_status()
     found = answer.json()
     return found[0] if found else None
-
-
-class Served:
-    """A ``scrm`` serving process (``api`` or ``serve``) on a free port, with its log."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.port = servers.free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._cmd = [sys.executable, "-m", "scrm.cli", *args, "--port", str(self.port)]
-        self._env, self._log = env, log
-        self.process = self.start()
-
-    def start(self) -> subprocess.Popen[bytes]:
-        self.process = subprocess.Popen(self._cmd, env=self._env, stdout=self._log.open("ab"),
-                                        stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"{self._cmd[3]} exited ({self.process.returncode}):\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return self.process
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"{self._cmd[3]} did not serve within 180 s:\n{self.tail()}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def tail(self) -> str:
-        return "\n".join(self._log.read_text(errors="replace").splitlines()[-40:])
 
 
 @pytest.fixture

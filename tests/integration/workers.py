@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
+import servers
 from kafka import KafkaProducer
 from sqlalchemy import text
 
@@ -136,3 +138,41 @@ def alert_probe(database_url: str, event_key_prefix: str) -> Callable[[], tuple[
 
 def as_json(value: Any) -> bytes:
     return json.dumps(value).encode()
+
+
+class Served:
+    """A ``scrm`` serving process (``api`` or ``serve``) on a free port, with its log."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.port = servers.free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._cmd = [sys.executable, "-m", "scrm.cli", *args, "--port", str(self.port)]
+        self._env, self._log = env, log
+        self.process = self.start()
+
+    def start(self) -> subprocess.Popen[bytes]:
+        self.process = subprocess.Popen(self._cmd, env=self._env, stdout=self._log.open("ab"),
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"{self._cmd[3]} exited ({self.process.returncode}):\n{self.tail()}")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return self.process
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"{self._cmd[3]} did not serve within 180 s:\n{self.tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def tail(self) -> str:
+        return "\n".join(self._log.read_text(errors="replace").splitlines()[-40:])

@@ -9,6 +9,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+POLLED = ("x", "reddit")
+"""The platforms the demo polls from local stand-ins of their APIs."""
+POLL_SECONDS = 5.0
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -32,6 +36,7 @@ def handle(args: argparse.Namespace) -> int:
     from ingest.producer import partition_key
     from ingest.simulator import SimulatorConfig, raw_records
     from ingest.simulator.native import DemoConnectors, native_request
+    from ingest.simulator.polled import PlatformStandIns
     from scrm.commands._serving import Deliver, serve_embedded
     from streams.runtimes.embedded import EmbeddedRuntime
     from streams.settings import EmbeddedSettings
@@ -48,13 +53,18 @@ def handle(args: argparse.Namespace) -> int:
     )
 
     brands = {brand: DemoConnectors.create(brand, os.urandom(32)) for brand in simulator.brands}
-    native_connectors = parse_connectors("\n".join(c.connectors_toml() for c in brands.values()), {},
-                                         where="the demo's connectors")
+    standins = PlatformStandIns(POLLED)
+    standins.start()
+    polled_toml = "\n".join(standins.connectors_toml(brand, interval_seconds=POLL_SECONDS) for brand in brands)
+    native_connectors = parse_connectors("\n".join([*(c.connectors_toml() for c in brands.values()), polled_toml]),
+                                         {}, where="the demo's connectors")
 
     def feed(runtime: EmbeddedRuntime, deliver: Deliver, stop: threading.Event) -> None:
         """The simulated stream, paced so event time tracks the wall clock after the backfill. What the push
         platforms would push arrives as their signed webhook requests, through the same receivers and adapters
-        as real deliveries (ingest.simulator.native); the rest, and the deliberately broken records, as JSON."""
+        as real deliveries (ingest.simulator.native); what X and Reddit would list goes to their local API
+        stand-ins, which the demo's pollers poll (ingest.simulator.polled); the rest, and the deliberately
+        broken records, as JSON."""
         from ingest.codec import decode_event
         from ingest.exceptions import InvalidEvent
 
@@ -68,6 +78,8 @@ def handle(args: argparse.Namespace) -> int:
                 continue
             while event.occurred_at > datetime.now(UTC) and not stop.is_set():
                 time.sleep(min(0.5, (event.occurred_at - datetime.now(UTC)).total_seconds()))
+            if event.platform.value in POLLED and standins.publish([event]):
+                continue
             native = native_request(event, brands, sent_at=datetime.now(UTC), nonce=n.to_bytes(16, "big"))
             if native is None or deliver(native.connector, native.request).status != 200:
                 runtime.publish(value, partition_key(value))
@@ -81,4 +93,7 @@ def handle(args: argparse.Namespace) -> int:
             f"  state:   {settings.data_dir.resolve()}   (Ctrl-C stops)\n"
         )
 
-    return serve_embedded(settings, command="demo", banner=banner, feed=feed, extra_connectors=native_connectors)
+    try:
+        return serve_embedded(settings, command="demo", banner=banner, feed=feed, extra_connectors=native_connectors)
+    finally:
+        standins.close()
