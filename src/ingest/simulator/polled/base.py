@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -95,6 +95,11 @@ class PolledStandIn(Protocol):
     def connector(self, brand: str, base_url: str, credential: str) -> dict[str, Any]:
         """The connectors-file table (without ``platform`` and ``brand``) of a connector for ``brand``
         polling this stand-in at ``base_url`` with ``credential``."""
+        ...
+
+    def pages(self, brand: str, size: int) -> Iterator[tuple[str, Any]]:
+        """Every page a first drain of each of ``brand``'s listings answers (``size`` items a page), as
+        ``(endpoint name, page JSON)``: what ``scrm simulate --format platform`` writes."""
         ...
 
 

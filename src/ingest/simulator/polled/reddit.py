@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -136,3 +136,13 @@ class RedditStandIn:
         return {"client_id": client_id(credential), "client_secret": credential,
                 "user_agent": f"scrm-standin/1.0 (by u/{brand})", "subreddits": [brand], "query": brand,
                 "base_url": base_url, "auth_url": base_url}
+
+    def pages(self, brand: str, size: int) -> Iterator[tuple[str, Any]]:
+        for endpoint, listing in ((f"comments:{brand}", self._comments.get(brand)), ("search", self._links.get(brand))):
+            params = {"limit": str(size)}
+            while True:
+                body = self._listing(listing, params).body
+                yield endpoint, body
+                if body["data"]["after"] is None:
+                    break
+                params = {**params, "after": body["data"]["after"]}

@@ -12,7 +12,7 @@ comment with ``reply_comment`` (its rendered parent); a post, mention or share w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -111,3 +111,14 @@ class WeiboStandIn:
         self._comments.setdefault(brand, Listing())
         self._statuses.setdefault(brand, Listing())
         return {"access_token": credential, "uid": account_uid(brand), "base_url": base_url}
+
+    def pages(self, brand: str, size: int) -> Iterator[tuple[str, Any]]:
+        for endpoint, name, listing in (("comments_to_me", "comments", self._comments.get(brand)),
+                                        ("mentions", "statuses", self._statuses.get(brand))):
+            params = {"count": str(size)}
+            while True:
+                body = self._page(name, listing, params).body
+                yield endpoint, body
+                if not body[name]:
+                    break
+                params = {**params, "max_id": str(body[name][-1]["id"] - 1)}

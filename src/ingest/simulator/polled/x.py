@@ -13,7 +13,7 @@ parent (the rendered parent, else the brand's pinned tweet); a share -> ``retwee
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,3 +120,14 @@ class XStandIn:
         self._listings.setdefault(brand, Listing())
         return {"bearer_token": credential, "query": f"{brand} OR @{brand}", "user_id": account_id(brand),
                 "base_url": base_url}
+
+    def pages(self, brand: str, size: int) -> Iterator[tuple[str, Any]]:
+        """The recent search's pages (the mentions timeline lists the same tweets)."""
+        params = {"max_results": str(size)}
+        while True:
+            body = self._page(brand, params, "next_token", low=10).body
+            yield "search", body
+            token = body["meta"].get("next_token")
+            if token is None:
+                return
+            params = {**params, "next_token": token}

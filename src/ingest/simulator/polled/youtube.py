@@ -12,7 +12,7 @@ stand-in does not produce one). ``publishedAt`` never goes back in time within a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,10 +79,13 @@ class YouTubeStandIn:
         brand = next((b for b in sorted(self._listings) if channel == channel_id(b) or video == video_id(b)), None)
         if brand is None:
             return Answer(404, _error(404, "The video or channel could not be found.", "videoNotFound"))
-        size = int(request.params.get("maxResults", "20"))
+        return self._page(brand, request.params)
+
+    def _page(self, brand: str, params: Mapping[str, str]) -> Answer:
+        size = int(params.get("maxResults", "20"))
         if not 1 <= size <= 100:
             return Answer(400, _error(400, "Invalid value for maxResults.", "invalidParameter"))
-        token = request.params.get("pageToken")
+        token = params.get("pageToken")
         items, more = self._listings[brand].page(below=int(token, 16) if token else None, size=size)
         page: dict[str, Any] = {"kind": "youtube#commentThreadListResponse", "etag": "standin",
                                 "pageInfo": {"totalResults": len(items), "resultsPerPage": size},
@@ -98,3 +101,13 @@ class YouTubeStandIn:
     def connector(self, brand: str, base_url: str, credential: str) -> dict[str, Any]:
         self._listings.setdefault(brand, Listing())
         return {"api_key": credential, "channel_id": channel_id(brand), "base_url": base_url}
+
+    def pages(self, brand: str, size: int) -> Iterator[tuple[str, Any]]:
+        self._listings.setdefault(brand, Listing())
+        params = {"maxResults": str(size)}
+        while True:
+            body = self._page(brand, params).body
+            yield "channel", body
+            if "nextPageToken" not in body:
+                return
+            params = {**params, "pageToken": body["nextPageToken"]}
