@@ -1,7 +1,8 @@
 """The pollers against local HTTP stand-ins of the X, Reddit, YouTube and Weibo APIs
 (``ingest.simulator.polled``: the documented request and answer shapes, real paging, credentials checked),
 run as the real processes: ``scrm poll --kafka`` with ``scrm worker`` on Kafka and PostgreSQL, and
-``scrm poll --data-dir`` on the embedded runtime. Pages are small so every listing spans several; a 429 and
+``scrm poll --data-dir`` on the embedded runtime; ``scrm serve`` polling on its connectors' intervals and
+showing their health, and ``scrm demo`` polling X and Reddit from its own stand-ins. Pages are small so every listing spans several; a 429 and
 a 500 are answered on the way; a poller is SIGKILLed while it waits for a page in the middle of a drain,
 and the next run resumes there. Every published item arrives exactly once: the stored events are exactly
 the ids the stand-ins said their adapters give.
@@ -101,6 +102,7 @@ def _run_with_faults_and_a_kill(standins: PlatformStandIns, args: list[str], env
                                 tmp_path: Path) -> None:
     """One poll run answered a 429 and a 500 on the way and SIGKILLed while it waits for X's third page,
     then a run that resumes."""
+    standins.fail("x", 429)
     standins.fail("reddit", 429, headers={"x-ratelimit-reset": "1", "x-ratelimit-remaining": "0"})
     standins.fail("youtube", 500)
     standins.fail("weibo", 500)
@@ -131,7 +133,7 @@ def test_poll_on_kafka_delivers_every_item_exactly_once_through_faults_and_a_kil
     try:
         args = ["--connectors", str(path), "--kafka", "--once"]
         _run_with_faults_and_a_kill(standins, args, env, tmp_path)
-        assert sum(1 for r in standins.requests if r.status == 429) >= 1
+        assert sum(1 for r in standins.requests if r.status == 429) >= 2
         assert sum(1 for r in standins.requests if r.status == 500) >= 2
 
         def arrived() -> bool:

@@ -149,7 +149,8 @@ class PlatformStandIns:
             self._faults[platform].append(_Fault(status, times, dict(headers or {})))
 
     def hold(self, platform: str, *, page: int) -> Hold:
-        """The ``page``-th listing request to ``platform`` from now (1-based) waits until released."""
+        """The ``page``-th listing page ``platform`` answers from now (1-based; answers replaced by ``fail``
+        do not count) waits until released."""
         with self._lock:
             hold = Hold(platform, self._listing_requests[platform] + page)
             self._holds.append(hold)
@@ -170,9 +171,11 @@ class PlatformStandIns:
                 answer = Answer(404, {"error": f"no stand-in for {platform!r}"})
             else:
                 answer = standin.answer(request, self._brand_of[platform])
-                if answer.listing and answer.status < 400:
+                fault = self._fault(platform, standin) if answer.listing and answer.status < 400 else None
+                if fault is not None:
+                    answer = fault
+                elif answer.listing and answer.status < 400:
                     self._listing_requests[platform] += 1
-                    answer = self._fault(platform, standin) or answer
                     held = next((h for h in self._holds if h.platform == platform
                                  and h.page == self._listing_requests[platform]), None)
             self.requests.append(StandInRequest(platform, handler.command, request.path,
