@@ -1,4 +1,5 @@
-"""``SourceRecord``: raw bytes plus where they came from (topic, partition, offset, key).
+"""``SourceRecord``: raw bytes plus where they came from (topic, partition, offset, key) and when the topic
+appended them.
 
 Kafka metadata travels beside the payload, never inside it; both runtimes hand steps these records.
 """
@@ -17,3 +18,6 @@ class SourceRecord:
     partition: int | None = None
     offset: int | None = None
     key: bytes | None = None
+    appended_at: float | None = None
+    """Unix seconds when the message was appended to its topic (Kafka's message timestamp; the embedded
+    topics' append time): how long records wait for a lane is measured from it."""

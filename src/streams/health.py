@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from streams.loop import Clock, LaneLoop, SystemClock
+from streams.loop import Buckets, Clock, LaneLoop, SystemClock
 
 DEFAULT_STALL_SECONDS = 60.0
 
@@ -69,10 +69,31 @@ class LaneCollector(Collector):
         }
         waiting = GaugeMetricFamily("scrm_lane_waiting_records", "records a lane has yet to finish (consumer lag "
                                     "plus the batch in hand)", labels=["lane"])
+        histograms = {
+            "batch_seconds": HistogramMetricFamily("scrm_lane_batch_seconds", "how long a batch took (handle, "
+                                                   "publish, commit)", labels=["lane"]),
+            "record_age_seconds": HistogramMetricFamily(
+                "scrm_lane_record_age_seconds", "per record, from its append to the lane's input topic to the end "
+                "of the batch that finished it (enrich: the enrichment latency)", labels=["lane"]),
+        }
         for lane in self._lanes:
             stats = lane.stats
             for field, family in families.items():
                 family.add_metric([lane.name], float(getattr(stats, field)))
             waiting.add_metric([lane.name], float(stats.waiting))
+            for field, histogram in histograms.items():
+                buckets: Buckets = getattr(stats, field)
+                histogram.add_metric([lane.name], _cumulative(buckets), sum_value=buckets.total)
         yield from families.values()
         yield waiting
+        yield from histograms.values()
+
+
+def _cumulative(buckets: Buckets) -> list[tuple[str, float]]:
+    """Prometheus' cumulative ``le`` buckets, ``+Inf`` last."""
+    counts = list(buckets.counts)
+    running, out = 0, []
+    for bound, count in zip((*buckets.bounds, float("inf")), counts, strict=True):
+        running += count
+        out.append(("+Inf" if bound == float("inf") else repr(bound), float(running)))
+    return out

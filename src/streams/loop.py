@@ -25,6 +25,7 @@ failure the transport is rewound to the committed offsets, so nothing taken is l
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import threading
@@ -63,9 +64,12 @@ Handler = Callable[[list[SourceRecord]], Handled]
 
 
 class Clock(Protocol):
-    """Monotonic time and waiting; ``wait`` returns early (``True``) when ``stop`` is set."""
+    """Monotonic time, wall time (Unix seconds) and waiting; ``wait`` returns early (``True``) when
+    ``stop`` is set."""
 
     def monotonic(self) -> float: ...
+
+    def time(self) -> float: ...
 
     def wait(self, stop: threading.Event, seconds: float) -> bool: ...
 
@@ -75,6 +79,9 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
 
     def wait(self, stop: threading.Event, seconds: float) -> bool:
         return stop.wait(seconds)
@@ -110,8 +117,33 @@ def is_transient(exc: BaseException) -> bool:
 
 
 @dataclass
+class Buckets:
+    """A histogram with fixed upper bounds (Prometheus ``le``): counts per bucket, their sum and count.
+    Written by one lane thread, read by scrapes (a read may see one observation half counted)."""
+
+    bounds: tuple[float, ...]
+    counts: list[int] = field(default_factory=list)
+    total: float = 0.0
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        self.counts = [0] * (len(self.bounds) + 1)
+
+    def observe(self, value: float, times: int = 1) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += times
+        self.total += value * times
+        self.count += times
+
+
+BATCH_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+RECORD_AGE_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+
+
+@dataclass
 class LaneStats:
-    """Counters a lane keeps (read from other threads; ints, so no lock)."""
+    """Counters a lane keeps (read from other threads; ints, so no lock). ``batch_seconds``: how long each
+    batch took (handle, publish, commit); ``record_age_seconds``: per record, from its append to its topic
+    to the end of the batch that finished it (for the enrich lane: raw in -> enriched out)."""
 
     batches: int = 0
     records: int = 0
@@ -123,6 +155,8 @@ class LaneStats:
     waiting: int = 0
     """Records this lane has yet to finish: its transport's lag plus the batch in hand (as of its last step)."""
     last_batch_at: float | None = None
+    batch_seconds: Buckets = field(default_factory=lambda: Buckets(BATCH_SECONDS))
+    record_age_seconds: Buckets = field(default_factory=lambda: Buckets(RECORD_AGE_SECONDS))
 
 
 TripListener = Callable[[DeadLetterRatioExceeded], None]
@@ -180,6 +214,11 @@ class LaneLoop:
         self.stats.dead_lettered += len(handled.dead)
         self.stats.published += len(outgoing)
         self.stats.busy_seconds += finished - self._started
+        self.stats.batch_seconds.observe(finished - self._started)
+        now = self.clock.time()
+        for record in records:
+            if record.appended_at is not None:
+                self.stats.record_age_seconds.observe(max(0.0, now - record.appended_at))
         self.stats.waiting = beyond  # what was beyond the batch when it was taken (one lag read per batch)
         self.stats.last_batch_at = finished
         return len(records)

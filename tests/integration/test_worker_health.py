@@ -49,6 +49,9 @@ class Later:
     def monotonic(self) -> float:
         return time.monotonic() + self.seconds
 
+    def time(self) -> float:
+        return time.time() + self.seconds
+
     def wait(self, stop: threading.Event, seconds: float) -> bool:
         return stop.wait(seconds)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
+    TIMESTAMP_NOT_AVAILABLE,
     Consumer,
     KafkaError,
     KafkaException,
@@ -67,7 +68,7 @@ class KafkaTransport:
             if error is None:
                 records.append(SourceRecord(
                     value=message.value() or b"", topic=message.topic() or "", partition=message.partition(),
-                    offset=message.offset(), key=message.key(),
+                    offset=message.offset(), key=message.key(), appended_at=_appended_at(message),
                 ))
             elif error.fatal():
                 raise KafkaException(error)
@@ -151,3 +152,9 @@ class KafkaTransport:
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("%s: revoked partitions %s", self._name, [p.partition for p in partitions])
         self._assigned.clear()
+
+
+def _appended_at(message: Message) -> float | None:
+    """The message's timestamp in Unix seconds (create or log-append time), ``None`` when it has none."""
+    kind, millis = message.timestamp()
+    return millis / 1000 if kind != TIMESTAMP_NOT_AVAILABLE and millis > 0 else None

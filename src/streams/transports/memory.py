@@ -64,7 +64,7 @@ class MemoryBroker:
             part = log[number]
             offset = part.end
             part.records.append(SourceRecord(value=value if value is not None else b"", topic=topic,
-                                             partition=number, offset=offset, key=key))
+                                             partition=number, offset=offset, key=key, appended_at=time.time()))
             self._changed.notify_all()
             return number, offset
 

@@ -32,6 +32,9 @@ class FakeClock:
     def monotonic(self) -> float:
         return self.now
 
+    def time(self) -> float:
+        return 1_800_000_000.0 + self.now
+
     def wait(self, stop: threading.Event, seconds: float) -> bool:
         self.waits.append(seconds)
         self.now += seconds
@@ -272,3 +275,29 @@ def test_a_dead_letter_that_cannot_be_stored_stops_the_lane_instead_of_dead_lett
                                                                                gather=False)
     assert broker.read(DEADLETTER, 0, 1, 10) == [], "nothing published back to the dead-letter topic"
     assert broker.committed("group", DEADLETTER, 0) == 0
+
+
+def test_batch_times_and_record_ages_are_kept_as_histograms_and_exported():
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from streams.health import LaneCollector
+
+    clock = FakeClock()
+    appended = clock.time() - 3.0
+    records = [SourceRecord(value=b"r", topic=TOPIC, partition=0, offset=n, appended_at=appended) for n in range(4)]
+
+    def slow(batch: list[SourceRecord]) -> Handled:
+        clock.now += 0.02
+        return _echo(batch)
+
+    loop = _loop(ScriptedTransport([records]), slow, clock=clock)
+    loop.step(threading.Event())
+    ages, batches = loop.stats.record_age_seconds, loop.stats.batch_seconds
+    assert ages.count == 4 and ages.total == pytest.approx(4 * 3.02)
+    assert batches.count == 1 and batches.total == pytest.approx(0.02)
+    registry = CollectorRegistry()
+    registry.register(LaneCollector([loop]))
+    text = generate_latest(registry).decode()
+    assert 'scrm_lane_record_age_seconds_bucket{lane="enrich",le="2.5"} 0.0' in text
+    assert 'scrm_lane_record_age_seconds_bucket{lane="enrich",le="5.0"} 4.0' in text
+    assert 'scrm_lane_batch_seconds_count{lane="enrich"} 1.0' in text

@@ -50,6 +50,9 @@ class Ahead:
     def monotonic(self) -> float:
         return time.monotonic() + self.seconds
 
+    def time(self) -> float:
+        return time.time() + self.seconds
+
     def wait(self, stop: threading.Event, seconds: float) -> bool:
         return stop.wait(seconds)
 
