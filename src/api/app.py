@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -58,7 +59,7 @@ class ApiServices:
     submit_links: Callable[[Sequence[LinkSignal]], None]
     analytics: AnalyticsClient | None = None
     analyst_door: AnalystDoor | None = None
-    pipeline_stats: Callable[[], dict[str, float]] | None = None
+    pipeline_stats: Callable[[], Mapping[str, Any] | None] | None = None
     pipeline_failure: Callable[[], str | None] | None = None
     runtime_name: str = "kafka"
     readiness: Callable[[], Sequence[str]] | None = None

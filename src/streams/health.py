@@ -31,18 +31,20 @@ class LaneWatch:
 
     def problems(self) -> list[str]:
         """One line per stalled lane (empty when every lane keeps up or has nothing to do)."""
+        return [problem for lane in self._lanes if (problem := self.problem_of(lane)) is not None]
+
+    def problem_of(self, lane: LaneLoop) -> str | None:
+        """Why ``lane`` is stalled (``"<lane>: N records waiting and no batch finished for S s"``), or
+        ``None``."""
+        stats = lane.stats
+        if stats.waiting <= 0:
+            return None
         now = self._clock.monotonic()
-        found = []
-        for lane in self._lanes:
-            stats = lane.stats
-            if stats.waiting <= 0:
-                continue
-            last = stats.last_batch_at if stats.last_batch_at is not None else self._since
-            quiet = now - max(last, self._since)
-            if quiet >= self._stall:
-                found.append(f"{lane.name}: {stats.waiting:,} records waiting and no batch finished for "
-                             f"{quiet:.0f} s")
-        return found
+        last = stats.last_batch_at if stats.last_batch_at is not None else self._since
+        quiet = now - max(last, self._since)
+        if quiet < self._stall:
+            return None
+        return f"{lane.name}: {stats.waiting:,} records waiting and no batch finished for {quiet:.0f} s"
 
 
 class LaneCollector(Collector):

@@ -46,6 +46,10 @@ class WorkerSettings(BaseSettings):
         description="serve /metrics, /healthz and /readyz on this port (one per worker process); unset: off",
     )
     metrics_host: str = Field(default="127.0.0.1", description="bind address of the metrics port (0.0.0.0 in a container)")
+    heartbeat_seconds: float = Field(
+        default=5.0, gt=0, le=10.0,
+        description="how often the lanes' counters are written to the database, for the API's /v1/status and /readyz",
+    )
     consumer_session_timeout_ms: int = Field(
         default=10_000, ge=1_000,
         description="a worker silent this long (killed, partitioned off) loses its partitions to the others; "

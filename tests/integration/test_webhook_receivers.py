@@ -103,6 +103,17 @@ def test_signed_deliveries_to_scrm_api_on_kafka_become_profiles_in_postgresql(
     try:
         _check_deliveries(api.base, demo, lambda identity: wait_for(
             f"the profile of {identity}", lambda: _profile(api.base, identity), 180, [worker]))
+
+        def pipeline() -> dict | None:  # the worker's lanes, as the API reads them from their heartbeats
+            status = httpx.get(f"{api.base}/v1/status", headers={"X-API-Key": ADMIN}, timeout=30).json()
+            found = status["pipeline"]
+            return found if found and found["processed"] >= 9 else None
+
+        summary = wait_for("the worker's lanes in /v1/status", pipeline, 60, [worker])
+        assert summary["workers"] == 1 and {"enrich", "apply", "alert"} <= set(summary["lanes"])
+        assert httpx.get(f"{api.base}/readyz", timeout=30).status_code == 200
+        worker.stop()
+        assert httpx.get(f"{api.base}/v1/status", headers={"X-API-Key": ADMIN}, timeout=30).json()["pipeline"] is None
     finally:
         api.stop()
         worker.stop()

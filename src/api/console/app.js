@@ -250,7 +250,7 @@
       $("stat-dead").textContent = fmtInt(status.dead_letters);
       $("stat-dead").classList.toggle("warn", status.dead_letters > 0);
       $("status").classList.remove("stale");
-      $("status").title = pipeline ? "" : "Pipeline counters are reported only by the embedded runtime";
+      $("status").title = pipeline ? "" : "No pipeline counters: no Kafka worker has reported in the last 30 s";
     } catch (error) {
       if (error instanceof AuthError) return;
       $("status").classList.add("stale");

@@ -35,6 +35,7 @@ def handle(args: argparse.Namespace) -> int:
     from scrm.commands._serving import read_connectors, receivers
     from scrm.observability import ConnectorCollector, observe
     from streams.admin import BrokerCheck
+    from streams.heartbeats import WorkerLanes
     from streams.storage import open_storage
     from streams.topics import IDENTITY_LINKS
     from streams.transports.kafka_intake import KafkaIntakeSink
@@ -57,10 +58,11 @@ def handle(args: argparse.Namespace) -> int:
                     connection=settings.kafka)
 
     sink = KafkaIntakeSink({**settings.kafka.librdkafka(settings.kafka_bootstrap), "client.id": "scrm-api-intake"})
+    lanes = WorkerLanes(storage.session_factory)
     try:
         with receivers(connectors, sink, storage.session_factory) as (health, puller):
             seen = observe((), storage, stall_seconds=60.0, extra=[ConnectorCollector(health, connectors)],
-                           checks=[BrokerCheck(settings.kafka_bootstrap, settings.kafka).problems])
+                           checks=[BrokerCheck(settings.kafka_bootstrap, settings.kafka).problems, lanes.problems])
             services = ApiServices(
                 session_factory=storage.session_factory,
                 api_keys=keys,
@@ -69,6 +71,7 @@ def handle(args: argparse.Namespace) -> int:
                 analytics=storage.analytics,
                 analyst_door=door,
                 runtime_name="kafka",
+                pipeline_stats=lanes.summary,
                 intake=sink,
                 connectors=connectors,
                 pulls=puller,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
+import socket
 import threading
 
 
@@ -31,6 +33,8 @@ def handle(args: argparse.Namespace) -> int:
     from scrm.heap import settle_heap
     from scrm.observability import observe, serve_health
     from streams.admin import ensure_topics
+    from streams.health import LaneWatch
+    from streams.heartbeats import HeartbeatWriter
     from streams.runtimes.kafka import KafkaWorker
     from streams.settings import WorkerSettings
     from streams.storage import open_storage
@@ -48,8 +52,15 @@ def handle(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     health = None
+    beating = threading.Event()
+    heart: threading.Thread | None = None
     try:
         worker = KafkaWorker(settings, build_enricher=lambda: build_enricher(settings.enrichment), storage=storage)
+        watch = LaneWatch(worker.lanes(), stall_seconds=settings.pipeline.stall_seconds)
+        writer = HeartbeatWriter(worker.lanes(), watch, storage.session_factory, interval=settings.heartbeat_seconds,
+                                 worker=f"{settings.app_id}@{socket.gethostname()}:{os.getpid()}")
+        heart = threading.Thread(target=writer.run, args=(beating,), name="heartbeat", daemon=True)
+        heart.start()
         if settings.metrics_port is not None:
             seen = observe(worker.lanes(), storage, stall_seconds=settings.pipeline.stall_seconds)
             health = serve_health(settings.metrics_host, settings.metrics_port, seen, alive=lambda: not stop.is_set())
@@ -58,6 +69,9 @@ def handle(args: argparse.Namespace) -> int:
         log.info("worker %s consuming from %s", settings.app_id, settings.kafka_bootstrap)
         worker.run(stop)
     finally:
+        beating.set()
+        if heart is not None:
+            heart.join(timeout=10)
         if health is not None:
             health.shutdown()
         storage.close()
