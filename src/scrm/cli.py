@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from scrm.commands import COMMAND_MODULES
+from scrm.logs import FORMATS, configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scrm",
         description="Social CRM streaming platform: social events in, profiles, alerts and analytics out.",
     )
+    parser.add_argument("--log-format", choices=FORMATS, default=os.environ.get("SCRM_LOG_FORMAT", "text"),
+                        help="text (default) or json: one JSON object per log line (also $SCRM_LOG_FORMAT)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(subparsers)
@@ -25,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one sub-command; returns its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(args.log_format)
     code: int = args.handler(args)
     return code
 

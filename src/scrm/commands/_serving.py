@@ -83,6 +83,7 @@ def serve_embedded(
     from api.settings import parse_api_keys
     from ingest.connectors import poll_connectors
     from scrm.heap import settle_heap
+    from scrm.logs import uvicorn_log_config
     from scrm.observability import ConnectorCollector, PollCollector, observe
     from scrm.pollers import poll_runner
     from scrm.wiring import embedded_platform
@@ -152,7 +153,8 @@ def serve_embedded(
             for thread in threads:
                 thread.start()
             print(banner(admin), file=sys.stderr, flush=True)
-            server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
+            server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                                                   log_config=uvicorn_log_config()))
             try:
                 server.run()
             finally:

@@ -33,6 +33,7 @@ def handle(args: argparse.Namespace) -> int:
     from ingest.producer import publish_raw
     from profile_store.contracts import LinkSignal
     from scrm.commands._serving import read_connectors, receivers
+    from scrm.logs import uvicorn_log_config
     from scrm.observability import ConnectorCollector, observe
     from streams.admin import BrokerCheck
     from streams.heartbeats import WorkerLanes
@@ -81,7 +82,7 @@ def handle(args: argparse.Namespace) -> int:
             )
             # no access log: request lines carry query strings, and Meta's handshake sends its verify token there
             uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="info",
-                        access_log=False)
+                        access_log=False, log_config=uvicorn_log_config())
     finally:
         sink.close()
         if door is not None:

@@ -40,6 +40,7 @@ def handle(args: argparse.Namespace) -> int:
     from streams.storage import open_storage
 
     logging.basicConfig(level=args.loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(args.loglevel.upper())  # also under --log-format json
     log = logging.getLogger("scrm.worker")
     overrides = {"kafka_bootstrap": args.bootstrap, "lanes": args.lanes and tuple(args.lanes.split(",")),
                  "metrics_port": args.metrics_port}
