@@ -12,7 +12,9 @@ sent with librdkafka (``confluent-kafka``: ~2 % of a core at 1,000 events/s, whe
 kafka-python took a third of one of the two cores being measured). ``--warm-seconds`` of the same stream run first, unmeasured
 (the JVM's JIT and PostgreSQL's caches warm up), so the table is the steady state. Prints latency (end to end, and per hop from the
 probes' message timestamps on ``scrm.events.enriched`` and ``scrm.alerts``) and how many cores each process kept
-busy while the stream was produced (all share the same cores; a process falling behind shows less than it needs).
+busy while the stream was produced (all share the same cores; a process falling behind shows less than it needs)
+and each worker process's CPU microseconds per event, counted until the last probe came out (run one lane per
+process, ``--workers enrich apply alert identity,deadletter``, for the cost of each lane).
 
     pip install -e .
     python benchmarks/bench_alert_latency.py --rate 1000 --seconds 60
@@ -189,6 +191,7 @@ def main() -> int:
     parser.add_argument("--workers", nargs="+", default=["enrich,apply,alert,identity"], metavar="LANES",
                         help="one scrm worker process per argument, running those lanes (e.g. `enrich,alert apply,identity`: "
                         "enrichment and application in separate processes)")
+    parser.add_argument("--partitions", type=int, default=2, help="partitions of every topic (default 2)")
     parser.add_argument("--kafka-port", type=int, default=39092)
     parser.add_argument("--pg-port", type=int, default=55932)
     args = parser.parse_args()
@@ -202,7 +205,7 @@ def main() -> int:
     bootstrap = f"127.0.0.1:{args.kafka_port}"
     local_servers.start("kafka.sh", env)
     db_url = local_servers.start("postgres.sh", env)
-    ensure_topics(bootstrap, 2)
+    ensure_topics(bootstrap, args.partitions)
     hook = HookServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     routing = work / "routing.json"
@@ -212,7 +215,8 @@ def main() -> int:
         "routes": [{"name": "sales", "team": "sales", "kinds": ["opportunity"], "channels": ["hook"]}]}))
     # every probe opens its own incident: lift the fire cap, which would otherwise (correctly) fold all
     # but 20 probes an hour into one overflow incident and hide their latency
-    run_env = {**env, "SCRM_KAFKA_BOOTSTRAP": bootstrap, "SCRM_DATABASE_URL": db_url, "SCRM_PARTITIONS": "2",
+    run_env = {**env, "SCRM_KAFKA_BOOTSTRAP": bootstrap, "SCRM_DATABASE_URL": db_url,
+               "SCRM_PARTITIONS": str(args.partitions),
                "SCRM_PIPELINE__ALERTS__INCIDENTS__MAX_NEW_PER_WINDOW": "1000000"}
     if args.batch_ms is not None:
         run_env["SCRM_PIPELINE__BATCH_MAX_MS"] = str(args.batch_ms)
@@ -226,8 +230,9 @@ def main() -> int:
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, "partitioner": "murmur2_random"})
     sent: dict[str, float] = {}
     total = args.rate * args.seconds
-    processes = {"worker(s)": [w.pid for w in workers], "dispatcher": [dispatcher.pid], "producer (this script)": [os.getpid()],
-                 "kafka broker": [int((work / "kafka" / "kafka.pid").read_text())]}
+    processes = {f"worker {n + 1} ({lanes})": [w.pid] for n, (lanes, w) in enumerate(zip(args.workers, workers, strict=True))}
+    processes |= {"dispatcher": [dispatcher.pid], "producer (this script)": [os.getpid()],
+                  "kafka broker": [int((work / "kafka" / "kafka.pid").read_text())]}
     try:
         warm = args.rate * args.warm_seconds
         background = _background(args.stream, warm + total, args.rate, args.customers)
@@ -252,6 +257,9 @@ def main() -> int:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(set(sent) & set(RECEIVED)) < len(sent):
             time.sleep(0.5)
+        # the cost per event counts until the last probe came out: a lane behind the stream is still paying
+        done = {name: _cpu_used(cpu_before.get(name, {}), local_servers.cpu_seconds(pids))
+                for name, pids in processes.items() if name.startswith("worker")}
         stages = _stage_times(bootstrap, set(sent))
     finally:
         producer.flush(10)
@@ -283,8 +291,11 @@ def main() -> int:
     rows += _stage_rows(sent, stages)
     rows += [(f"cores busy while producing: {name}", round(seconds / produced_in, 2)) for name, seconds in cpu.items()]
     rows.append(("cores busy while producing: all", round(sum(cpu.values()) / produced_in, 2)))
+    produced = len(background)
+    rows += [(f"CPU us per event: {name}", round(seconds * 1e6 / produced)) for name, seconds in done.items()]
+    rows.append(("CPU us per event: all workers", round(sum(done.values()) * 1e6 / produced)))
     for name, value in rows:
-        print(f"{name:<36}{value!s:>12}")
+        print(f"{name:<52}{value!s:>12}")
     return 0
 
 
