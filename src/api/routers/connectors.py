@@ -5,8 +5,8 @@
 - Poll connectors: the record the polling process keeps in the platform database
   (``ingest.polling.health``), the same whichever process polls (``scrm serve``, ``scrm poll``).
 ``state`` sums it up: ``live`` (deliveries in the last minute / the last round succeeded), ``idle`` (no
-delivery in the last minute), ``waiting`` (never polled yet), ``stale`` (a round is overdue: is the poller
-running?), ``failing`` (the latest delivery or round failed), ``refused`` (the platform refused the
+delivery in the last minute), ``waiting`` (never polled yet), ``stale`` (the next round is overdue: the poller
+is not running, or a round is waiting out a long rate limit), ``failing`` (the latest delivery or round failed), ``refused`` (the platform refused the
 credentials or settings; not polled again until ``poll.refused_until``). Reasons only: no payload, no
 secret.
 """

@@ -117,7 +117,7 @@ class PollRunner:
         for name, connector in sorted(self._connectors.items()):
             with self._client_for(connector) as http:
                 engine = self._engine(connector, http, self._sleep, max_pages=ONCE_MAX_PAGES)
-                results[name] = self._round(connector, engine, next_round_at=None)
+                results[name] = self._round(connector, engine, interval=None)
         return results
 
     def run(self, stop: threading.Event) -> None:
@@ -145,7 +145,7 @@ class PollRunner:
             engine = self._engine(connector, http, wait)
             while not stop.is_set():
                 try:
-                    self._round(connector, engine, next_round_at=self._clock() + interval)
+                    self._round(connector, engine, interval=interval)
                 except PollStopped:
                     return
                 stop.wait(interval.total_seconds())
@@ -155,19 +155,22 @@ class PollRunner:
         return PollEngine(connector.poller(), http=http, sink=self._sink, cursors=self._cursors, clock=self._clock,
                           sleep=sleep, rng=self._rng, max_pages=max_pages)
 
-    def _round(self, connector: PollConnector, engine: PollEngine, *, next_round_at: datetime | None) -> RoundResult:
-        """One round of ``engine``, recorded; failures on our side are recorded too and end only the round."""
+    def _round(self, connector: PollConnector, engine: PollEngine, *, interval: timedelta | None) -> RoundResult:
+        """One round of ``engine``, recorded (the next one due ``interval`` after it ends; ``None``: no next
+        round); failures on our side are recorded too and end only the round."""
         before = engine.stats
         try:
             stats = engine.poll_once().since(before)
         except TRANSIENT as exc:
             reason = f"round failed on our side: {type(exc).__name__}"
             log.warning("poll connector %s: %s", connector.name, reason)
-            stats = engine.stats.since(before)
-            health = self._current(connector).failed(stats, reason, at=self._clock(), next_round_at=next_round_at)
+            stats, at = engine.stats.since(before), self._clock()
+            health = self._current(connector).failed(stats, reason, at=at,
+                                                     next_round_at=at + interval if interval else None)
             self._record(health)
             return RoundResult(connector.name, stats, reason, health)
-        health = self._current(connector).after_round(stats, at=self._clock(), next_round_at=next_round_at,
+        at = self._clock()
+        health = self._current(connector).after_round(stats, at=at, next_round_at=at + interval if interval else None,
                                                       refused_until=engine.refused_until)
         self._record(health)
         return RoundResult(connector.name, stats, stats.last_error, health)
