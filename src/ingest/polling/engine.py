@@ -12,8 +12,9 @@ the jitter's random source are passed in, so every wait runs at full speed in te
   the connector's poll stops, ``PollStats.last_error`` says why, and ``poll_once`` does nothing for
   ``refused_cooldown`` (not retried hot).
 A page is handed to the sink as a ``PolledBatch`` (its events, and its items that cannot become events, to
-dead-letter); a page that cannot be read at all is handed over as one invalid item and ends the endpoint's
-poll without moving its cursor. The sink must return only once the batch is durable; an exception from it
+dead-letter); a page that cannot be read at all (``InvalidEvent``, or any other exception of the adapter on
+an answer nobody foresaw) is handed over as one invalid item and ends the endpoint's poll without moving its
+cursor. The sink must return only once the batch is durable; an exception from it
 (or from the cursor store) propagates and nothing after it is stored, so a restarted engine fetches that
 page again. Secrets are never logged: credentials travel in headers, and errors name statuses and reasons.
 """
@@ -160,10 +161,12 @@ class PollEngine:
             received_at = self._clock()
             try:
                 step = endpoint.step(load_json(response.content), cursor, received_at)
-            except InvalidEvent as exc:
+            except Exception as exc:  # noqa: BLE001 - an adapter's bug on an unforeseen answer keeps the page too
+                error = exc if isinstance(exc, InvalidEvent) else InvalidEvent(
+                    "<page>", f"the adapter failed on this page: {type(exc).__name__}")
                 self._stats.invalid += 1
-                self._sink(PolledBatch(self._name, endpoint.name, (), (InvalidItem(response.content, exc),)))
-                raise PollUnavailable(f"an unreadable page: {exc}") from exc
+                self._sink(PolledBatch(self._name, endpoint.name, (), (InvalidItem(response.content, error),)))
+                raise PollUnavailable(f"an unreadable page: {error}") from exc
             self._sink(PolledBatch(self._name, endpoint.name, step.events, step.invalid))
             self._cursors.save(self._name, endpoint.name, step.cursor)
             self._stats.pages += 1

@@ -9,8 +9,8 @@ HTTP clients); what a round does is the engine's.
 A page's events and dead letters go to the sink as one ``accept`` (durable when it returns), and only then
 is its cursor stored: a runner killed at any moment fetches at most the page in flight again (same event
 ids: counted once downstream) and never skips one. A round that fails on our side (the intake or the
-database unavailable) keeps its cursor, is recorded in the connector's health and is tried again at the
-next interval. Dead letters from a poll have stage ``poll`` and source ``poll:<connector>``.
+database unavailable, or a bug) keeps its cursor, is recorded in the connector's health and is tried again
+at the next interval: a connector's thread never dies of it. Dead letters from a poll have stage ``poll`` and source ``poll:<connector>``.
 """
 
 from __future__ import annotations
@@ -161,9 +161,15 @@ class PollRunner:
         before = engine.stats
         try:
             stats = engine.poll_once().since(before)
-        except TRANSIENT as exc:
+        except PollStopped:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a round never ends the connector's thread
             reason = f"round failed on our side: {type(exc).__name__}"
-            log.warning("poll connector %s: %s", connector.name, reason)
+            if isinstance(exc, TRANSIENT):
+                log.warning("poll connector %s: %s", connector.name, reason)
+            else:  # a bug: the type only, since a message may quote the platform's data
+                log.error("poll connector %s: %s (a bug; the cursor stays, the next round tries again)",
+                          connector.name, reason)
             stats, at = engine.stats.since(before), self._clock()
             health = self._current(connector).failed(stats, reason, at=at,
                                                      next_round_at=at + interval if interval else None)

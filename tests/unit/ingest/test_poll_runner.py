@@ -192,3 +192,38 @@ def test_run_polls_on_the_interval_until_stopped_and_a_stop_ends_a_rate_limit_wa
     assert not thread.is_alive()
     assert sink.event_ids() == [str(X_ID + 1)]
     assert runner.health()["acme-x"].rounds == 1
+
+
+def test_an_adapter_failing_on_an_unforeseen_answer_dead_letters_the_page_and_the_next_round_goes_on(monkeypatch):
+    from ingest.adapters import x as x_adapter
+
+    real = x_adapter.events_from_page
+    calls = {"n": 0}
+
+    def flaky(page, config, received_at):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyError("an answer nobody foresaw")
+        return real(page, config, received_at)
+
+    monkeypatch.setattr(x_adapter, "events_from_page", flaky)
+    standin = StandIn(platform_route([x_page([2, 1])], [reddit_listing([])]))
+    sink, cursors = ListSink(), MemoryCursorStore()
+    connectors = {"acme-x": polled()["acme-x"]}
+    first = runner_over(standin, sink, cursors=cursors, connectors=connectors).run_once()["acme-x"]
+    letters = [r for r in sink.records if not hasattr(r, "event_id")]
+    assert first.error is not None and "KeyError" in first.error and sink.event_ids() == []
+    assert len(letters) == 1 and b'"result_count"' in letters[0].original and "KeyError" in letters[0].error
+    assert cursors.load("acme-x", "search") is None
+    runner_over(standin, sink, cursors=cursors, connectors=connectors).run_once()
+    assert sink.event_ids() == [str(X_ID + 2), str(X_ID + 1)]
+
+
+def test_a_bug_on_our_side_ends_the_round_not_the_runner():
+    class Broken(ListSink):
+        def accept(self, records) -> None:
+            raise RuntimeError("a bug")
+
+    standin = StandIn(platform_route([x_page([1])], [reddit_listing([reddit_comment(1)])]))
+    rounds = runner_over(standin, Broken()).run_once()
+    assert {r.error for r in rounds.values()} == {"round failed on our side: RuntimeError"}
