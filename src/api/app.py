@@ -32,6 +32,7 @@ from api.routers import (
     profiles,
     webhooks,
 )
+from api.tickets import StreamTickets
 from api.webhooks import PullQueue, Receivers
 from enrichment.protocols import Enricher
 from ingest.connectors import AnyConnector
@@ -84,6 +85,7 @@ def create_app(services: ApiServices) -> FastAPI:
     )
     app.state.session_factory = services.session_factory
     app.state.api_keys = dict(services.api_keys)
+    app.state.stream_tickets = StreamTickets(services.api_keys)
     app.state.enricher = services.enricher
     app.state.submit_links = services.submit_links
     app.state.analytics = services.analytics

@@ -28,18 +28,25 @@ def current_role(
     api_key: Annotated[str | None, Security(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Role:
-    """The role of the caller's API key (``X-API-Key`` header or ``Authorization: Bearer``); 401 without
-    a known key."""
-    key = api_key or (bearer.credentials if bearer else None) or request.query_params.get("api_key")
+    """The role of the caller's API key (``X-API-Key`` header or ``Authorization: Bearer``), or of a stream
+    ticket (``?ticket=``, ``api.tickets``) on the one path it was issued for; 401 otherwise. An API key in
+    the query string is refused (401) even when valid: URLs end up in logs, histories and referrers."""
+    if "api_key" in request.query_params:
+        raise _unauthorized("an API key in a URL is refused: send it in the X-API-Key header")
+    key = api_key or (bearer.credentials if bearer else None)
     keys: dict[str, Role] = request.app.state.api_keys
-    role = keys.get(key or "")
-    if role is None:
-        raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="missing or unknown API key",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return role
+    role: str | None = keys.get(key) if key else None
+    ticket = request.query_params.get("ticket")
+    if key is None and ticket is not None:
+        role = request.app.state.stream_tickets.role_of(ticket, request.url.path)
+    if role not in ROLES:
+        raise _unauthorized("missing or unknown API key" if ticket is None else "invalid or expired ticket")
+    return role  # type: ignore[return-value]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail=detail,
+                         headers={"WWW-Authenticate": "Bearer"})
 
 
 def require_role(*allowed: Role) -> Callable[..., Role]:

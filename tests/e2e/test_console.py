@@ -24,7 +24,7 @@ def js(value: str) -> str:
 
 
 def open_console(page: Page, base_url: str, key: str = "test-key") -> None:
-    page.goto(f"{base_url}/?api_key={key}")
+    page.goto(f"{base_url}/#api_key={key}")
 
 
 def alert_with_text(text: str) -> str:
@@ -37,7 +37,7 @@ def test_dashboard_shows_status_alerts_and_charts(console_env: ConsoleEnv, page:
     open_console(page, console_env.url)
 
     # The key moved from the address bar to localStorage, and the key form stays hidden.
-    page.wait_for("!location.search.includes('api_key')")
+    page.wait_for("!location.hash.includes('api_key') && !location.search.includes('api_key')")
     assert page.evaluate("localStorage.getItem('scrm.console.apiKey')") == console_env.api_key
     assert page.evaluate("document.getElementById('key-overlay').hidden") is True
 

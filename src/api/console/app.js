@@ -179,12 +179,17 @@
     }
   }
 
+  /** A key handed over in the link: `#api_key=...` (a fragment never reaches the server); `?api_key=` from
+   * older links is taken too. Either is removed from the address bar at once and kept in localStorage. */
   function initialKey() {
     const url = new URL(window.location.href);
-    const fromUrl = url.searchParams.get("api_key");
+    const fragment = new URLSearchParams(url.hash.replace(/^#/, ""));
+    const fromUrl = fragment.get("api_key") ?? url.searchParams.get("api_key");
     if (fromUrl !== null) {
       url.searchParams.delete("api_key");
-      window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+      fragment.delete("api_key");
+      const rest = fragment.toString();
+      window.history.replaceState(null, "", url.pathname + url.search + (rest ? "#" + rest : ""));
       if (fromUrl) {
         storeKey(fromUrl);
         return fromUrl;
@@ -585,12 +590,22 @@
     setLive("off", "offline");
   }
 
-  function openStream() {
+  /** The live stream. EventSource cannot send the key in a header, and a key in a URL is refused, so the
+   * stream opens with a one-minute ticket (POST /v1/alerts/stream/ticket); every reconnect asks for a new one. */
+  async function openStream(catchUp = false) {
     closeStream();
     if (!state.key || !("EventSource" in window)) return;
-    const source = new EventSource("/v1/alerts/stream?api_key=" + encodeURIComponent(state.key));
+    let ticket;
+    try {
+      ticket = (await api("/v1/alerts/stream/ticket", { method: "POST" })).ticket;
+    } catch (error) {
+      setLive("off", "offline");
+      if (!(error instanceof AuthError)) window.setTimeout(() => openStream(true), 5000);
+      return;
+    }
+    const source = new EventSource("/v1/alerts/stream?ticket=" + encodeURIComponent(ticket));
     state.source = source;
-    let hadError = false;
+    let hadError = catchUp;
     setLive("connecting", "connecting");
     source.addEventListener("open", () => {
       setLive("on", "live");
@@ -611,10 +626,13 @@
         setLive("off", "offline");
         // A refused stream (e.g. a revoked key) closes for good: find out why, then retry.
         refreshStatus().finally(() => {
-          if (state.source === source && !state.locked) window.setTimeout(openStream, 5000);
+          if (state.source === source && !state.locked) window.setTimeout(() => openStream(true), 5000);
         });
       } else {
+        // the browser would retry with the same ticket, which expires: reconnect with a fresh one
+        source.close();
         setLive("connecting", "reconnecting");
+        if (state.source === source && !state.locked) window.setTimeout(() => openStream(true), 1000);
       }
     });
   }

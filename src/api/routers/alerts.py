@@ -17,7 +17,8 @@ from alerts import incidents as lifecycle
 from alerts.contracts import AlertKind, AlertState, Incident
 from alerts.exceptions import AlertNotFound, InvalidTransition
 from alerts.repository import change_incident, get_incident, incidents_updated_after, list_incidents
-from api.deps import Role, get_session, require_role
+from api.deps import Role, current_role, get_session, require_role
+from api.tickets import TICKET_SECONDS
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"], dependencies=[Depends(require_role("agent", "analyst"))])
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -79,10 +80,25 @@ def read_alerts(
     return [IncidentOut.of(i) for i in found]
 
 
+class StreamTicket(BaseModel):
+    """A ticket for ``GET /v1/alerts/stream?ticket=...`` (``api.tickets``)."""
+
+    ticket: str
+    expires_in: int
+
+
+@router.post("/stream/ticket")
+def stream_ticket(request: Request, role: Annotated[Role, Depends(current_role)]) -> StreamTicket:
+    """A one-minute ticket to open the live stream from a browser, whose ``EventSource`` cannot send the
+    API key in a header (a key in a URL is refused)."""
+    return StreamTicket(ticket=request.app.state.stream_tickets.issue(role), expires_in=TICKET_SECONDS)
+
+
 @router.get("/stream")
 async def stream_alerts(request: Request) -> StreamingResponse:
     """Server-Sent Events: every incident opened or changed from now on, as ``event: alert`` with the
-    incident JSON (``id:`` is ``<incident id>:<version>``)."""
+    incident JSON (``id:`` is ``<incident id>:<version>``). Authenticated by the API key header, or by
+    ``?ticket=`` from ``POST /v1/alerts/stream/ticket`` (browsers)."""
     session_factory = request.app.state.session_factory
 
     async def events() -> AsyncIterator[str]:

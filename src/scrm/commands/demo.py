@@ -88,7 +88,7 @@ def handle(args: argparse.Namespace) -> int:
         return (
             f"\nsCRM demo: {args.backfill_hours:g} h of simulated history, then {args.rate:g} events/s live; a crisis "
             f"starts forming in {args.crisis_in:g} min.\n"
-            f"  console: http://{settings.host}:{settings.port}/?api_key={admin}\n"
+            f"  console: http://{settings.host}:{settings.port}/#api_key={admin}\n"
             f"  API:     curl -H 'X-API-Key: {admin}' http://{settings.host}:{settings.port}/v1/alerts\n"
             f"  state:   {settings.data_dir.resolve()}   (Ctrl-C stops)\n"
         )

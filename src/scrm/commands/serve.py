@@ -34,7 +34,7 @@ def handle(args: argparse.Namespace) -> int:
     def banner(admin: str) -> str:
         return (
             f"\nsCRM serving {settings.data_dir.resolve()} (Ctrl-C stops)\n"
-            f"  console:  {base}/?api_key={admin}\n"
+            f"  console:  {base}/#api_key={admin}\n"
             f"  webhooks: {base}/v1/ingest/webhooks/<connector>   connectors: {base}/v1/connectors\n"
             f"  ingest:   curl -H 'X-API-Key: <ingest key>' --data-binary @events.jsonl {base}/v1/ingest/events\n"
         )
