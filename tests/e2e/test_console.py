@@ -80,6 +80,21 @@ def test_dashboard_shows_status_alerts_and_charts(console_env: ConsoleEnv, page:
     page.wait_for(f"({alert_with_text(console_env.chinese_negative)})?.querySelector('.chip.state')?.textContent "
                   "=== 'acknowledged'", message="acknowledging did not change the state")
 
+    # Assign, comment and snooze from the console: each answer is re-rendered in place.
+    cn = alert_with_text(console_env.chinese_negative)
+    page.evaluate(f"({cn}).setAttribute('id', 'cn-alert')")
+    page.type_into("#cn-alert input[data-action-input=assign]", "li.na")
+    page.click("#cn-alert button[data-action=assign]")
+    page.wait_for(f"({cn})?.textContent.includes('→ li.na')", message="assigning did not show the assignee")
+    page.evaluate(f"({cn}).setAttribute('id', 'cn-alert')")
+    page.type_into("#cn-alert input[data-action-input=comments]", "Called the customer back")
+    page.click("#cn-alert button[data-action=comments]")
+    page.wait_for(f"Array.from(({cn})?.querySelectorAll('.comments li') || [])"
+                  ".some(li => li.textContent.includes('Called the customer back'))", message="the comment is not listed")
+    page.evaluate(f"({cn}).setAttribute('id', 'cn-alert')")
+    page.click("#cn-alert button[data-action=snooze]")
+    page.wait_for(f"({cn})?.querySelector('.chip-snoozed') !== null", message="snoozing did not show")
+
     # Evidence expands; then a screenshot of the whole page.
     page.click("#alerts-list li.alert[data-alert-id] details summary")
     page.wait_for("document.querySelector('#alerts-list li.alert details').open")

@@ -763,6 +763,9 @@
       alert.topic ? el("span", { className: "chip chip-topic", text: alert.topic }) : null,
       Number(alert.count) > 1 ? el("span", { className: "chip chip-count-badge", title: "alerts in this incident", text: `×${fmtInt(Number(alert.count))}` }) : null,
       el("span", { className: `chip state state-${alert.state || "open"}`, text: alert.state || "open" }),
+      alert.snoozed_until && parseTime(alert.snoozed_until) > new Date()
+        ? el("span", { className: "chip chip-snoozed", title: "deliveries and escalation silenced", text: "snoozed until " + fmtDateTime(alert.snoozed_until) })
+        : null,
       alert.assignee || alert.team ? el("span", { className: "chip", text: "→ " + [alert.assignee, alert.team].filter(Boolean).join(" / ") }) : null,
     ]);
     const firstPost = evidencePosts(evidence)[0];
@@ -851,28 +854,49 @@
       const actions = el("div", { className: "alert-actions" });
       if (alert.state === "open") actions.appendChild(actionButton(alert, "ack", "Acknowledge"));
       actions.appendChild(actionButton(alert, "resolve", "Resolve"));
+      actions.appendChild(actionButton(alert, "snooze", "Snooze 1 h", () => ({ until: new Date(Date.now() + 3600e3).toISOString() })));
+      actions.appendChild(actionField(alert, "assign", "Assign", "agent or team@", (value) => (
+        value.endsWith("@") ? { team: value.slice(0, -1) } : { assignee: value })));
+      actions.appendChild(actionField(alert, "comments", "Comment", "add a comment", (value) => ({ text: value })));
       item.appendChild(actions);
     }
     return item;
   }
 
-  function actionButton(alert, action, label) {
+  /** A button POSTing one incident action (body from ``body()``); the answer is rendered in place. */
+  function actionButton(alert, action, label, body) {
     const button = el("button", { type: "button", className: "ghost small-button", text: label, "data-action": action });
-    button.addEventListener("click", async () => {
-      button.disabled = true;
-      try {
-        addAlert(await api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}/${action}`, { method: "POST" }), false);
-      } catch (error) {
-        button.disabled = false;
-        if (error instanceof AuthError) return;
-        const note = $("alerts-note");
-        note.textContent = error instanceof HttpError && error.status === 403
-          ? "Your API key's role may not change alerts."
-          : `Could not ${label.toLowerCase()} the alert (${error.message}).`;
-        show(note, true);
-      }
-    });
+    button.addEventListener("click", () => act(alert, action, label, body ? body() : undefined, button));
     return button;
+  }
+
+  /** A small text field with a button: assign (a person, or ``team@``) and comment. */
+  function actionField(alert, action, label, placeholder, body) {
+    const input = el("input", { type: "text", className: "action-input", placeholder: placeholder, maxLength: 256,
+                                "aria-label": label, "data-action-input": action });
+    const button = el("button", { type: "button", className: "ghost small-button", text: label, "data-action": action });
+    const submit = () => {
+      const value = input.value.trim();
+      if (value) act(alert, action, label, body(value), button);
+    };
+    button.addEventListener("click", submit);
+    input.addEventListener("keydown", (event) => { if (event.key === "Enter") submit(); });
+    return el("span", { className: "action-field" }, [input, button]);
+  }
+
+  async function act(alert, action, label, body, button) {
+    button.disabled = true;
+    try {
+      addAlert(await api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}/${action}`, { method: "POST", body: body }), false);
+    } catch (error) {
+      button.disabled = false;
+      if (error instanceof AuthError) return;
+      const note = $("alerts-note");
+      note.textContent = error instanceof HttpError && error.status === 403
+        ? "Your API key's role may not change alerts."
+        : `Could not ${label.toLowerCase()} the alert (${error.message}).`;
+      show(note, true);
+    }
   }
 
   /* ------------------------------------------------------------------ profiles */
