@@ -656,10 +656,16 @@
     if (!alert || typeof alert.alert_id !== "string") return;
     const list = $("alerts-list");
     const existing = state.alerts.get(alert.alert_id);
-    if (existing && Number(existing.dataset.version) > (Number(alert.version) || 0)) return; // stale copy
+    // the same or an older version (the stream echoing a change this console just made): nothing to redraw
+    if (existing && Number(existing.dataset.version) >= (Number(alert.version) || 0)) return;
     const node = renderAlert(alert);
     if (existing) {
       if (existing.querySelector("details[open]")) node.querySelector("details").open = true;
+      if (existing.id) node.id = existing.id; // an anchor someone set on the card survives its redraw
+      for (const input of existing.querySelectorAll("input[data-action-input]")) { // keep what is being typed
+        const twin = node.querySelector(`input[data-action-input="${input.dataset.actionInput}"]`);
+        if (twin && input.value) twin.value = input.value;
+      }
       if (fresh) {
         existing.remove(); // an incident that grew moves back to the top
         list.insertBefore(node, list.firstChild);
@@ -877,17 +883,21 @@
     const button = el("button", { type: "button", className: "ghost small-button", text: label, "data-action": action });
     const submit = () => {
       const value = input.value.trim();
-      if (value) act(alert, action, label, body(value), button);
+      if (value) act(alert, action, label, body(value), button, input);
     };
     button.addEventListener("click", submit);
     input.addEventListener("keydown", (event) => { if (event.key === "Enter") submit(); });
     return el("span", { className: "action-field" }, [input, button]);
   }
 
-  async function act(alert, action, label, body, button) {
+  /** POST one action; the answer replaces the incident's card (``input``, the field it came from, is
+   * emptied first so the new card does not carry the sent text over). */
+  async function act(alert, action, label, body, button, input) {
     button.disabled = true;
     try {
-      addAlert(await api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}/${action}`, { method: "POST", body: body }), false);
+      const changed = await api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}/${action}`, { method: "POST", body: body });
+      if (input) input.value = "";
+      addAlert(changed, false);
     } catch (error) {
       button.disabled = false;
       if (error instanceof AuthError) return;
