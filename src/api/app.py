@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.analyst import AnalystDoor
 from analytics.client import AnalyticsClient
+from api.auth import Keyring, Role
 from api.connector_health import ConnectorHealth
-from api.deps import Role
 from api.hardening import RequestGuard, SecurityHeaders, bounded_validation_error
+from api.openapi import document_statuses
+from api.ratelimit import RateLimits, TokenBuckets
 from api.routers import (
     alerts,
     analytics,
@@ -32,7 +34,7 @@ from api.routers import (
     profiles,
     webhooks,
 )
-from api.tickets import StreamTickets
+from api.tickets import StreamTickets, ticket_secret
 from api.webhooks import PullQueue, Receivers
 from enrichment.protocols import Enricher
 from ingest.connectors import AnyConnector
@@ -56,6 +58,7 @@ class ApiServices:
 
     session_factory: sessionmaker[Session]
     api_keys: Mapping[str, Role]
+    """Bootstrap keys (``SCRM_API_KEYS``): hashed into the keyring when none is given, and never kept."""
     enricher: Enricher
     submit_links: Callable[[Sequence[LinkSignal]], None]
     analytics: AnalyticsClient | None = None
@@ -72,6 +75,21 @@ class ApiServices:
     pulls: PullQueue | None = None
     connector_health: ConnectorHealth = field(default_factory=ConnectorHealth)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    keyring: Keyring | None = None
+    """Who may call (``api.auth``); ``None``: only the bootstrap ``api_keys``."""
+    ticket_secret: str | None = None
+    rate_limits: RateLimits = RateLimits()
+    """Per-key allowances of the expensive routes (``api.ratelimit``)."""
+    """Signs stream tickets (``api.tickets``); the same on every API process behind one address."""
+
+
+def install_access(app: FastAPI, keyring: Keyring, *, rate_limits: RateLimits | None = None,
+                   tickets: StreamTickets | None = None) -> None:
+    """Give ``app`` who may call it (``api.deps``), the per-key rate limits and the stream tickets (random
+    secret when not given): what ``create_app`` does, for apps built from a few routers."""
+    app.state.keyring = keyring
+    app.state.rate_limits = TokenBuckets(rate_limits or RateLimits())
+    app.state.stream_tickets = tickets or StreamTickets(ticket_secret(None, {}))
 
 
 def create_app(services: ApiServices) -> FastAPI:
@@ -84,8 +102,8 @@ def create_app(services: ApiServices) -> FastAPI:
         "(X-API-Key header or Bearer token).",
     )
     app.state.session_factory = services.session_factory
-    app.state.api_keys = dict(services.api_keys)
-    app.state.stream_tickets = StreamTickets(services.api_keys)
+    install_access(app, services.keyring or Keyring(services.api_keys), rate_limits=services.rate_limits,
+                   tickets=StreamTickets(ticket_secret(services.ticket_secret, services.api_keys)))
     app.state.enricher = services.enricher
     app.state.submit_links = services.submit_links
     app.state.analytics = services.analytics
@@ -100,6 +118,7 @@ def create_app(services: ApiServices) -> FastAPI:
     for module in (health, profiles, identities, alerts, analytics, deadletters, enrich, ingest, webhooks, connectors,
                    console):
         app.include_router(module.router)
+    document_statuses(app)
     app.mount("/static", StaticFiles(directory=CONSOLE_DIR), name="static")
     app.add_exception_handler(RequestValidationError, bounded_validation_error)
     app.add_middleware(RequestGuard, limits=BODY_LIMITS)

@@ -7,41 +7,44 @@ functions, so tests can build an app around any implementation.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.auth import Keyring, Principal, Role
 from api.webhooks import Receivers
 from enrichment.protocols import Enricher
-
-Role = Literal["agent", "marketer", "analyst", "ingest", "admin"]
-ROLES: tuple[Role, ...] = ("agent", "marketer", "analyst", "ingest", "admin")
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 _bearer = HTTPBearer(auto_error=False)
 
 
-def current_role(
+def current_principal(
     request: Request,
     api_key: Annotated[str | None, Security(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> Role:
-    """The role of the caller's API key (``X-API-Key`` header or ``Authorization: Bearer``), or of a stream
-    ticket (``?ticket=``, ``api.tickets``) on the one path it was issued for; 401 otherwise. An API key in
-    the query string is refused (401) even when valid: URLs end up in logs, histories and referrers."""
+) -> Principal:
+    """Who calls: the active key's principal (``X-API-Key`` header or ``Authorization: Bearer``), or the one
+    a stream ticket (``?ticket=``, ``api.tickets``) names on the one path it was issued for, while that key
+    is still active; 401 otherwise. An API key in the query string is refused (401) even when valid: URLs
+    end up in logs, histories and referrers."""
     if "api_key" in request.query_params:
         raise _unauthorized("an API key in a URL is refused: send it in the X-API-Key header")
+    keyring: Keyring = request.app.state.keyring
     key = api_key or (bearer.credentials if bearer else None)
-    keys: dict[str, Role] = request.app.state.api_keys
-    role: str | None = keys.get(key) if key else None
     ticket = request.query_params.get("ticket")
-    if key is None and ticket is not None:
-        role = request.app.state.stream_tickets.role_of(ticket, request.url.path)
-    if role not in ROLES:
+    principal: Principal | None = None
+    if key is not None:
+        principal = keyring.authenticate(key)
+    elif ticket is not None:
+        name = request.app.state.stream_tickets.name_of(ticket, request.url.path)
+        principal = keyring.principal(name) if name is not None else None
+    if principal is None:
         raise _unauthorized("missing or unknown API key" if ticket is None else "invalid or expired ticket")
-    return role  # type: ignore[return-value]
+    request.state.principal = principal
+    return principal
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -49,13 +52,15 @@ def _unauthorized(detail: str) -> HTTPException:
                          headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_role(*allowed: Role) -> Callable[..., Role]:
-    """A dependency that admits the given roles (``admin`` is always admitted) and answers 403 otherwise."""
+def require_role(*allowed: Role) -> Callable[..., Principal]:
+    """A dependency that admits the given roles (``admin`` is always admitted) and answers 403 otherwise;
+    it gives the caller's ``Principal``."""
 
-    def check(role: Annotated[Role, Depends(current_role)]) -> Role:
-        if role != "admin" and role not in allowed:
-            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=f"role {role!r} may not do this")
-        return role
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role != "admin" and principal.role not in allowed:
+            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
+                                detail=f"role {principal.role!r} may not do this")
+        return principal
 
     return check
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from analytics.analyst import AnalystDoorConfig
-from api.deps import ROLES, Role
+from api.auth import ROLES, Role
+from api.ratelimit import RateLimits
 from enrichment.config import EnrichmentConfig
 from ingest.kafka_connection import KafkaConnection
 
@@ -24,7 +25,11 @@ class ApiSettings(BaseSettings):
     kafka: KafkaConnection = Field(default_factory=KafkaConnection,
                                    description="security of the Kafka clients (SCRM_KAFKA__*)")
     clickhouse_dsn: str | None = None
-    api_keys: str = Field(default="", description="comma-separated key:role pairs")
+    api_keys: SecretStr = Field(default=SecretStr(""),
+                                description="bootstrap keys: comma-separated key:role pairs (hashed, never logged)")
+    ticket_secret: SecretStr | None = Field(
+        default=None, description="signs stream tickets; set the same on every API process behind one address")
+    rate_limits: RateLimits = Field(default_factory=RateLimits, description="per-key allowances (SCRM_RATE_LIMITS__*)")
     connectors_file: Path | None = Field(default=None, description="webhook connectors TOML (docs/connectors.md)")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -33,7 +38,7 @@ class ApiSettings(BaseSettings):
 
     def parsed_api_keys(self) -> dict[str, Role]:
         """The key -> role map; raises ``ValueError`` on an unknown role or a malformed pair."""
-        return parse_api_keys(self.api_keys)
+        return parse_api_keys(self.api_keys.get_secret_value())
 
 
 def parse_api_keys(spec: str) -> dict[str, Role]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from analytics.analyst import AnalystDoorConfig
@@ -88,7 +88,7 @@ class EmbeddedSettings(BaseSettings):
     data_dir: Path = Path(".scrm")
     host: str = "127.0.0.1"
     port: int = 8000
-    api_keys: str = ""
+    api_keys: SecretStr = SecretStr("")
     routing_file: Path | None = Field(default=None, description="alert routing JSON (see docs/alerts.md)")
     connectors_file: Path | None = Field(default=None, description="connectors TOML: webhooks and pollers (docs/connectors.md)")
     pipeline: PipelineConfig = PipelineConfig()

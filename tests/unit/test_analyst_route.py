@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from analytics.analyst import AnalystDoor, AnalystDoorConfig, open_analyst_door
 from analytics.client import AnalyticsClient
 from analytics.exceptions import QueryCancelled
+from api.app import install_access
+from api.auth import Keyring
 from api.routers import analytics
 from streams.storage import Storage, open_storage
 
@@ -39,7 +41,7 @@ def serve(storage: Storage, chdb_storage_dsn: str) -> Iterator[Callable[..., tup
         doors.append(open_analyst_door(chdb_storage_dsn, AnalystDoorConfig(**limits)))
         app = FastAPI()
         app.include_router(analytics.router)
-        app.state.api_keys = {ANALYST: "analyst", AGENT: "agent"}
+        install_access(app, Keyring({ANALYST: "analyst", AGENT: "agent"}))
         app.state.analytics = storage.analytics
         app.state.analyst_door = doors[-1]
         return app, doors[-1]

@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from analytics.writer import write_events
+from api.app import install_access
+from api.auth import Keyring
 from api.routers import analytics
 from streams.steps.analytics import event_row
 from streams.storage import Storage, open_storage
@@ -60,7 +62,7 @@ def brands(storage: Storage, enriched_factory) -> tuple[str, str]:
 def api(storage: Storage) -> TestClient:
     app = FastAPI()
     app.include_router(analytics.router)
-    app.state.api_keys = {READER: "marketer"}
+    install_access(app, Keyring({READER: "marketer"}))
     app.state.analytics = storage.analytics
     app.state.analyst_door = None
     return TestClient(app)

@@ -21,6 +21,8 @@ from fastapi.testclient import TestClient
 
 from analytics.analyst import AnalystDoor, AnalystDoorConfig, open_analyst_door
 from analytics.writer import write_events
+from api.app import install_access
+from api.auth import Keyring
 from api.routers import analytics
 from scrm.cli import main
 from scrm.commands.sql import EXIT, SqlCommandError, run_via_api
@@ -124,7 +126,7 @@ def door(storage: Storage, chdb_storage_dsn: str) -> Iterator[AnalystDoor]:
 def test_through_the_api_a_query_runs_and_a_refusal_keeps_its_reason(storage, door, brand):
     app = FastAPI()
     app.include_router(analytics.router)
-    app.state.api_keys = {"an-key": "analyst", "ag-key": "agent"}
+    install_access(app, Keyring({"an-key": "analyst", "ag-key": "agent"}))
     app.state.analytics, app.state.analyst_door = storage.analytics, door
     http = TestClient(app)
 

@@ -17,12 +17,15 @@ from alerts import incidents as lifecycle
 from alerts.contracts import AlertKind, AlertState, Incident
 from alerts.exceptions import AlertNotFound, InvalidTransition
 from alerts.repository import change_incident, get_incident, incidents_updated_after, list_incidents
-from api.deps import Role, current_role, get_session, require_role
+from api.auth import Principal
+from api.deps import current_principal, get_session, require_role
+from api.openapi import errors
+from api.params import EventTime
 from api.tickets import TICKET_SECONDS
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"], dependencies=[Depends(require_role("agent", "analyst"))])
 SessionDep = Annotated[Session, Depends(get_session)]
-ActorDep = Annotated[Role, Depends(require_role("agent"))]
+ActorDep = Annotated[Principal, Depends(require_role("agent"))]
 STREAM_POLL_SECONDS = 0.5
 
 
@@ -46,21 +49,16 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ActorIn(_Body):
-    by: str | None = Field(default=None, max_length=256, description="who acts (defaults to the key's role)")
+class SnoozeIn(_Body):
+    until: EventTime
 
 
-class SnoozeIn(ActorIn):
-    until: datetime
-
-
-class AssignIn(ActorIn):
+class AssignIn(_Body):
     assignee: str | None = Field(default=None, max_length=256)
     team: str | None = Field(default=None, max_length=256)
 
 
 class CommentIn(_Body):
-    author: str | None = Field(default=None, max_length=256)
     text: str = Field(min_length=1, max_length=10_000)
 
 
@@ -71,7 +69,7 @@ def read_alerts(
     severity: Annotated[int | None, Query(ge=1, le=5, description="minimum severity")] = None,
     kind: AlertKind | None = None,
     brand: str | None = None,
-    since: Annotated[datetime | None, Query(description="last event at or after (event time)")] = None,
+    since: Annotated[EventTime | None, Query(description="last event at or after (event time)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[IncidentOut]:
     """Incidents matching every filter, most recently seen first."""
@@ -88,13 +86,14 @@ class StreamTicket(BaseModel):
 
 
 @router.post("/stream/ticket")
-def stream_ticket(request: Request, role: Annotated[Role, Depends(current_role)]) -> StreamTicket:
+def stream_ticket(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> StreamTicket:
     """A one-minute ticket to open the live stream from a browser, whose ``EventSource`` cannot send the
     API key in a header (a key in a URL is refused)."""
-    return StreamTicket(ticket=request.app.state.stream_tickets.issue(role), expires_in=TICKET_SECONDS)
+    return StreamTicket(ticket=request.app.state.stream_tickets.issue(principal.name), expires_in=TICKET_SECONDS)
 
 
-@router.get("/stream")
+@router.get("/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}, "description": "incidents as they change"}})
 async def stream_alerts(request: Request) -> StreamingResponse:
     """Server-Sent Events: every incident opened or changed from now on, as ``event: alert`` with the
     incident JSON (``id:`` is ``<incident id>:<version>``). Authenticated by the API key header, or by
@@ -119,7 +118,7 @@ async def stream_alerts(request: Request) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/{alert_id}")
+@router.get("/{alert_id}", responses=errors(404))
 def read_alert(alert_id: str, session: SessionDep) -> IncidentOut:
     """One incident with its evidence, suggested reply and comments; 404 if unknown."""
     incident = get_incident(alert_id, session=session)
@@ -138,37 +137,36 @@ def _act(session: Session, alert_id: str, change: Callable[[Incident], Incident]
         raise HTTPException(status_code=409, detail=str(exc)) from None
 
 
-@router.post("/{alert_id}/ack")
-def acknowledge_alert(alert_id: str, session: SessionDep, role: ActorDep, body: ActorIn | None = None) -> IncidentOut:
-    """open -> acknowledged (stops escalation); 409 otherwise."""
-    by = (body.by if body else None) or role
-    return _act(session, alert_id, lambda i: lifecycle.acknowledge(i, by=by, now=datetime.now(UTC)))
+@router.post("/{alert_id}/ack", responses=errors(404, 409))
+def acknowledge_alert(alert_id: str, session: SessionDep, actor: ActorDep) -> IncidentOut:
+    """open -> acknowledged (stops escalation), recorded under the key's name; 409 otherwise."""
+    return _act(session, alert_id, lambda i: lifecycle.acknowledge(i, by=actor.name, now=datetime.now(UTC)))
 
 
-@router.post("/{alert_id}/resolve")
-def resolve_alert(alert_id: str, session: SessionDep, role: ActorDep, body: ActorIn | None = None) -> IncidentOut:
-    """-> resolved; the next alert with the same dedup key opens a new incident. 409 if already resolved."""
-    by = (body.by if body else None) or role
-    return _act(session, alert_id, lambda i: lifecycle.resolve(i, by=by, now=datetime.now(UTC)))
+@router.post("/{alert_id}/resolve", responses=errors(404, 409))
+def resolve_alert(alert_id: str, session: SessionDep, actor: ActorDep) -> IncidentOut:
+    """-> resolved (by the key's name); the next alert with the same dedup key opens a new incident. 409 if
+    already resolved."""
+    return _act(session, alert_id, lambda i: lifecycle.resolve(i, by=actor.name, now=datetime.now(UTC)))
 
 
-@router.post("/{alert_id}/snooze")
-def snooze_alert(alert_id: str, body: SnoozeIn, session: SessionDep, role: ActorDep) -> IncidentOut:
+@router.post("/{alert_id}/snooze", responses=errors(404, 409))
+def snooze_alert(alert_id: str, body: SnoozeIn, session: SessionDep, actor: ActorDep) -> IncidentOut:
     """Silence deliveries and escalation until ``until``; 409 for a past time or a resolved incident."""
     until = body.until if body.until.tzinfo else body.until.replace(tzinfo=UTC)
     return _act(session, alert_id,
-                lambda i: lifecycle.snooze(i, until=until, by=body.by or role, now=datetime.now(UTC)))
+                lambda i: lifecycle.snooze(i, until=until, by=actor.name, now=datetime.now(UTC)))
 
 
-@router.post("/{alert_id}/assign")
-def assign_alert(alert_id: str, body: AssignIn, session: SessionDep, role: ActorDep) -> IncidentOut:
-    """Assign to an agent and/or a team; 409 when neither is given."""
+@router.post("/{alert_id}/assign", responses=errors(404, 409))
+def assign_alert(alert_id: str, body: AssignIn, session: SessionDep, actor: ActorDep) -> IncidentOut:
+    """Assign to an agent (a key's name) and/or a team; 409 when neither is given."""
     return _act(session, alert_id,
                 lambda i: lifecycle.assign(i, assignee=body.assignee, team=body.team, now=datetime.now(UTC)))
 
 
-@router.post("/{alert_id}/comments", status_code=201)
-def comment_alert(alert_id: str, body: CommentIn, session: SessionDep, role: ActorDep) -> IncidentOut:
-    """Append a comment (author defaults to the key's role, time is now)."""
+@router.post("/{alert_id}/comments", status_code=201, responses=errors(404, 409))
+def comment_alert(alert_id: str, body: CommentIn, session: SessionDep, actor: ActorDep) -> IncidentOut:
+    """Append a comment, by the key's name, at now."""
     return _act(session, alert_id,
-                lambda i: lifecycle.add_comment(i, author=body.author or role, text=body.text, now=datetime.now(UTC)))
+                lambda i: lifecycle.add_comment(i, author=actor.name, text=body.text, now=datetime.now(UTC)))

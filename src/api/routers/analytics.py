@@ -35,9 +35,13 @@ from analytics.rollups import (
     top_topics,
 )
 from api.deps import require_role
+from api.openapi import errors
+from api.params import EventTime
+from api.ratelimit import rate_limited
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 Reader = Depends(require_role("agent", "marketer", "analyst"))
+Dashboards = [Reader, Depends(rate_limited("dashboards"))]
 
 
 def get_analytics(request: Request) -> AnalyticsClient:
@@ -64,8 +68,8 @@ def get_filters(
     platform: str | None = None,
     topic: str | None = None,
     language: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: EventTime | None = None,
+    until: EventTime | None = None,
 ) -> Filters:
     """The rollup routes' common filters (``since``/``until``: event time, buckets starting in the window)."""
     return Filters(brand=brand, platform=platform, topic=topic, language=language, since=since, until=until)
@@ -83,7 +87,7 @@ def _windowed(client: AnalyticsClient, filters: Filters, hours: float) -> Filter
     return None if start is None else replace(filters, since=start)
 
 
-@router.get("/sentiment", dependencies=[Reader])
+@router.get("/sentiment", dependencies=Dashboards, responses=errors(429, 503))
 def sentiment_timeline(
     client: ClientDep,
     filters: FiltersDep,
@@ -95,7 +99,7 @@ def sentiment_timeline(
     return sentiment_over_time(client, window, bucket_minutes=bucket_minutes) if window else []
 
 
-@router.get("/sentiment/series", dependencies=[Reader])
+@router.get("/sentiment/series", dependencies=Dashboards, responses=errors(429, 503))
 def sentiment_timeseries(
     client: ClientDep,
     filters: FiltersDep,
@@ -107,7 +111,7 @@ def sentiment_timeseries(
     return sentiment_series(client, window, bucket_minutes=bucket_minutes) if window else []
 
 
-@router.get("/sentiment/breakdown", dependencies=[Reader])
+@router.get("/sentiment/breakdown", dependencies=Dashboards, responses=errors(429, 503))
 def sentiment_by(
     client: ClientDep,
     filters: FiltersDep,
@@ -119,7 +123,7 @@ def sentiment_by(
     return sentiment_breakdown(client, window, by=by) if window else []
 
 
-@router.get("/share-of-voice", dependencies=[Reader])
+@router.get("/share-of-voice", dependencies=Dashboards, responses=errors(429, 503))
 def brands_share_of_voice(
     client: ClientDep,
     filters: FiltersDep,
@@ -131,14 +135,14 @@ def brands_share_of_voice(
     return share_of_voice(client, window, bucket_hours=bucket_hours) if window else []
 
 
-@router.get("/topics", dependencies=[Reader])
+@router.get("/topics", dependencies=Dashboards, responses=errors(429, 503))
 def topics_ranking(client: ClientDep, filters: FiltersDep, hours: Hours = 24, limit: Limit = 20) -> list[dict[str, Any]]:
     """The top topics of the window, with their negatives, reach and engagement."""
     window = _windowed(client, filters, hours)
     return top_topics(client, window, limit=limit) if window else []
 
 
-@router.get("/influencers", dependencies=[Reader])
+@router.get("/influencers", dependencies=Dashboards, responses=errors(429, 503))
 def influencer_leaderboard(
     client: ClientDep,
     filters: FiltersDep,
@@ -152,11 +156,11 @@ def influencer_leaderboard(
     return influencers(client, window, limit=limit, order=order) if window else []
 
 
-@router.get("/breakdown", dependencies=[Reader])
+@router.get("/breakdown", dependencies=Dashboards, responses=errors(429, 503))
 def breakdown_by(
     client: ClientDep,
     by: Literal["platform", "brand", "kind", "language"] = "platform",
-    since: datetime | None = None,
+    since: EventTime | None = None,
     hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
 ) -> list[dict[str, Any]]:
     """Events, negatives and mean sentiment per platform, brand, kind or language."""
@@ -186,7 +190,8 @@ _STATUS: tuple[tuple[type[AnalystQueryError], int], ...] = (
 )
 
 
-@router.post("/query", dependencies=[Depends(require_role("analyst"))])
+@router.post("/query", dependencies=[Depends(require_role("analyst")), Depends(rate_limited("query"))],
+             responses=errors(400, 422, 429, CLIENT_CLOSED_REQUEST, 502, 503))
 async def analyst_query(body: AnalystQueryRequest, request: Request, door: DoorDep) -> AnalystResult:
     """One read-only SELECT/WITH/EXPLAIN/SHOW/DESCRIBE through the analyst door (``analytics.door``): run
     on the door's own clients with its time, memory and row limits, cancelled when the client disconnects.

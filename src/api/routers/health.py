@@ -15,7 +15,7 @@ from ingest.deadletter_store import count_dead_letters
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "the in-process pipeline has stopped (the body says why)"}})
 def healthz(request: Request, response: Response) -> dict[str, str]:
     """``ok`` while the process serves HTTP and its in-process pipeline (embedded runtime) runs; 503 with
     the reason once that pipeline has stopped."""
@@ -27,7 +27,7 @@ def healthz(request: Request, response: Response) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "not ready: the body lists every problem"}})
 def readyz(request: Request, response: Response) -> dict[str, Any]:
     """``ready`` when this process can do its work: the database answers and no lane is stalled (records
     waiting, no batch finished for a while), and its in-process pipeline has not stopped; else 503 with

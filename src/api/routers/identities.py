@@ -13,7 +13,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.deps import Role, get_session, require_role
+from api.auth import Principal
+from api.deps import get_session, require_role
+from api.openapi import errors
 from profile_store.contracts import LinkSignal, Provenance, Suggestion
 from profile_store.identity_graph import make_link
 from profile_store.identity_keys import parse_identity_key
@@ -49,24 +51,24 @@ def _submit(request: Request, signal: LinkSignal) -> None:
 
 
 @router.post("/links", status_code=status.HTTP_202_ACCEPTED)
-def create_link(body: LinkRequest, request: Request, role: Annotated[Role, Depends(Editor)]) -> Accepted:
+def create_link(body: LinkRequest, request: Request, actor: Annotated[Principal, Depends(Editor)]) -> Accepted:
     """State that two identities are the same person; merges their customers (the older survives)."""
     try:
         a, b = parse_identity_key(body.a), parse_identity_key(body.b)
-        link = make_link(a, b, Provenance(source="api", actor=f"api:{role}", reference=body.reference), datetime.now(UTC))
+        link = make_link(a, b, Provenance(source="api", actor=f"api:{actor.name}", reference=body.reference), datetime.now(UTC))
     except ValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
-    _submit(request, LinkSignal(op="link", link=link, requested_by=f"api:{role}", at=link.created_at))
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    _submit(request, LinkSignal(op="link", link=link, requested_by=f"api:{actor.name}", at=link.created_at))
     return Accepted(link_id=link.link_id)
 
 
-@router.delete("/links/{link_id}", status_code=status.HTTP_202_ACCEPTED)
-def delete_link(link_id: str, request: Request, session: SessionDep, role: Annotated[Role, Depends(Editor)]) -> Accepted:
+@router.delete("/links/{link_id}", status_code=status.HTTP_202_ACCEPTED, responses=errors(404))
+def delete_link(link_id: str, request: Request, session: SessionDep, actor: Annotated[Principal, Depends(Editor)]) -> Accepted:
     """Remove a link: its customer splits and every part is recomputed from its own events."""
     found = get_link(link_id, session=session)
     if found is None or not found[1]:
         raise HTTPException(status_code=404, detail="no such active link")
-    _submit(request, LinkSignal(op="unlink", link_id=link_id, requested_by=f"api:{role}", at=datetime.now(UTC)))
+    _submit(request, LinkSignal(op="unlink", link_id=link_id, requested_by=f"api:{actor.name}", at=datetime.now(UTC)))
     return Accepted(link_id=link_id)
 
 
@@ -87,13 +89,14 @@ def read_suggestions(
     return list_suggestions(session=session, status=state, limit=limit)
 
 
-@router.post("/suggestions/{suggestion_id}/accept", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/suggestions/{suggestion_id}/accept", status_code=status.HTTP_202_ACCEPTED,
+             responses=errors(404, 409))
 def accept_suggestion(
-    suggestion_id: str, request: Request, session: SessionDep, role: Annotated[Role, Depends(Editor)]
+    suggestion_id: str, request: Request, session: SessionDep, actor: Annotated[Principal, Depends(Editor)]
 ) -> Accepted:
     """A reviewer confirms the match: it becomes a link with the reviewer and suggestion as provenance."""
     suggestion = _pending(suggestion_id, session)
-    signal = accept_signal(suggestion, reviewer=f"api:{role}", at=datetime.now(UTC))
+    signal = accept_signal(suggestion, reviewer=f"api:{actor.name}", at=datetime.now(UTC))
     set_suggestion_status(suggestion_id, "accepted", session=session)
     session.commit()
     _submit(request, signal)
@@ -101,8 +104,9 @@ def accept_suggestion(
     return Accepted(link_id=signal.link.link_id)
 
 
-@router.post("/suggestions/{suggestion_id}/reject", status_code=status.HTTP_204_NO_CONTENT)
-def reject_suggestion(suggestion_id: str, session: SessionDep, _role: Annotated[Role, Depends(Editor)]) -> None:
+@router.post("/suggestions/{suggestion_id}/reject", status_code=status.HTTP_204_NO_CONTENT,
+             responses=errors(404, 409))
+def reject_suggestion(suggestion_id: str, session: SessionDep, _actor: Annotated[Principal, Depends(Editor)]) -> None:
     """A reviewer says the two are different people; the pair is not suggested again."""
     _pending(suggestion_id, session)
     set_suggestion_status(suggestion_id, "rejected", session=session)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_receivers, read_body, require_role
+from api.openapi import errors
 from api.webhooks import Receivers
 from ingest.adapters.generic import Accepted, parse_events
 from ingest.contracts import SocialEvent
@@ -43,7 +44,7 @@ class IngestAnswer(BaseModel):
     lines: list[LineOutcome]
 
 
-@router.post("/events")
+@router.post("/events", responses=errors(400, 413, 503))
 async def ingest_events(request: Request, receivers: Annotated[Receivers, Depends(get_receivers)]) -> IngestAnswer:
     """Judge, keep and answer every item of the body (see the module docstring)."""
     body = await read_body(request, MAX_BODY)

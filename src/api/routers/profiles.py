@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy.orm import Session
 
 from api.deps import get_session, require_role
+from api.openapi import errors
 from profile_store.contracts import CustomerProfile, Lifecycle, MergeRecord, TimelineItem
 from profile_store.identity_repository import merge_history
 from profile_store.repository import find_profile_by_identity, get_profile, resolve_redirect, search_profiles
@@ -35,7 +36,7 @@ def find_profiles(
     return search_profiles(session=session, name=q, lifecycle=lifecycle, min_influence=min_influence, limit=limit)
 
 
-@router.get("/{customer_id}")
+@router.get("/{customer_id}", responses=errors(404))
 def read_profile(customer_id: str, session: SessionDep) -> CustomerProfile:
     """The whole profile of one customer; 404 if unknown."""
     profile = get_profile(customer_id, session=session)
@@ -44,7 +45,7 @@ def read_profile(customer_id: str, session: SessionDep) -> CustomerProfile:
     return profile
 
 
-@router.get("/{customer_id}/timeline")
+@router.get("/{customer_id}/timeline", responses=errors(404))
 def read_timeline(customer_id: str, session: SessionDep) -> list[TimelineItem]:
     """The customer's most recent interactions, newest first."""
     return list(read_profile(customer_id, session).timeline)

@@ -8,7 +8,7 @@ delivery is durable.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +23,20 @@ MAX_BODY = 1024 * 1024
 router = APIRouter(prefix="/v1/ingest/webhooks", tags=["webhooks"])
 
 
-@router.api_route("/{connector}", methods=["GET", "POST"], response_class=Response)
+_ANY: dict[str, Any] = {"content": {"*/*": {}}}
+_REPLIES: dict[int | str, dict[str, Any]] = {
+    200: {**_ANY, "description": "delivered and durable: the platform's expected reply"},
+    400: {**_ANY, "description": "the platform's payload or handshake is malformed"},
+    401: {**_ANY, "description": "the platform's signature is missing or wrong"},
+    403: {**_ANY, "description": "signed for another receiver"},
+    404: {**_ANY, "description": "no such webhook connector"},
+    405: {**_ANY, "description": "the platform's protocol does not use this method here"},
+    413: {**_ANY, "description": "body over 1 MiB"},
+    503: {**_ANY, "description": "intake unavailable; the platform retries"},
+}
+
+
+@router.api_route("/{connector}", methods=["GET", "POST"], response_class=Response, responses=_REPLIES)
 async def receive_webhook(
     connector: str, request: Request, receivers: Annotated[Receivers, Depends(get_receivers)]
 ) -> Response:

@@ -72,7 +72,8 @@ def serve_embedded(
 ) -> int:
     """Run the embedded platform (pipeline, dispatcher, the API with console, webhook receivers, pollers and
     generic ingest on the intake journal) until Ctrl-C; ``feed`` (the demo's simulator) runs on a thread of
-    its own. ``banner(admin_key)`` is printed once serving. Exits with the runtime's exit code when the pipeline
+    its own. ``banner(admin_key)`` is printed once serving (the key generated when ``api_keys`` is empty;
+    ``<your key>`` when the operator set keys, which are never printed). Exits with the runtime's exit code when the pipeline
     gives up (never a dead pipeline behind a live API), 2 for a bad connectors file. Blocks."""
     import uvicorn
     from prometheus_client.registry import Collector
@@ -80,6 +81,7 @@ def serve_embedded(
     from alerts.dispatch import Dispatcher
     from alerts.routing import RoutingConfig, load_routing
     from api.app import create_app
+    from api.auth import Keyring, database_keys
     from api.settings import parse_api_keys
     from ingest.connectors import poll_connectors
     from scrm.heap import settle_heap
@@ -93,8 +95,10 @@ def serve_embedded(
     if connectors is None:
         return 2
     connectors = {**(extra_connectors or {}), **connectors}
-    keys = parse_api_keys(settings.api_keys) or {secrets.token_urlsafe(16): "admin"}
-    admin = next((key for key, role in keys.items() if role == "admin"), next(iter(keys)))
+    given = parse_api_keys(settings.api_keys.get_secret_value())
+    keys = given or {secrets.token_urlsafe(16): "admin"}
+    # a key the operator set is theirs and is never printed; one made here is shown once, in the banner
+    admin = "<your key>" if given else next(iter(keys))
     stop = threading.Event()
     with embedded_platform(settings) as platform:
         runtime = platform.runtime
@@ -126,6 +130,7 @@ def serve_embedded(
             services = ApiServices(
                 session_factory=platform.storage.session_factory,
                 api_keys=keys,
+                keyring=Keyring(keys, database_keys(platform.storage.session_factory)),
                 enricher=platform.enricher,
                 submit_links=runtime.submit_links,
                 analytics=platform.storage.analytics,

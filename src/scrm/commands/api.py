@@ -28,6 +28,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from analytics.analyst import open_analyst_door
     from api.app import ApiServices, create_app
+    from api.auth import Keyring, database_keys
     from api.settings import ApiSettings
     from enrichment.factory import build_enricher
     from ingest.producer import publish_raw
@@ -44,14 +45,17 @@ def handle(args: argparse.Namespace) -> int:
     flags = {"host": args.host, "port": args.port, "connectors_file": args.connectors}
     settings = ApiSettings(**{k: v for k, v in flags.items() if v is not None})  # type: ignore[arg-type]
     keys = settings.parsed_api_keys()
-    if not keys:
-        print("scrm api: set SCRM_API_KEYS (e.g. 'secret1:admin,secret2:agent'); refusing to serve without keys",
-              file=sys.stderr)
-        return 2
     connectors = read_connectors(settings.connectors_file, "api")
     if connectors is None:
         return 2
     storage = open_storage(settings.database_url, settings.clickhouse_dsn)
+    keyring = Keyring(keys, database_keys(storage.session_factory))
+    keyring.refresh()
+    if not keys and not keyring.any_active():
+        print("scrm api: no API key: create one with 'scrm keys create --database-url ... --name NAME --role admin' "
+              "or set SCRM_API_KEYS (key:role,...) for the first admin; refusing to serve without keys", file=sys.stderr)
+        storage.close()
+        return 2
     door = open_analyst_door(settings.clickhouse_dsn, settings.analyst) if settings.clickhouse_dsn else None
 
     def submit_links(signals: Sequence[LinkSignal]) -> None:
@@ -67,6 +71,9 @@ def handle(args: argparse.Namespace) -> int:
             services = ApiServices(
                 session_factory=storage.session_factory,
                 api_keys=keys,
+                keyring=keyring,
+                ticket_secret=settings.ticket_secret.get_secret_value() if settings.ticket_secret else None,
+                rate_limits=settings.rate_limits,
                 enricher=build_enricher(settings.enrichment),
                 submit_links=submit_links,
                 analytics=storage.analytics,

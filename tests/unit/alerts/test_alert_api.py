@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from alerts.config import AlertingConfig
 from alerts.pipeline import process_posts
+from api.app import install_access
+from api.auth import Keyring
 from api.routers import alerts as alerts_router
 from streams.storage import open_storage
 
@@ -24,7 +26,8 @@ def client(sqlite_url):
         process_posts([negative(T0, author={"followers": 90_000}, text="refund now, total scam")], [],
                       config=AlertingConfig(), now=datetime.now(UTC), session=session)
     app = FastAPI()
-    app.state.session_factory, app.state.api_keys = storage.session_factory, KEYS
+    app.state.session_factory = storage.session_factory
+    install_access(app, Keyring(KEYS))
     app.include_router(alerts_router.router)
     yield TestClient(app)
     storage.close()
@@ -50,13 +53,15 @@ def test_an_agent_acknowledges_assigns_comments_snoozes_and_resolves(client):
     base = f"/v1/alerts/{incident_id}"
     assert client.post(f"{base}/ack", headers=_h("analyst-key")).status_code == 403
     acked = client.post(f"{base}/ack", json={"by": "li"}, headers=_h("agent-key")).json()
-    assert (acked["state"], acked["acknowledged_by"]) == ("acknowledged", "li")
+    assert (acked["state"], acked["acknowledged_by"]) == ("acknowledged", "env:agent"), \
+        "who acts is the key's name, not what a body claims"
     assert client.post(f"{base}/ack", headers=_h("agent-key")).status_code == 409
     assigned = client.post(f"{base}/assign", json={"assignee": "wang", "team": "care"}, headers=_h("agent-key"))
     assert (assigned.json()["assignee"], assigned.json()["team"]) == ("wang", "care")
-    commented = client.post(f"{base}/comments", json={"author": "wang", "text": "<b>called</b>"},
+    commented = client.post(f"{base}/comments", json={"text": "<b>called</b>"},
                             headers=_h("agent-key"))
     assert commented.status_code == 201 and commented.json()["comments"][0]["text"] == "<b>called</b>"
+    assert commented.json()["comments"][0]["author"] == "env:agent"
     until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert client.post(f"{base}/snooze", json={"until": until}, headers=_h("agent-key")).json()["snoozed_until"]
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
@@ -64,3 +69,20 @@ def test_an_agent_acknowledges_assigns_comments_snoozes_and_resolves(client):
     resolved = client.post(f"{base}/resolve", headers=_h("agent-key")).json()
     assert resolved["state"] == "resolved" and resolved["version"] == 6
     assert client.get("/v1/alerts?state=resolved", headers=_h("agent-key")).json()[0]["incident_id"] == incident_id
+
+
+def test_every_action_records_the_person_the_key_names(client):
+    from api.auth import hash_key, new_key
+    from profile_store.api_keys import StoredKey
+
+    key, key_id = new_key()
+    person = StoredKey(name="li.wei@acme.com", role="agent", key_id=key_id, secret_hash=hash_key(key),
+                       created_at=datetime.now(UTC))
+    install_access(client.app, Keyring(KEYS, lambda: [person]))
+    incident_id = client.get("/v1/alerts", headers=_h(key)).json()[0]["incident_id"]
+    base = f"/v1/alerts/{incident_id}"
+    assert client.post(f"{base}/ack", headers=_h(key)).json()["acknowledged_by"] == "li.wei@acme.com"
+    commented = client.post(f"{base}/comments", json={"text": "on it"}, headers=_h(key)).json()
+    assert commented["comments"][-1]["author"] == "li.wei@acme.com"
+    resolved = client.post(f"{base}/resolve", headers=_h(key)).json()
+    assert resolved["resolved_by"] == "li.wei@acme.com"

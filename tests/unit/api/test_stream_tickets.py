@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import ApiServices, create_app
-from api.tickets import STREAM_SCOPE, StreamTickets
+from api.tickets import STREAM_SCOPE, StreamTickets, ticket_secret
 from enrichment.lexicon import LexiconEnricher
 
 KEYS = {"agent-key": "agent", "ingest-key": "ingest"}
@@ -38,21 +38,22 @@ def test_a_ticket_is_issued_to_a_key_and_opens_only_the_stream(client):
     ticket = answer.json()["ticket"]
     assert "agent-key" not in ticket
     assert client.get("/v1/alerts", params={"ticket": ticket}).status_code == 401, "a ticket opens the stream only"
-    assert client.app.state.stream_tickets.role_of(ticket, STREAM_SCOPE) == "agent"
+    assert client.app.state.stream_tickets.name_of(ticket, STREAM_SCOPE) == "env:agent"
 
 
 def test_tickets_expire_cannot_be_forged_and_outlive_no_key_change():
     now = [T0]
-    tickets = StreamTickets(KEYS, clock=lambda: now[0])
-    ticket = tickets.issue("agent")
-    assert tickets.role_of(ticket, STREAM_SCOPE) == "agent"
-    assert StreamTickets(dict(KEYS), clock=lambda: now[0]).role_of(ticket, STREAM_SCOPE) == "agent", \
-        "another API process with the same keys accepts it"
+    tickets = StreamTickets(ticket_secret(None, KEYS), clock=lambda: now[0])
+    ticket = tickets.issue("ann@acme")
+    assert tickets.name_of(ticket, STREAM_SCOPE) == "ann@acme"
+    assert StreamTickets(ticket_secret(None, dict(KEYS)), clock=lambda: now[0]).name_of(ticket, STREAM_SCOPE) \
+        == "ann@acme", "another API process with the same keys accepts it"
+    assert StreamTickets(ticket_secret("shared", {}), clock=lambda: now[0]).name_of(ticket, STREAM_SCOPE) is None
     expiry, _, signature = ticket.split(".")
-    assert tickets.role_of(f"{expiry}.admin.{signature}", STREAM_SCOPE) is None
-    assert tickets.role_of(ticket, "/v1/alerts") is None
-    assert StreamTickets({"other": "agent"}, clock=lambda: now[0]).role_of(ticket, STREAM_SCOPE) is None
+    assert tickets.name_of(f"{expiry}.ZW52OmFkbWlu.{signature}", STREAM_SCOPE) is None, "env:admin, forged"
+    assert tickets.name_of(ticket, "/v1/alerts") is None
+    assert StreamTickets(ticket_secret(None, {"other": "agent"}), clock=lambda: now[0]).name_of(ticket, STREAM_SCOPE) is None
     now[0] = T0 + timedelta(seconds=61)
-    assert tickets.role_of(ticket, STREAM_SCOPE) is None
-    for junk in ("", "x", "1.2", "a.b.c", "9999999999.agent."):
-        assert tickets.role_of(junk, STREAM_SCOPE) is None
+    assert tickets.name_of(ticket, STREAM_SCOPE) is None
+    for junk in ("", "x", "1.2", "a.b.c", "9999999999.agent.", "9999999999.%%%.x"):
+        assert tickets.name_of(junk, STREAM_SCOPE) is None

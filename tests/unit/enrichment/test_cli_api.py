@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from api.app import install_access
+from api.auth import Keyring
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -42,7 +45,7 @@ def test_enrich_route_validates_and_keeps_order() -> None:
     app = FastAPI()
     app.include_router(router)
     app.state.enricher = LexiconEnricher()
-    app.state.api_keys = {"k": "agent", "m": "marketer"}
+    install_access(app, Keyring({"k": "agent", "m": "marketer"}))
     client = TestClient(app)
     ok = client.post("/v1/enrich", json={"texts": ["太差了", "love it"]}, headers={"X-API-Key": "k"})
     assert ok.status_code == 200

@@ -62,7 +62,7 @@ def test_linking_through_the_api_merges_and_records_provenance(client: TestClien
     assert merged == _customer(client, "weibo:1")
     history = client.get(f"/v1/profiles/{merged['customer_id']}/merges", headers=AGENT).json()
     assert history[0]["kind"] == "merge"
-    assert history[0]["provenance"] == {"source": "api", "actor": "api:agent", "reference": "ticket 7"}
+    assert history[0]["provenance"] == {"source": "api", "actor": "api:env:agent", "reference": "ticket 7"}
 
     link_id = response.json()["link_id"]
     assert client.delete(f"/v1/identities/links/{link_id}", headers=AGENT).status_code == 202
@@ -72,7 +72,7 @@ def test_linking_through_the_api_merges_and_records_provenance(client: TestClien
 
 
 def test_bad_identity_keys_and_missing_roles_are_refused(client: TestClient) -> None:
-    assert client.post("/v1/identities/links", json={"a": "weibo:1", "b": "nope"}, headers=AGENT).status_code == 422
+    assert client.post("/v1/identities/links", json={"a": "weibo:1", "b": "nope"}, headers=AGENT).status_code == 400
     assert client.post("/v1/identities/links", json={"a": "weibo:1", "b": "x:3"}, headers=MARKETER).status_code == 403
     assert client.post("/v1/identities/links", json={"a": "weibo:1", "b": "x:3"}).status_code == 401
     assert client.get("/healthz").status_code == 200
