@@ -3,3 +3,12 @@
 
 class ProfileNotFound(LookupError):
     """No profile for the given customer id or identity key."""
+
+
+class InvalidSegmentRule(ValueError):
+    """A segment rule that does not validate; ``problems`` names each bad part (``all[1]: unknown field
+    'lifecyle'``), in the order found."""
+
+    def __init__(self, problems: tuple[str, ...]) -> None:
+        super().__init__("invalid segment rule: " + "; ".join(problems))
+        self.problems = problems
