@@ -12,3 +12,11 @@ class InvalidSegmentRule(ValueError):
     def __init__(self, problems: tuple[str, ...]) -> None:
         super().__init__("invalid segment rule: " + "; ".join(problems))
         self.problems = problems
+
+
+class SegmentSyntaxError(InvalidSegmentRule):
+    """A rule in the text form that does not parse or validate; ``column`` (1-based) is where."""
+
+    def __init__(self, message: str, column: int) -> None:
+        super().__init__((f"column {column}: {message}",))
+        self.column = column

@@ -191,7 +191,7 @@ def parse_rule(source: str | bytes | Mapping[str, Any]) -> SegmentRule:
             return SegmentRule.model_validate(source)
         return SegmentRule.model_validate_json(source)
     except ValidationError as exc:
-        raise InvalidSegmentRule(tuple(_describe(error) for error in exc.errors())) from None
+        raise InvalidSegmentRule(tuple(describe_error(error) for error in exc.errors())) from None
 
 
 def check_field_value(spec: FieldSpec, op: str, value: Value | None) -> None:
@@ -277,7 +277,7 @@ def _size(node: Node, depth: int = 1) -> tuple[int, int]:
     return 1 + sum(count for count, _ in sizes), max([depth, *(d for _, d in sizes)])
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+def describe_error(error: Mapping[str, Any]) -> str:
     """One pydantic error as ``where: what`` (``all[1].events``), without pydantic's union tags."""
     where = ""
     for part in error["loc"]:

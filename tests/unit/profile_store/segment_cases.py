@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from enrichment.contracts import Enrichment, ModelStamp, Sentiment
 from ingest.contracts import SocialEvent
 from profile_store.contracts import CustomerProfile, SentimentSummary
-from profile_store.segments import compile_rule, matches, parse_rule
+from profile_store.segments import SegmentRule, compile_rule, matches, parse_rule
 from profile_store.tables import IdentityRow, ProfileEventRow, ProfileRow
 from streams.contracts import EnrichedEvent
 
@@ -113,28 +113,36 @@ def profile_data(profile: CustomerProfile, extra: dict[str, Any]) -> dict[str, A
     return {**profile.model_dump(mode="json"), **extra}
 
 
+def _stored_events(profiles: dict[str, dict[str, Any]], events: tuple[Event, ...]) -> list[EnrichedEvent]:
+    owner = {key: cid for cid, entry in profiles.items() for key in entry["profile"].identities}
+    return [enriched(event, number, owner[event.identity]) for number, event in enumerate(events)]
+
+
+def payloads_of(profiles: dict[str, dict[str, Any]], events: tuple[Event, ...]) -> dict[str, list[dict[str, Any]]]:
+    """Each customer's stored event payloads (what ``matches`` gets), without a database."""
+    payloads: dict[str, list[dict[str, Any]]] = {cid: [] for cid in profiles}
+    for e in _stored_events(profiles, events):
+        payloads[e.customer_id].append(e.model_dump(mode="json"))
+    return payloads
+
+
 def store(session: Session, profiles: dict[str, dict[str, Any]], events: tuple[Event, ...]) -> dict[str, list[dict[str, Any]]]:
     """Write profiles, their identities and events as the profile store keeps them; return each
     customer's stored event payloads (what ``matches`` gets)."""
-    owner = {key: cid for cid, entry in profiles.items() for key in entry["profile"].identities}
     session.execute(insert(ProfileRow.__table__), [
         {"customer_id": p.customer_id, "display_name": p.display_name, "lifecycle": p.lifecycle,
          "influence": p.influence, "churn_risk": p.churn_risk, "sentiment_ewma": p.sentiment.ewma,
          "event_count": p.event_count, "first_seen": p.first_seen, "last_seen": p.last_seen,
          "data": profile_data(p, entry["extra"])}
         for entry in profiles.values() for p in [entry["profile"]]])
-    session.execute(insert(IdentityRow.__table__), [{"identity_key": key, "customer_id": cid} for key, cid in owner.items()])
-    payloads: dict[str, list[dict[str, Any]]] = {cid: [] for cid in profiles}
-    rows = []
-    for number, event in enumerate(events):
-        e = enriched(event, number, owner[event.identity])
-        data = e.model_dump(mode="json")
-        payloads[e.customer_id].append(data)
-        rows.append({"event_key": e.event.event_key, "post_key": e.event.post_key, "identity_key": e.event.identity_key,
-                     "occurred_at": e.event.occurred_at_utc, "thread_key": None, "data": data})
+    session.execute(insert(IdentityRow.__table__), [
+        {"identity_key": key, "customer_id": cid} for cid, entry in profiles.items() for key in entry["profile"].identities])
+    rows = [{"event_key": e.event.event_key, "post_key": e.event.post_key, "identity_key": e.event.identity_key,
+             "occurred_at": e.event.occurred_at_utc, "thread_key": None, "data": e.model_dump(mode="json")}
+            for e in _stored_events(profiles, events)]
     if rows:
         session.execute(insert(ProfileEventRow.__table__), rows)
-    return payloads
+    return payloads_of(profiles, events)
 
 
 def select_members(session: Session, rule: dict[str, Any], now: datetime = NOW) -> set[str]:
@@ -144,9 +152,9 @@ def select_members(session: Session, rule: dict[str, Any], now: datetime = NOW) 
 
 
 def python_members(profiles: dict[str, dict[str, Any]], payloads: dict[str, list[dict[str, Any]]],
-                   rule: dict[str, Any], now: datetime = NOW) -> set[str]:
+                   rule: dict[str, Any] | SegmentRule, now: datetime = NOW) -> set[str]:
     """The customer ids ``matches`` admits."""
-    parsed = parse_rule(rule)
+    parsed = rule if isinstance(rule, SegmentRule) else parse_rule(rule)
     return {cid for cid, entry in profiles.items()
             if matches(parsed, profile_data(entry["profile"], entry["extra"]), payloads[cid], now)}
 
