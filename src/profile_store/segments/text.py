@@ -137,7 +137,7 @@ class _Parser:
 
     def unary(self) -> Node:
         if self.accept("not"):
-            return NotOf(not_=self.unary())
+            return NotOf.model_validate({"not": self.unary()})
         if self.accept("("):
             node = self.any()
             self.expect(")", "')'")
