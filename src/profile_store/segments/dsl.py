@@ -13,7 +13,7 @@ checked against its field when the rule is built, so a rule that validates alway
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeAlias, TypeGuard
 
@@ -37,10 +37,12 @@ from profile_store.segments.fields import EVENT_FILTERS, OPS, ORDERING, EventFil
 
 MAX_CONDITIONS = 200
 MAX_DEPTH = 16
-Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+MAX_TEXT = 256
+MAX_ITEMS = 100
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
 Scalar: TypeAlias = StrictBool | StrictInt | StrictFloat | Text
-Value: TypeAlias = Scalar | tuple[Scalar, ...]
-Strings: TypeAlias = Text | Annotated[tuple[Text, ...], Field(min_length=1, max_length=100)]
+Value: TypeAlias = Scalar | Annotated[tuple[Scalar, ...], Field(max_length=MAX_ITEMS)]
+Strings: TypeAlias = Text | Annotated[tuple[Text, ...], Field(min_length=1, max_length=MAX_ITEMS)]
 CountOp = Literal["eq", "ne", "gt", "gte", "lt", "lte"]
 
 
@@ -56,6 +58,14 @@ class FieldCondition(_Frozen):
     field: Annotated[str, StringConstraints(max_length=100)]
     op: str
     value: Value | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _json_value(cls, value: Any) -> Any:
+        if value is None or _scalar_or_list(value, lambda item: _finite(item) or isinstance(item, bool)):
+            return value
+        raise ValueError(f"a value is a string (1-{MAX_TEXT} characters), a finite number, true/false or a list of "
+                         f"at most {MAX_ITEMS} of them, got {_short(value)}")
 
     @model_validator(mode="after")
     def _check(self) -> FieldCondition:
@@ -74,6 +84,14 @@ class EventFilter(_Frozen):
     topic: Strings | None = None
     intent: Strings | None = None
     within_days: StrictInt | StrictFloat | None = None
+
+    @field_validator("kind", "brand", "sentiment", "platform", "topic", "intent", mode="before")
+    @classmethod
+    def _strings(cls, value: Any) -> Any:
+        if value is None or (value not in ([], ()) and _scalar_or_list(value, lambda item: False)):
+            return value
+        raise ValueError(f"an event filter takes a string (1-{MAX_TEXT} characters) or a non-empty list of at most "
+                         f"{MAX_ITEMS} of them, got {_short(value)}")
 
     @model_validator(mode="after")
     def _check(self) -> EventFilter:
@@ -247,6 +265,19 @@ def _json_scalar_fits(op: str, value: Scalar | None) -> bool:
     if op == "contains" or op in ("in", "not_in"):
         return isinstance(value, str) or (op != "contains" and _finite(value))
     return isinstance(value, str | bool) or _finite(value)
+
+
+def _scalar_or_list(value: Any, other_scalar: Callable[[Any], bool]) -> bool:
+    """Whether ``value`` is a string of 1-``MAX_TEXT`` characters or passes ``other_scalar``, or is a list
+    (or tuple) of at most ``MAX_ITEMS`` such values."""
+    items = value if isinstance(value, list | tuple) else [value]
+    return len(items) <= MAX_ITEMS and all(
+        (isinstance(item, str) and 1 <= len(item) <= MAX_TEXT) or other_scalar(item) for item in items)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _finite(value: object) -> TypeGuard[int | float]:
