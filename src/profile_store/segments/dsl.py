@@ -315,6 +315,8 @@ def describe_error(error: Mapping[str, Any]) -> str:
         if part in _TAG_NAMES or part == "root":
             continue
         where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else str(part)
+    if len(where) > 80:
+        where = where[:37] + "..." + where[-40:]
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = f"unknown key {where.rsplit('.', 1)[-1]!r}"

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from profile_store.exceptions import SegmentSyntaxError
 from profile_store.segments.dsl import (
+    MAX_DEPTH,
     AllOf,
     AnyOf,
     EventCondition,
@@ -94,6 +95,7 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.at = 0
+        self.depth = 0
 
     @property
     def next(self) -> _Token:
@@ -136,13 +138,19 @@ class _Parser:
         return nodes[0] if len(nodes) == 1 else AllOf(all=tuple(nodes))
 
     def unary(self) -> Node:
+        if self.next.text not in ("not", "("):
+            return self.condition()
+        if self.depth == MAX_DEPTH:
+            self.fail(f"a rule nests at most {MAX_DEPTH} deep")
+        self.depth += 1
         if self.accept("not"):
-            return NotOf.model_validate({"not": self.unary()})
-        if self.accept("("):
+            node: Node = NotOf.model_validate({"not": self.unary()})
+        else:
+            self.take()
             node = self.any()
             self.expect(")", "')'")
-            return node
-        return self.condition()
+        self.depth -= 1
+        return node
 
     def condition(self) -> Node:
         start = self.next

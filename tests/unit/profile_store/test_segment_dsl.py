@@ -87,6 +87,16 @@ def test_a_field_outside_the_whitelist_is_refused(field: str) -> None:
         parse_rule({"all": [{"field": field, "op": "eq", "value": "x"}]})
 
 
+def test_a_rule_nested_thousands_deep_is_refused_not_a_crash() -> None:
+    rule: dict[str, Any] = {"field": "lifecycle", "op": "eq", "value": "fan"}
+    for _ in range(3000):
+        rule = {"not": rule}
+    with pytest.raises(InvalidSegmentRule):
+        parse_rule(rule)
+    with pytest.raises(InvalidSegmentRule, match="recursion limit"):
+        parse_rule('{"not": ' * 3000 + '{"field": "lifecycle", "op": "eq", "value": "fan"}' + "}" * 3000)
+
+
 def test_every_problem_of_a_rule_is_reported_in_order() -> None:
     with pytest.raises(InvalidSegmentRule) as refused:
         parse_rule({"any": [{"field": "lifecyle", "op": "eq", "value": "fan"},

@@ -76,6 +76,8 @@ def test_the_text_of_any_rule_parses_back_to_a_rule_of_the_same_text(rule: dict[
     ("crm.tier') or 1=1 -- = x", 9, "unexpected \"'\""),
     ("crm.tier; drop table profiles = x", 9, "unexpected ';'"),
     ("", 1, "expected a field"),
+    ("not " * 3000 + "lifecycle = fan", 65, "a rule nests at most 16 deep"),
+    ("(" * 3000 + "lifecycle = fan" + ")" * 3000, 17, "a rule nests at most 16 deep"),
 ])
 def test_a_bad_text_names_the_column_of_the_bad_part(text: str, column: int, problem: str) -> None:
     with pytest.raises(SegmentSyntaxError) as refused:
