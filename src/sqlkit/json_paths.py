@@ -29,10 +29,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 JsonKind = Literal["number", "string", "boolean"]
+"""A JSON type, named as PostgreSQL's ``jsonb_typeof`` names it."""
 
 _SQLITE_TYPES: dict[JsonKind, tuple[str, ...]] = {"number": ("integer", "real"), "string": ("text",),
                                                    "boolean": ("true", "false")}
-_POSTGRES_TYPES: dict[JsonKind, str] = {"number": "number", "string": "string", "boolean": "boolean"}
 
 
 def json_value(column: ColumnElement[Any], path: Sequence[str], kind: JsonKind, *, dialect: str) -> ColumnElement[Any]:
@@ -44,7 +44,7 @@ def json_value(column: ColumnElement[Any], path: Sequence[str], kind: JsonKind, 
         text = cast(column, postgresql.JSONB()).op("#>>", return_type=String())(_text_array(path))
         typed: ColumnElement[Any] = (text if kind == "string" else cast(text, Float()) if kind == "number"
                                      else cast(text, Boolean()))
-        return case((func.jsonb_typeof(node) == _POSTGRES_TYPES[kind], typed))
+        return case((func.jsonb_typeof(node) == kind, typed))
     where = _sqlite_path(path)
     json_type = func.json_type(column, where)
     if kind == "boolean":

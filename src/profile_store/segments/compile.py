@@ -29,7 +29,7 @@ from profile_store.segments.dsl import (
 )
 from profile_store.segments.fields import COMPARE, EVENT_FILTERS, FieldSpec, field_spec
 from profile_store.tables import IdentityRow, ProfileEventRow, ProfileRow
-from sqlkit.json_paths import JsonKind, json_array_has, json_object_has_key, json_present, json_value
+from sqlkit import JsonKind, json_array_has, json_object_has_key, json_present, json_value
 
 PROFILES = ProfileRow.__table__
 EVENTS = ProfileEventRow.__table__
@@ -76,11 +76,11 @@ class _Compiler:
             return self.contains(spec, value)
         if op == "within_days":
             assert isinstance(value, int | float)
-            column = PROFILES.c[spec.column or ""]
+            column = self.date_column(spec)
             return and_(column >= self.now - timedelta(days=value), column <= self.now)
         if spec.kind == "date":
             assert isinstance(value, str)
-            return COMPARE[op](PROFILES.c[spec.column or ""], parse_date(value).astimezone(UTC))
+            return COMPARE[op](self.date_column(spec), parse_date(value).astimezone(UTC))
         sample = value[0] if isinstance(value, tuple) else value
         expression = self.value(spec, _json_kind(sample))
         if op == "in":
@@ -90,6 +90,11 @@ class _Compiler:
         else:
             compared = COMPARE[op](expression, value)
         return and_(expression.is_not(None), compared)
+
+    def date_column(self, spec: FieldSpec) -> ColumnElement[Any]:
+        """The column of a date field (every date field is a column of ``profiles``: see ``fields.FIELDS``)."""
+        assert spec.column is not None, f"date field {spec.name!r} has no column"
+        return PROFILES.c[spec.column]
 
     def value(self, spec: FieldSpec, kind: JsonKind) -> ColumnElement[Any]:
         """The field's value (``NULL`` when missing): its column, else the JSON at its path."""
