@@ -24,3 +24,7 @@ class SegmentSyntaxError(InvalidSegmentRule):
     def __init__(self, message: str, column: int) -> None:
         super().__init__((f"column {column}: {message}",))
         self.column = column
+
+
+class SegmentExists(ValueError):
+    """A segment with this name exists."""

@@ -78,3 +78,26 @@ def test_sql_on_postgres_and_python_agree_on_random_customers_and_rules(
 ) -> None:
     """Each example replaces what the (shared) database holds, so the function-scoped fixture is safe."""
     assert_agreement(storage.engine, world, rule_list)
+
+
+def test_a_saved_segment_is_evaluated_and_re_evaluated_on_postgres(
+    storage: Storage, stored: dict[str, list[dict[str, Any]]]
+) -> None:
+    from datetime import UTC
+
+    from sqlalchemy import update
+
+    from profile_store.segments import parse_text
+    from profile_store.segments.store import create_segment, members_page, reevaluate
+    from profile_store.tables import ProfileRow
+
+    at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    rule = parse_text("lifecycle in (fan, advocate) and events(platform=weibo, within_days=400) >= 1")
+    with storage.session_factory.begin() as session:
+        segment = create_segment("weibo-fans", rule, by="mia@acme.com", at=at, session=session)
+        expected = select_members(session, rule.to_json(), now=segment.clock)  # type: ignore[arg-type]
+        assert segment.members == len(expected) > 0
+        assert {m.customer_id for m in members_page("weibo-fans", session=session)} == expected
+        leaving = sorted(expected)[0]
+        session.execute(update(ProfileRow).where(ProfileRow.customer_id == leaving).values(lifecycle="detractor"))
+        assert reevaluate("weibo-fans", at=at, session=session) == ([], [leaving])

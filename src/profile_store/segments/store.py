@@ -1,0 +1,180 @@
+"""Saved segments and their members (tables ``segments`` and ``segment_members``).
+
+A segment is a name, a rule (``segments.dsl``, stored as its JSON) and who made it. Creating one evaluates
+it over every existing profile in the database (the compiled rule, one query), so its members are there when ``create_segment`` returns. ``reevaluate`` recomputes members the same way and
+returns who entered and who left. Days in rules count back from the stream's event-time clock: the newest
+``last_seen`` of any profile (``event_clock``), so a replay gives the same members. Repository functions
+take a keyword-only ``session`` and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, delete, func, insert, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from profile_store.exceptions import SegmentExists
+from profile_store.segments.compile import compile_rule
+from profile_store.segments.dsl import SegmentRule, parse_rule
+from profile_store.tables import ProfileRow
+
+SEGMENT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class Segment(BaseModel):
+    """A saved segment: its rule, who made it when, and its member count at the last evaluation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(pattern=SEGMENT_NAME_PATTERN)
+    rule: SegmentRule
+    created_at: datetime
+    created_by: str
+    evaluated_at: datetime
+    clock: datetime | None = Field(description="the event-time clock the members were evaluated at")
+    members: int
+
+
+class Member(BaseModel):
+    """One member row as marketers export it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    display_name: str | None
+    lifecycle: str
+    influence: float
+    since: datetime
+
+
+class SegmentBase(DeclarativeBase):
+    """Declarative base of the segment tables."""
+
+
+class SegmentRow(SegmentBase):
+    __tablename__ = "segments"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(128))
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    clock: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    members: Mapped[int] = mapped_column(Integer)
+
+
+class SegmentMemberRow(SegmentBase):
+    __tablename__ = "segment_members"
+
+    segment: Mapped[str] = mapped_column(String(64), ForeignKey("segments.name", ondelete="CASCADE"),
+                                         primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    return None if at is None else (at if at.tzinfo else at.replace(tzinfo=UTC))
+
+
+def event_clock(*, session: Session) -> datetime | None:
+    """The stream's event-time clock: the newest ``last_seen`` of any profile (``None`` with no profiles)."""
+    return _aware(session.scalar(select(func.max(ProfileRow.last_seen))))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def count_matching(rule: SegmentRule, *, session: Session) -> int:
+    """How many profiles the rule selects now (the preview before saving). Blocks."""
+    now = event_clock(session=session) or datetime.now(UTC)
+    query = compile_rule(rule, now=now, dialect=_dialect(session)).subquery()
+    return int(session.scalar(select(func.count()).select_from(query)) or 0)
+
+
+def create_segment(name: str, rule: SegmentRule, *, by: str, at: datetime, session: Session) -> Segment:
+    """Save a segment and evaluate it over every profile. Raises ``SegmentExists`` for a taken name."""
+    if session.get(SegmentRow, name) is not None:
+        raise SegmentExists(name)
+    Segment.model_validate({"name": name, "rule": rule, "created_at": at, "created_by": by, "evaluated_at": at,
+                            "clock": None, "members": 0})
+    session.add(SegmentRow(name=name, rule=rule.to_json(), created_at=at, created_by=by, evaluated_at=at,
+                           clock=None, members=0))
+    session.flush()
+    reevaluate(name, at=at, session=session)
+    found = get_segment(name, session=session)
+    assert found is not None
+    return found
+
+
+def reevaluate(name: str, *, at: datetime, session: Session) -> tuple[list[str], list[str]]:
+    """Recompute a segment's members from the rule at the current event-time clock; ``(entered, left)``
+    customer ids. Members who stay keep their ``since``. Raises ``LookupError`` for an unknown segment."""
+    row = session.get(SegmentRow, name)
+    if row is None:
+        raise LookupError(name)
+    clock = event_clock(session=session)
+    rule = parse_rule(row.rule)
+    selected = compile_rule(rule, now=clock or at, dialect=_dialect(session)).subquery()
+    now_in = set(session.scalars(select(selected.c.customer_id)))
+    before = set(session.scalars(select(SegmentMemberRow.customer_id).where(SegmentMemberRow.segment == name)))
+    entered, left = sorted(now_in - before), sorted(before - now_in)
+    if left:
+        session.execute(delete(SegmentMemberRow).where(SegmentMemberRow.segment == name,
+                                                       SegmentMemberRow.customer_id.in_(left)))
+    if entered:
+        session.execute(insert(SegmentMemberRow),
+                        [{"segment": name, "customer_id": customer, "since": at} for customer in entered])
+    row.evaluated_at, row.clock, row.members = at, clock, len(now_in)
+    session.flush()
+    return entered, left
+
+
+def _segment(row: SegmentRow) -> Segment:
+    return Segment(name=row.name, rule=parse_rule(row.rule), created_at=_aware(row.created_at) or row.created_at,
+                   created_by=row.created_by, evaluated_at=_aware(row.evaluated_at) or row.evaluated_at,
+                   clock=_aware(row.clock), members=row.members)
+
+
+def get_segment(name: str, *, session: Session) -> Segment | None:
+    """One saved segment, or ``None``."""
+    row = session.get(SegmentRow, name)
+    return None if row is None else _segment(row)
+
+
+def list_segments(*, session: Session) -> list[Segment]:
+    """Every saved segment, by name."""
+    return [_segment(row) for row in session.scalars(select(SegmentRow).order_by(SegmentRow.name))]
+
+
+def delete_segment(name: str, *, session: Session) -> bool:
+    """Remove a segment and its members; ``False`` if there was none."""
+    session.execute(delete(SegmentMemberRow).where(SegmentMemberRow.segment == name))
+    return bool(session.execute(delete(SegmentRow).where(SegmentRow.name == name)).rowcount)  # type: ignore[attr-defined]
+
+
+def members_page(name: str, *, after: str | None = None, limit: int = 100, session: Session) -> list[Member]:
+    """Members by customer id, the ``limit`` after ``after`` (keyset pagination: pass the last id seen)."""
+    query = (select(SegmentMemberRow.customer_id, ProfileRow.display_name, ProfileRow.lifecycle,
+                    ProfileRow.influence, SegmentMemberRow.since)
+             .join(ProfileRow, ProfileRow.customer_id == SegmentMemberRow.customer_id)
+             .where(SegmentMemberRow.segment == name)
+             .order_by(SegmentMemberRow.customer_id).limit(limit))
+    if after is not None:
+        query = query.where(SegmentMemberRow.customer_id > after)
+    return [Member(customer_id=c, display_name=d, lifecycle=lc, influence=i, since=_aware(s) or s)
+            for c, d, lc, i, s in session.execute(query)]
+
+
+def iter_members(name: str, *, page: int = 2000, session: Session) -> Iterator[Member]:
+    """Every member, page by page (constant memory for an export of any size)."""
+    after: str | None = None
+    while True:
+        rows = members_page(name, after=after, limit=page, session=session)
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1].customer_id
