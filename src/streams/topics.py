@@ -12,6 +12,7 @@ ALERTS = "scrm.alerts"
 DEADLETTER = "scrm.deadletter"
 IDENTITY_LINKS = "scrm.identity.links"
 IDENTITY_ASSIGNMENTS = "scrm.identity.assignments"
+SEGMENT_CHANGES = "scrm.segments.changes"
 
 
 @dataclass(frozen=True)
@@ -34,4 +35,5 @@ TOPIC_SPECS: tuple[TopicSpec, ...] = (
     TopicSpec(DEADLETTER),
     TopicSpec(IDENTITY_LINKS, partitions=1),
     TopicSpec(IDENTITY_ASSIGNMENTS, config=_COMPACTED),
+    TopicSpec(SEGMENT_CHANGES),
 )

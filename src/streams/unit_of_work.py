@@ -20,6 +20,7 @@ from analytics.client import AnalyticsClient
 from analytics.writer import write_events, write_profiles
 from profile_store.contracts import CustomerProfile, LinkSignal
 from profile_store.profile_cache import ProfileCache
+from profile_store.segments.membership import SegmentChange, changes_caused_by, update_memberships
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
 from streams.profile_apply import ProfileUpdate, apply_profiles
@@ -39,6 +40,9 @@ class BatchOutcome:
     profiles: tuple[CustomerProfile, ...]
     assignments: dict[str, str]
     identity_signals: tuple[LinkSignal, ...]
+    segment_changes: tuple[SegmentChange, ...] = ()
+    """The segment entries and exits the batch's events caused (``profile_store.segments.membership``):
+    made now, or by an earlier attempt at the same events that may not have published them."""
 
 
 def apply_enriched_batch(
@@ -56,15 +60,20 @@ def apply_enriched_batch(
     database errors (then nothing is applied). ``profile_cache``: the caller's, kept across batches (see
     ``ProfileCache``)."""
 
-    def transaction(session: Session) -> ProfileUpdate:
+    def transaction(session: Session) -> tuple[ProfileUpdate, list[SegmentChange]]:
         applied = apply_profiles(events, session=session, cache=profile_cache)
         if analytics is not None:  # under the customers' locks, so profile versions follow the database's order
             version = time.time_ns()
             write_profiles(analytics, [profile_row(p, version=version) for p in applied.profiles.values()],
                            version=version)
-        return applied
+        changed = set(applied.changed)
+        causes = {e.customer_id: e.event.event_key for e in applied.fresh if e.customer_id in changed}
+        if causes:
+            newest = max(e.event.occurred_at_utc for e in applied.events)
+            update_memberships(causes, newest, session=session)
+        return applied, changes_caused_by([e.event.event_key for e in applied.events], session=session)
 
-    update = locked_transaction(session_factory, transaction)
+    update, segment_changes = locked_transaction(session_factory, transaction)
     if analytics is not None and update.events:
         now = datetime.now(UTC)
         write_events(analytics, [event_row(e, ingested_at=now) for e in update.events])
@@ -73,5 +82,5 @@ def apply_enriched_batch(
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
     changed = tuple(update.profiles[cid] for cid in update.changed)
     return BatchOutcome(seen=len(update.events), applied=update.fresh, profiles=changed, assignments=update.assignments,
-                        identity_signals=(*links, *reelect))
+                        identity_signals=(*links, *reelect), segment_changes=tuple(segment_changes))
 

@@ -117,3 +117,20 @@ def test_the_dead_letter_lane_stores_each_dead_letter_once_and_keeps_foreign_rec
     with storage.session_factory() as session:
         stored = list_dead_letters(session=session)
     assert sorted((d.stage, d.original) for d in stored) == [("deadletter", b"not a dead letter"), ("decode", b"junk")]
+
+
+def test_the_apply_lane_publishes_segment_changes_keyed_by_customer(storage, event_factory):
+    from profile_store.segments import parse_text
+    from profile_store.segments.store import create_segment
+    from streams.topics import SEGMENT_CHANGES
+
+    with storage.session_factory.begin() as session:
+        create_segment("weibo-people", parse_text("platforms contains weibo"), by="t",
+                       at=datetime(2026, 11, 1, tzinfo=UTC), session=session)
+    raw = [SourceRecord(value=json.dumps(event_factory(author={"id": "seg-lane"})).encode(), topic=RAW_EVENTS,
+                        partition=0, offset=0, key=b"weibo:seg-lane")]
+    enriched = _as_records(_handler("enrich", storage)(raw).messages, ENRICHED_EVENTS)
+    (change,) = [m for m in _handler("apply", storage)(enriched).messages if m.topic == SEGMENT_CHANGES]
+    payload = json.loads(change.value or b"")
+    assert (payload["segment"], payload["change"]) == ("weibo-people", "enter")
+    assert change.key == payload["customer_id"].encode() and payload["cause"].startswith("weibo:seg-lane/")

@@ -75,6 +75,20 @@ class SegmentMemberRow(SegmentBase):
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class SegmentChangeRow(SegmentBase):
+    """Every entry and exit: ``cause`` is the event key that caused it, ``None`` for an evaluation (on
+    creation, by ``reevaluate``)."""
+
+    __tablename__ = "segment_changes"
+
+    change_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    segment: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    change: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cause: Mapped[str | None] = mapped_column(String(600), index=True)
+
+
 def _aware(at: datetime | None) -> datetime | None:
     return None if at is None else (at if at.tzinfo else at.replace(tzinfo=UTC))
 
@@ -128,6 +142,11 @@ def reevaluate(name: str, *, at: datetime, session: Session) -> tuple[list[str],
     if entered:
         session.execute(insert(SegmentMemberRow),
                         [{"segment": name, "customer_id": customer, "since": at} for customer in entered])
+    changes = [("enter", c) for c in entered] + [("leave", c) for c in left]
+    if changes:
+        session.execute(insert(SegmentChangeRow), [
+            {"segment": name, "customer_id": c, "change": kind, "at": clock or at, "cause": None}
+            for kind, c in changes])
     row.evaluated_at, row.clock, row.members = at, clock, len(now_in)
     session.flush()
     return entered, left
@@ -151,8 +170,9 @@ def list_segments(*, session: Session) -> list[Segment]:
 
 
 def delete_segment(name: str, *, session: Session) -> bool:
-    """Remove a segment and its members; ``False`` if there was none."""
+    """Remove a segment, its members and its history; ``False`` if there was none."""
     session.execute(delete(SegmentMemberRow).where(SegmentMemberRow.segment == name))
+    session.execute(delete(SegmentChangeRow).where(SegmentChangeRow.segment == name))
     return bool(session.execute(delete(SegmentRow).where(SegmentRow.name == name)).rowcount)  # type: ignore[attr-defined]
 
 

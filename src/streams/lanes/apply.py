@@ -2,8 +2,8 @@
 
 Folds events into their customers' profiles idempotently, registers first sightings and writes analytics
 (``streams.unit_of_work``); publishes changed profiles to the compacted ``scrm.profiles``, attached linking
-keys to ``scrm.identity.assignments`` and the links the events' hints state (and re-elections) to
-``scrm.identity.links``.
+keys to ``scrm.identity.assignments``, the links the events' hints state (and re-elections) to
+``scrm.identity.links``, and the segment entries and exits the events caused to ``scrm.segments.changes``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from streams.contracts import EnrichedEvent
 from streams.lanes import LaneContext, LaneSpec
 from streams.loop import Handled, Handler
 from streams.steps.decode import parse_records
-from streams.topics import ENRICHED_EVENTS, IDENTITY_ASSIGNMENTS, IDENTITY_LINKS, PROFILES
+from streams.topics import ENRICHED_EVENTS, IDENTITY_ASSIGNMENTS, IDENTITY_LINKS, PROFILES, SEGMENT_CHANGES
 from streams.transports import Outgoing
 from streams.unit_of_work import apply_enriched_batch
 
@@ -34,6 +34,8 @@ def build(context: LaneContext) -> Handler:
                 *(Outgoing(PROFILES, p.customer_id.encode(), p.model_dump_json().encode()) for p in outcome.profiles),
                 *(Outgoing(IDENTITY_ASSIGNMENTS, k.encode(), c.encode()) for k, c in outcome.assignments.items()),
                 *(Outgoing(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in outcome.identity_signals),
+                *(Outgoing(SEGMENT_CHANGES, c.customer_id.encode(), c.model_dump_json().encode())
+                  for c in outcome.segment_changes),
             ],
             dead=dead,
         )

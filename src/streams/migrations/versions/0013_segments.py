@@ -1,4 +1,4 @@
-"""segments: saved segment rules and their members
+"""segments: saved segment rules, their members and every entry and exit
 
 Revision ID: 7b3e9a1c5d62
 Revises: 5e7a2c9d4b18
@@ -37,8 +37,21 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["segment"], ["segments.name"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("segment", "customer_id"),
     )
+    op.create_table(
+        "segment_changes",
+        sa.Column("change_id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("segment", sa.String(length=64), nullable=False),
+        sa.Column("customer_id", sa.String(length=64), nullable=False),
+        sa.Column("change", sa.String(length=8), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("cause", sa.String(length=600), nullable=True),
+        sa.PrimaryKeyConstraint("change_id"),
+    )
+    op.create_index("ix_segment_changes_segment", "segment_changes", ["segment"])
+    op.create_index("ix_segment_changes_cause", "segment_changes", ["cause"])
 
 
 def downgrade() -> None:
+    op.drop_table("segment_changes")
     op.drop_table("segment_members")
     op.drop_table("segments")

@@ -1,0 +1,97 @@
+"""Live segment membership: as the apply lane changes profiles, every saved segment is re-decided for the
+customers the batch changed, inside the same transaction, and each entry or exit is recorded
+(``segment_changes``) with the event that caused it.
+
+The record is what makes the changes topic at-least-once: the apply lane publishes, for every batch, the
+changes its events caused (``changes_caused_by``: those it just made and those an earlier attempt of the same
+batch made before a crash), so a worker killed between commit and publish re-publishes them on replay, and
+consumers deduplicate by ``change_id``. Days in rules count back from each segment's event-time clock,
+moved forward to the newest event time of each batch (never the wall clock). Repository functions take a
+keyword-only ``session`` and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from profile_store.segments.compile import compile_rule
+from profile_store.segments.dsl import parse_rule
+from profile_store.segments.store import SegmentChangeRow, SegmentMemberRow, SegmentRow
+
+
+class SegmentChange(BaseModel):
+    """A customer entered or left a segment (``scrm.segments.changes``, key ``customer_id``), because of
+    the event ``cause`` (its event key: platform, author id, event id), at event time ``at``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    change_id: int
+    segment: str
+    customer_id: str
+    change: Literal["enter", "leave"]
+    at: datetime
+    cause: str | None
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _change(row: SegmentChangeRow) -> SegmentChange:
+    return SegmentChange(change_id=row.change_id, segment=row.segment, customer_id=row.customer_id,
+                         change=row.change, at=_aware(row.at), cause=row.cause)  # type: ignore[arg-type]
+
+
+def update_memberships(causes: Mapping[str, str], newest: datetime, *, session: Session) -> None:
+    """Re-decide every saved segment for the customers in ``causes`` (customer id -> the key of the batch's
+    event that changed them), with each segment's clock moved forward to ``newest`` (the batch's newest
+    event time), and record the entries and exits. Blocks; a no-op without segments."""
+    if not causes:
+        return
+    dialect = session.get_bind().dialect.name
+    customers = sorted(causes)
+    for row in session.scalars(select(SegmentRow).order_by(SegmentRow.name)).all():
+        clock = max(_aware(row.clock), newest) if row.clock else newest
+        selected = compile_rule(parse_rule(row.rule), now=clock, dialect=dialect).subquery()
+        inside = set(session.scalars(select(selected.c.customer_id).where(selected.c.customer_id.in_(customers))))
+        before = set(session.scalars(select(SegmentMemberRow.customer_id).where(
+            SegmentMemberRow.segment == row.name, SegmentMemberRow.customer_id.in_(customers))))
+        entered, left = sorted(inside - before), sorted(before - inside)
+        if left:
+            session.execute(delete(SegmentMemberRow).where(SegmentMemberRow.segment == row.name,
+                                                           SegmentMemberRow.customer_id.in_(left)))
+        if entered:
+            session.execute(insert(SegmentMemberRow),
+                            [{"segment": row.name, "customer_id": c, "since": clock} for c in entered])
+        changes = [("enter", c) for c in entered] + [("leave", c) for c in left]
+        if changes:
+            session.execute(insert(SegmentChangeRow), [
+                {"segment": row.name, "customer_id": c, "change": kind, "at": clock, "cause": causes[c]}
+                for kind, c in changes])
+        # an expression, not a read-modify-write: apply workers of other partitions update the same row
+        later = case((SegmentRow.clock.is_(None), clock), (SegmentRow.clock < clock, clock), else_=SegmentRow.clock)
+        session.execute(update(SegmentRow).where(SegmentRow.name == row.name).values(
+            clock=later, members=SegmentRow.members + len(entered) - len(left)))
+
+
+def changes_caused_by(event_keys: Sequence[str], *, session: Session) -> list[SegmentChange]:
+    """Every recorded change whose cause is one of ``event_keys``, in the order they were made."""
+    if not event_keys:
+        return []
+    rows = session.scalars(select(SegmentChangeRow).where(SegmentChangeRow.cause.in_(sorted(set(event_keys))))
+                           .order_by(SegmentChangeRow.change_id))
+    return [_change(row) for row in rows]
+
+
+def segment_history(name: str, *, session: Session) -> list[SegmentChange]:
+    """A segment's entries and exits, oldest first (its count over time)."""
+    rows = session.scalars(select(SegmentChangeRow).where(SegmentChangeRow.segment == name)
+                           .order_by(SegmentChangeRow.change_id))
+    return [_change(row) for row in rows]

@@ -1,0 +1,67 @@
+"""Live segments on the real Kafka runtime: a customer enters a saved segment with one event and leaves it
+with the next, each change on ``scrm.segments.changes`` (key: the customer id) naming the event."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer
+from workers import Worker, as_json, produce, social_event, worker_env
+
+from streams.admin import ensure_topics
+from streams.topics import RAW_EVENTS, SEGMENT_CHANGES
+
+pytestmark = pytest.mark.integration
+PARTITIONS = 2
+
+
+def test_a_customer_enters_and_leaves_a_segment_seen_on_the_changes_topic(
+    kafka_bootstrap: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    rule = tmp_path / "first-timers.txt"
+    rule.write_text("event_count < 2 and platforms contains weibo", encoding="utf-8")
+    created = subprocess.run([sys.executable, "-m", "scrm.cli", "segments", "create", "first-timers", "--rule-file",
+                              str(rule), "--database-url", fresh_database_url],
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert created.returncode == 0, created.stderr
+    ensure_topics(kafka_bootstrap, PARTITIONS)
+    worker = Worker(worker_env(kafka_bootstrap, fresh_database_url, PARTITIONS), tmp_path / "worker.log")
+    try:
+        author = f"seg{uuid.uuid4().hex[:10]}"
+        key = f"weibo:{author}".encode()
+        produce(kafka_bootstrap, RAW_EVENTS, [(key, as_json(social_event("weibo", author, 1, "第一次来，看看")))])
+        _changes_of(kafka_bootstrap, author, want=1, timeout=120, worker=worker)  # the second in a later batch
+        produce(kafka_bootstrap, RAW_EVENTS, [(key, as_json(social_event("weibo", author, 2, "又来了")))])
+        changes = _changes_of(kafka_bootstrap, author, want=2, timeout=120, worker=worker)
+    finally:
+        worker.stop()
+    assert [(c["segment"], c["change"]) for c in changes] == [("first-timers", "enter"), ("first-timers", "leave")]
+    assert [c["cause"] for c in changes] == [f"weibo:{author}/weibo-{author}-1", f"weibo:{author}/weibo-{author}-2"], \
+        "each change names the event that caused it"
+    assert changes[0]["customer_id"] == changes[1]["customer_id"]
+
+
+def _changes_of(bootstrap: str, author: str, *, want: int, timeout: float, worker: Worker) -> list[dict]:
+    """The changes caused by ``author``'s events, in topic order, once ``want`` have arrived."""
+    consumer = KafkaConsumer(SEGMENT_CHANGES, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000)
+    found: dict[int, dict] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and len(found) < want:
+            assert worker.process.poll() is None, worker.log_tail()
+            for message in consumer:
+                change = json.loads(message.value)
+                if author in (change.get("cause") or ""):
+                    assert message.key == change["customer_id"].encode()
+                    found[change["change_id"]] = change  # at-least-once: a re-publication has the same id
+    finally:
+        consumer.close()
+    assert len(found) >= want, f"only {len(found)} segment changes after {timeout} s:\n{worker.log_tail()}"
+    return [found[i] for i in sorted(found)]
