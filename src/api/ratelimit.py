@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import Principal
 from api.deps import current_principal
 
-Group = Literal["query", "enrich", "dashboards"]
+Group = Literal["query", "enrich", "dashboards", "export"]
 
 
 class RateLimit(BaseModel):
@@ -40,6 +40,8 @@ class RateLimits(BaseModel):
     """``POST /v1/enrich`` (up to 256 texts each)."""
     dashboards: RateLimit = RateLimit(per_minute=600, burst=120)
     """The analytics read routes the console polls."""
+    export: RateLimit = RateLimit(per_minute=10, burst=5)
+    """Whole-segment exports (``GET /v1/segments/{name}/members.csv``) and previews."""
 
 
 class TokenBuckets:

@@ -189,6 +189,12 @@ def members_page(name: str, *, after: str | None = None, limit: int = 100, sessi
             for c, d, lc, i, s in session.execute(query)]
 
 
+def count_members(name: str, *, session: Session) -> int:
+    """How many members a segment has now."""
+    return int(session.scalar(select(func.count()).select_from(SegmentMemberRow)
+                              .where(SegmentMemberRow.segment == name)) or 0)
+
+
 def iter_members(name: str, *, page: int = 2000, session: Session) -> Iterator[Member]:
     """Every member, page by page (constant memory for an export of any size)."""
     after: str | None = None

@@ -1,0 +1,189 @@
+"""Segments: save a rule, preview its count, read members page by page, export them as CSV, see entries
+and exits. Marketers (and admins) create and delete; marketers and analysts read.
+
+A rule comes as its JSON (``rule``) or its text form (``text``, docs/segments.md); a refused one gets 400
+with every problem. Creating a segment evaluates it over every profile before answering; after that the
+apply lane keeps its members live (``profile_store.segments.membership``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.deps import get_session, require_role
+from api.openapi import errors
+from api.ratelimit import rate_limited
+from profile_store.exceptions import InvalidSegmentRule, SegmentExists
+from profile_store.segments import SegmentRule, parse_rule, parse_text, to_text
+from profile_store.segments.membership import SegmentChange, segment_history
+from profile_store.segments.store import (
+    SEGMENT_NAME_PATTERN,
+    Member,
+    Segment,
+    count_matching,
+    count_members,
+    create_segment,
+    delete_segment,
+    get_segment,
+    iter_members,
+    list_segments,
+    members_page,
+)
+
+router = APIRouter(prefix="/v1/segments", tags=["segments"])
+SessionDep = Annotated[Session, Depends(get_session)]
+Reader = Depends(require_role("marketer", "analyst"))
+Editor = require_role("marketer")
+CSV_COLUMNS = ("customer_id", "display_name", "lifecycle", "influence", "since")
+
+
+class RuleIn(BaseModel):
+    """A rule as JSON (``rule``) or in the text form (``text``): exactly one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: dict[str, Any] | None = None
+    text: str | None = Field(default=None, max_length=20_000)
+
+    def parsed(self) -> SegmentRule:
+        """The rule; 400 with every problem when refused or when not exactly one form is given."""
+        if (self.rule is None) == (self.text is None):
+            raise HTTPException(status_code=400, detail="give the rule as 'rule' (JSON) or as 'text', not both")
+        try:
+            return parse_rule(self.rule) if self.rule is not None else parse_text(self.text or "")
+        except InvalidSegmentRule as exc:
+            raise HTTPException(status_code=400, detail="; ".join(exc.problems)) from None
+
+
+class SegmentIn(RuleIn):
+    name: str = Field(pattern=SEGMENT_NAME_PATTERN)
+
+
+class SegmentOut(BaseModel):
+    name: str
+    rule: dict[str, Any]
+    text: str
+    members: int
+    created_by: str
+    created_at: datetime
+    evaluated_at: datetime
+    clock: datetime | None
+
+    @classmethod
+    def of(cls, segment: Segment) -> SegmentOut:
+        return cls(name=segment.name, rule=segment.rule.to_json(), text=to_text(segment.rule),
+                   members=segment.members, created_by=segment.created_by, created_at=segment.created_at,
+                   evaluated_at=segment.evaluated_at, clock=segment.clock)
+
+
+class Preview(BaseModel):
+    members: int
+
+
+class MembersPage(BaseModel):
+    total: int
+    members: list[Member]
+    next: str | None = Field(description="pass as 'after' for the next page; null on the last")
+
+
+def _found(name: str, session: Session) -> Segment:
+    segment = get_segment(name, session=session)
+    if segment is None:
+        raise HTTPException(status_code=404, detail="no such segment")
+    return segment
+
+
+@router.get("", dependencies=[Reader])
+def read_segments(session: SessionDep) -> list[SegmentOut]:
+    """Every segment with its member count."""
+    return [SegmentOut.of(s) for s in list_segments(session=session)]
+
+
+@router.post("/preview", dependencies=[Reader, Depends(rate_limited("export"))], responses=errors(429))
+def preview_segment(body: RuleIn, session: SessionDep) -> Preview:
+    """How many profiles the rule selects now, without saving it."""
+    return Preview(members=count_matching(body.parsed(), session=session))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(409))
+def save_segment(body: SegmentIn, session: SessionDep,
+                 actor: Annotated[Principal, Depends(Editor)]) -> SegmentOut:
+    """Save a segment (by the key's name) and evaluate it over every profile; 409 if the name is taken."""
+    rule = body.parsed()
+    try:
+        with session.begin():
+            return SegmentOut.of(create_segment(body.name, rule, by=actor.name, at=datetime.now(UTC),
+                                                session=session))
+    except SegmentExists:
+        raise HTTPException(status_code=409, detail="a segment with this name exists") from None
+
+
+@router.get("/{name}", dependencies=[Reader], responses=errors(404))
+def read_segment(name: str, session: SessionDep) -> SegmentOut:
+    """One segment: its rule (JSON and text) and member count."""
+    return SegmentOut.of(_found(name, session))
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
+def remove_segment(name: str, session: SessionDep, _actor: Annotated[Principal, Depends(Editor)]) -> Response:
+    """Delete a segment, its members and its history."""
+    with session.begin():
+        if not delete_segment(name, session=session):
+            raise HTTPException(status_code=404, detail="no such segment")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{name}/members", dependencies=[Reader], responses=errors(404))
+def read_members(name: str, session: SessionDep,
+                 after: Annotated[str | None, Query(max_length=64, description="the last customer id seen")] = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> MembersPage:
+    """Members by customer id, a page at a time (keyset: pass ``next`` as ``after``), with the total."""
+    _found(name, session)
+    page = members_page(name, after=after, limit=limit, session=session)
+    return MembersPage(total=count_members(name, session=session), members=page,
+                       next=page[-1].customer_id if len(page) == limit else None)
+
+
+@router.get("/{name}/members.csv", dependencies=[Reader, Depends(rate_limited("export"))],
+            response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}, "description": "header row, then one row per member"},
+                       **errors(404, 429)})
+def export_members(name: str, request: Request, session: SessionDep) -> StreamingResponse:
+    """Every member as CSV, streamed page by page (constant memory for any size)."""
+    _found(name, session)
+    session_factory = request.app.state.session_factory
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        with session_factory() as reading:
+            for n, member in enumerate(iter_members(name, session=reading), start=1):
+                writer.writerow([member.customer_id, member.display_name or "", member.lifecycle,
+                                 f"{member.influence:.6g}", member.since.isoformat()])
+                if n % 500 == 0:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+        yield out.getvalue()
+
+    return StreamingResponse(rows(), media_type="text/csv",
+                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@router.get("/{name}/history", dependencies=[Reader], responses=errors(404))
+def read_history(name: str, session: SessionDep) -> list[SegmentChange]:
+    """Every entry and exit, oldest first, with the event that caused it (``cause``; null for an
+    evaluation)."""
+    _found(name, session)
+    return segment_history(name, session=session)
