@@ -4,14 +4,14 @@ caused without changing membership twice."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from conftest import BASE_TIME
+from datetime import UTC, datetime, timedelta
 
 from profile_store.segments import parse_text
 from profile_store.segments.membership import segment_history
 from profile_store.segments.store import create_segment, members_page
 from streams.unit_of_work import apply_enriched_batch
+
+BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
 
 def test_a_customer_enters_and_leaves_with_the_events_that_cause_it(storage, event_factory, enrich):
