@@ -92,6 +92,9 @@ def test_dashboard_shows_status_alerts_and_charts(console_env: ConsoleEnv, page:
     page.wait_for(f"Array.from(({cn})?.querySelectorAll('.comments li') || [])"
                   ".some(li => li.textContent.includes('Called the customer back'))", message="the comment is not listed")
     assert page.evaluate(f"({cn}).querySelector('input[data-action-input=comments]').value") == ""
+    assert page.evaluate(f"({cn}).textContent.includes('Acknowledged by') && "
+                         f"Array.from(({cn}).querySelectorAll('.comments li')).some(li => li.textContent.includes('env:admin'))"), \
+        "the card names who acknowledged and who commented: the key's name"
     page.evaluate(f"({cn}).setAttribute('id', 'cn-alert')")
     page.click("#cn-alert button[data-action=snooze]")
     page.wait_for(f"({cn})?.querySelector('.chip-snoozed') !== null", message="snoozing did not show")

@@ -811,6 +811,8 @@
       fact("Last seen", fmtDateTime(alert.last_seen));
     }
     if (alert.language && alert.language !== "other") fact("Language", alert.language);
+    if (alert.acknowledged_by) fact("Acknowledged by", alert.acknowledged_by);
+    if (alert.resolved_by) fact("Resolved by", alert.resolved_by);
     const ruleCounts = evidence.rule_counts && typeof evidence.rule_counts === "object" ? evidence.rule_counts : null;
     if (ruleCounts) fact("Rules", Object.entries(ruleCounts).map(([rule, n]) => `${rule.replace(/_/g, " ")} ×${n}`).join(", "));
     for (const e of latest) {
