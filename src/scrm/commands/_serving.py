@@ -84,6 +84,7 @@ def serve_embedded(
     from api.auth import Keyring, database_keys
     from api.settings import parse_api_keys
     from ingest.connectors import poll_connectors
+    from profile_store.segments.builtins import install_builtins
     from scrm.heap import settle_heap
     from scrm.logs import uvicorn_log_config
     from scrm.observability import ConnectorCollector, PollCollector, observe
@@ -103,6 +104,8 @@ def serve_embedded(
     with embedded_platform(settings) as platform:
         runtime = platform.runtime
         settle_heap()
+        with platform.storage.session_factory.begin() as session:
+            install_builtins(at=datetime.now(UTC), session=session)
         sink = JournalSink(runtime, platform.storage.session_factory)
         sink.recover()
         routing = load_routing(settings.routing_file) if settings.routing_file else RoutingConfig()

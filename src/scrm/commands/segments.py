@@ -62,6 +62,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         place(parser)
         parser.set_defaults(handler=handler)
 
+    builtins = actions.add_parser("builtins", help="create the built-in segments that do not exist yet "
+                                  "(fans, advocates, detractors, influencers, at_risk, ready_to_buy, lapsed)")
+    place(builtins)
+    builtins.set_defaults(handler=handle_builtins)
+
     refresh = actions.add_parser("refresh", help="re-evaluate every segment now; prints who entered and left")
     place(refresh)
     refresh.set_defaults(handler=handle_refresh)
@@ -179,6 +184,15 @@ def handle_members(args: argparse.Namespace) -> int:
         for member in members:
             writer.writerow([member.customer_id, member.display_name or "", member.lifecycle,
                              f"{member.influence:.6g}", member.since.isoformat()])
+    return 0
+
+
+def handle_builtins(args: argparse.Namespace) -> int:
+    from profile_store.segments.builtins import install_builtins
+
+    with _sessions(args) as sessions, sessions.begin() as session:
+        for segment in install_builtins(at=datetime.now(UTC), session=session):
+            print(json.dumps({"created": segment.name, "members": segment.members}))
     return 0
 
 

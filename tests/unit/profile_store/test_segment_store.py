@@ -113,3 +113,18 @@ def test_the_commands_create_export_and_refuse(data_dir, capsys, tmp_path):
     assert main(["segments", "refresh", "--data-dir", str(data_dir)]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[0]) == {"segment": "weibo-fans", "entered": 0, "left": 0}
     assert main(["segments", "delete", "weibo-fans", "--data-dir", str(data_dir)]) == 0
+
+
+def test_the_built_in_segments_are_created_once_and_select_what_they_say(sessions):
+    from profile_store.segments.builtins import BUILTINS, install_builtins
+
+    with sessions.begin() as session:
+        created = install_builtins(at=AT, session=session)
+        assert [s.name for s in created] == [name for name, _ in BUILTINS]
+        assert install_builtins(at=AT, session=session) == []
+    with sessions() as session:
+        members = {name: {m.customer_id for m in members_page(name, session=session)} for name, _ in BUILTINS}
+    lifecycles = {cid: entry["profile"].lifecycle for cid, entry in PROFILES.items()}
+    assert members["fans"] == {c for c, lc in lifecycles.items() if lc == "fan"}
+    assert members["detractors"] == {c for c, lc in lifecycles.items() if lc == "detractor"}
+    assert members["influencers"] == {c for c, e in PROFILES.items() if e["profile"].influence >= 60}
