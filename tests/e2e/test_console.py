@@ -162,6 +162,29 @@ def test_profile_search_opens_the_360_view(console_env: ConsoleEnv, page: Page) 
     assert page.exceptions() == []
 
 
+def test_a_marketer_builds_previews_saves_and_exports_a_segment(console_env: ConsoleEnv, page: Page) -> None:
+    open_console(page, console_env.url)
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length > 1", message="the console did not load")
+    page.type_into("#segment-rule", "lifecyle = prospect")
+    page.wait_for("document.getElementById('segment-preview').textContent.includes(\"unknown field 'lifecyle'\")",
+                  message="a refused rule does not say why")
+    page.type_into("#segment-rule", "lifecycle = prospect")
+    page.wait_for("/^[1-9][0-9,]* members now$/.test(document.getElementById('segment-preview').textContent)",
+                  message="the live preview count did not show")
+    page.type_into("#segment-name", "e2e-prospects")
+    page.press_enter()
+    row = "document.querySelector('#segment-rows tr[data-segment=\"e2e-prospects\"]')"
+    page.wait_for(f"{row} !== null && Number({row}.children[2].textContent.replace(/,/g, '')) > 0",
+                  message="the saved segment is not listed with its members")
+    assert page.evaluate(f"{row}.children[1].textContent") == "lifecycle = prospect"
+    page.evaluate("window.__downloads = []; HTMLAnchorElement.prototype.click = function () {"
+                  " window.__downloads.push(this.download); }")
+    page.evaluate(f"{row}.querySelector('button').setAttribute('id', 'export-segment')")
+    page.click("#export-segment")
+    page.wait_for("window.__downloads.includes('e2e-prospects.csv')", message="the export did not download")
+    assert page.exceptions() == []
+
+
 def test_without_analytics_a_note_replaces_the_charts(console_env: ConsoleEnv, page: Page) -> None:
     open_console(page, console_env.url_without_analytics)
     page.wait_for("!document.getElementById('analytics-note').hidden")

@@ -222,6 +222,7 @@
     openStream();
     loadAlerts();
     searchProfiles();
+    loadSegments();
   }
 
   /* ------------------------------------------------------------------ pollers */
@@ -1123,6 +1124,82 @@
     return list;
   }
 
+  /* ------------------------------------------------------------------ segments */
+
+  async function loadSegments() {
+    const note = $("segments-note");
+    try {
+      const segments = await api("/v1/segments");
+      const rows = $("segment-rows");
+      rows.replaceChildren(...segments.map((segment) => {
+        const exportButton = el("button", { type: "button", className: "ghost small", text: "Export CSV" });
+        exportButton.addEventListener("click", () => exportSegment(segment.name, exportButton));
+        return el("tr", { "data-segment": segment.name }, [
+          el("td", { text: segment.name }),
+          el("td", { className: "mono small", text: segment.text }),
+          el("td", { className: "num", text: fmtInt(segment.members) }),
+          el("td", {}, [exportButton]),
+        ]);
+      }));
+      show(note, false);
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      note.textContent = error instanceof HttpError && error.status === 403
+        ? "Your key may not read segments (marketers and analysts can)." : "Segments are unavailable.";
+      show(note, true);
+    }
+  }
+
+  /** Download a segment's members: the key goes in a header, so the file is fetched, then saved. */
+  async function exportSegment(name, button) {
+    button.disabled = true;
+    try {
+      const response = await fetch(`/v1/segments/${encodeURIComponent(name)}/members.csv`,
+        { headers: { "X-API-Key": state.key }, cache: "no-store" });
+      if (!response.ok) throw new HttpError(response.status, "");
+      const link = el("a", { href: URL.createObjectURL(await response.blob()) });
+      link.download = `${name}.csv`;
+      link.click();
+      window.setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    } catch (_) {
+      button.textContent = "Export failed";
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  let previewTimer = null;
+  /** The live preview: how many profiles the rule being typed selects (or why it is refused). */
+  function previewSegment() {
+    window.clearTimeout(previewTimer);
+    const text = $("segment-rule").value.trim();
+    const out = $("segment-preview");
+    if (!text) { out.textContent = ""; return; }
+    previewTimer = window.setTimeout(async () => {
+      try {
+        const answer = await api("/v1/segments/preview", { method: "POST", body: { text: text } });
+        if ($("segment-rule").value.trim() === text) out.textContent = `${fmtInt(answer.members)} members now`;
+      } catch (error) {
+        if (error instanceof HttpError) out.textContent = error.detail || `Refused (${error.status})`;
+      }
+    }, 350);
+  }
+
+  async function saveSegment(event) {
+    event.preventDefault();
+    const out = $("segment-preview");
+    try {
+      const saved = await api("/v1/segments", { method: "POST",
+        body: { name: $("segment-name").value.trim(), text: $("segment-rule").value.trim() } });
+      out.textContent = `Saved ${saved.name}: ${fmtInt(saved.members)} members`;
+      $("segment-name").value = "";
+      $("segment-rule").value = "";
+      await loadSegments();
+    } catch (error) {
+      if (error instanceof HttpError) out.textContent = error.detail || `Not saved (${error.status})`;
+    }
+  }
+
   /* ------------------------------------------------------------------ wiring */
 
   function start() {
@@ -1133,6 +1210,8 @@
     });
     $("change-key").addEventListener("click", () => requireKey("Enter a different API key."));
     $("profile-search").addEventListener("submit", searchProfiles);
+    $("segment-form").addEventListener("submit", saveSegment);
+    $("segment-rule").addEventListener("input", previewSegment);
     $("profile-lifecycle").addEventListener("change", () => searchProfiles());
     $("pv-close").addEventListener("click", closeProfile);
     $("drawer-backdrop").addEventListener("click", closeProfile);
@@ -1148,6 +1227,7 @@
 
     every(STATUS_EVERY_MS, refreshStatus);
     every(ANALYTICS_EVERY_MS, refreshAnalytics);
+    every(ANALYTICS_EVERY_MS, loadSegments);
 
     const key = initialKey();
     if (key) unlock(key);

@@ -109,7 +109,7 @@ def read_segments(session: SessionDep) -> list[SegmentOut]:
     return [SegmentOut.of(s) for s in list_segments(session=session)]
 
 
-@router.post("/preview", dependencies=[Reader, Depends(rate_limited("export"))], responses=errors(429))
+@router.post("/preview", dependencies=[Reader, Depends(rate_limited("dashboards"))], responses=errors(429))
 def preview_segment(body: RuleIn, session: SessionDep) -> Preview:
     """How many profiles the rule selects now, without saving it."""
     return Preview(members=count_matching(body.parsed(), session=session))
