@@ -190,8 +190,9 @@ def members_page(name: str, *, after: str | None = None, limit: int = 100, sessi
 
 
 def count_members(name: str, *, session: Session) -> int:
-    """How many members a segment has now."""
+    """How many members a segment has now (of the profiles that exist: as pages and exports list them)."""
     return int(session.scalar(select(func.count()).select_from(SegmentMemberRow)
+                              .join(ProfileRow, ProfileRow.customer_id == SegmentMemberRow.customer_id)
                               .where(SegmentMemberRow.segment == name)) or 0)
 
 
