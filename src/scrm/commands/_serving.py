@@ -90,6 +90,7 @@ def serve_embedded(
     from scrm.observability import ConnectorCollector, PollCollector, observe
     from scrm.pollers import poll_runner
     from scrm.wiring import embedded_platform
+    from streams.jobs.segments import run_sweeps
     from streams.runtimes.journal import JournalSink
 
     connectors = read_connectors(settings.connectors_file, command)
@@ -119,6 +120,9 @@ def serve_embedded(
 
         threads = [
             threading.Thread(target=pipeline, name="pipeline", daemon=True),
+            threading.Thread(target=run_sweeps, args=(platform.storage.session_factory, stop),
+                             kwargs={"every_seconds": settings.segment_sweep_seconds}, name="segment-sweep",
+                             daemon=True),
             threading.Thread(target=dispatcher.run, args=(stop,), name="dispatcher", daemon=True),
         ]
         polled = poll_connectors(connectors)

@@ -197,12 +197,11 @@ def handle_builtins(args: argparse.Namespace) -> int:
 
 
 def handle_refresh(args: argparse.Namespace) -> int:
-    from profile_store.segments.store import list_segments, reevaluate
+    from streams.jobs.segments import sweep_segments
 
-    with _sessions(args) as sessions, sessions.begin() as session:
-        for segment in list_segments(session=session):
-            entered, left = reevaluate(segment.name, at=datetime.now(UTC), session=session)
-            print(json.dumps({"segment": segment.name, "entered": len(entered), "left": len(left)}))
+    with _sessions(args) as sessions:
+        for name, (entered, left) in sweep_segments(sessions).items():
+            print(json.dumps({"segment": name, "entered": entered, "left": left}))
     return 0
 
 

@@ -128,3 +128,13 @@ def test_the_built_in_segments_are_created_once_and_select_what_they_say(session
     assert members["fans"] == {c for c, lc in lifecycles.items() if lc == "fan"}
     assert members["detractors"] == {c for c, lc in lifecycles.items() if lc == "detractor"}
     assert members["influencers"] == {c for c, e in PROFILES.items() if e["profile"].influence >= 60}
+
+
+def test_the_sweep_moves_members_whose_time_window_closed(sessions):
+    from streams.jobs.segments import sweep_segments
+
+    with sessions.begin() as session:
+        create_segment("everyone", parse_text("event_count >= 0"), by="t", at=AT, session=session)
+        session.execute(update(ProfileRow).where(ProfileRow.customer_id == "bo").values(event_count=-1))
+    assert sweep_segments(sessions) == {"everyone": (0, 1)}
+    assert sweep_segments(sessions) == {"everyone": (0, 0)}
