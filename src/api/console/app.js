@@ -145,7 +145,8 @@
   async function api(path, options) {
     if (!state.key || state.locked) throw new AuthError("no key");
     const method = (options && options.method) || "GET";
-    const headers = { "X-API-Key": state.key, Accept: "application/json" };
+    const usedKey = state.key;
+    const headers = { "X-API-Key": usedKey, Accept: "application/json" };
     let body;
     if (options && options.body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -153,7 +154,8 @@
     }
     const response = await fetch(path, { method: method, headers: headers, body: body, cache: "no-store" });
     if (response.status === 401) {
-      requireKey("That API key was not accepted. Enter a valid key.");
+      // a late answer to a key already replaced (the person typed a new one meanwhile) locks nothing
+      if (state.key === usedKey) requireKey("That API key was not accepted. Enter a valid key.");
       throw new AuthError("unauthorized");
     }
     if (!response.ok) {
