@@ -6,7 +6,7 @@ Starts PostgreSQL from ``deploy/local/postgres.sh`` in a temporary directory, wr
 profiles (lifecycles, influence, platforms, brands, topics, CRM tiers; one identity each), saves
 ``--segments`` rules (creation evaluates each over every profile: the cron approach's cost), then measures
 per segment: the first page of members, the member count, the CSV export (peak Python memory with
-tracemalloc), a full re-evaluation, and ``update_memberships`` for a batch of 32 changed customers (what
+tracemalloc), a full re-evaluation, and ``apply_batch_memberships`` for a batch of 32 changed customers (what
 the apply lane adds per batch: the live approach). Prints a table; never asserts.
 """
 
@@ -77,7 +77,7 @@ def main() -> int:
     from sqlalchemy import insert, update
 
     from profile_store.segments import parse_text
-    from profile_store.segments.membership import update_memberships
+    from profile_store.segments.membership import apply_batch_memberships
     from profile_store.segments.store import (
         count_members,
         create_segment,
@@ -139,7 +139,7 @@ def main() -> int:
             with storage.session_factory.begin() as session:
                 session.execute(update(ProfileRow).where(ProfileRow.customer_id.in_(list(changed)))
                                 .values(lifecycle="fan"))
-                update_memberships(changed, clock, session=session)
+                apply_batch_memberships(changed, clock, ["bench:event"], session=session)
             live.append(_ms(t))
         storage.close()
     finally:

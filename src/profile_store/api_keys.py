@@ -9,7 +9,7 @@ it. Repository functions take a keyword-only ``session`` and never commit.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import DateTime, String, select
@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from profile_store.exceptions import KeyNameTaken
+from sqlkit import as_aware
 
 KEY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
 """A person's or service's name: ``ann@example.com``, ``crm-sync``, ``team.pr``."""
@@ -38,11 +39,7 @@ class StoredKey(BaseModel):
 
     def active(self, now: datetime) -> bool:
         """Not revoked and not expired at ``now`` (an aware datetime)."""
-        return self.revoked_at is None and (self.expires_at is None or _aware(self.expires_at) > now)
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+        return self.revoked_at is None and (self.expires_at is None or as_aware(self.expires_at) > now)
 
 
 class AccessBase(DeclarativeBase):
@@ -64,9 +61,9 @@ class ApiKeyRow(AccessBase):
 
 def _stored(row: ApiKeyRow) -> StoredKey:
     return StoredKey(name=row.name, role=row.role, key_id=row.key_id, secret_hash=row.secret_hash,
-                     created_at=_aware(row.created_at), created_by=row.created_by,
-                     expires_at=_aware(row.expires_at) if row.expires_at else None,
-                     revoked_at=_aware(row.revoked_at) if row.revoked_at else None)
+                     created_at=as_aware(row.created_at), created_by=row.created_by,
+                     expires_at=as_aware(row.expires_at) if row.expires_at else None,
+                     revoked_at=as_aware(row.revoked_at) if row.revoked_at else None)
 
 
 def add_key(key: StoredKey, *, session: Session) -> None:

@@ -6,7 +6,7 @@ Keyword-only ``session``; never commits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
@@ -25,7 +25,7 @@ from profile_store.tables import (
     RedirectRow,
     SuggestionRow,
 )
-from sqlkit import any_of, upsert_rows
+from sqlkit import any_of, as_aware, upsert_rows
 
 
 def customers_of(identity_keys: Iterable[str], *, session: Session) -> dict[str, str]:
@@ -97,7 +97,7 @@ def register_identities(rows: Sequence[dict[str, Any]], *, session: Session) -> 
             continue
         seen, handle = known[row["identity_key"]]
         new_seen = row.get("first_seen")
-        earlier = new_seen is not None and (seen is None or _aware(new_seen) < _aware(seen))
+        earlier = new_seen is not None and (seen is None or as_aware(new_seen) < as_aware(seen))
         fill_handle = handle is None and row.get("handle_key")
         if earlier or fill_handle:
             changes.append({
@@ -300,8 +300,3 @@ def _link(row: LinkRow) -> IdentityLink:
         link_id=row.link_id, a=row.a, b=row.b, created_at=row.created_at,
         provenance=Provenance(source=row.source, actor=row.actor, reference=row.reference),  # type: ignore[arg-type]
     )
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes (stored as UTC); make comparisons safe."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -5,9 +5,10 @@ from sqlkit.json import JsonText, dump_json
 from sqlkit.json_paths import JsonKind, json_array_has, json_object_has_key, json_present, json_value
 from sqlkit.locks import LocksBusy, lock_keys, locked_transaction
 from sqlkit.membership import any_of
+from sqlkit.times import as_aware
 from sqlkit.upsert import insert_new, upsert_rows
 
 __all__ = [
-    "JsonKind", "JsonText", "LocksBusy", "any_of", "dump_json", "insert_new", "json_array_has", "json_object_has_key",
+    "JsonKind", "JsonText", "LocksBusy", "any_of", "as_aware", "dump_json", "insert_new", "json_array_has", "json_object_has_key",
     "json_present", "json_value", "lock_keys", "locked_transaction", "upsert_rows",
 ]

@@ -20,7 +20,7 @@ from analytics.client import AnalyticsClient
 from analytics.writer import write_events, write_profiles
 from profile_store.contracts import CustomerProfile, LinkSignal
 from profile_store.profile_cache import ProfileCache
-from profile_store.segments.membership import SegmentChange, changes_caused_by, update_memberships
+from profile_store.segments.membership import SegmentChange, apply_batch_memberships
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
 from streams.profile_apply import ProfileUpdate, apply_profiles
@@ -68,10 +68,9 @@ def apply_enriched_batch(
                            version=version)
         changed = set(applied.changed)
         causes = {e.customer_id: e.event.event_key for e in applied.fresh if e.customer_id in changed}
-        if causes:
-            newest = max(e.event.occurred_at_utc for e in applied.events)
-            update_memberships(causes, newest, session=session)
-        return applied, changes_caused_by([e.event.event_key for e in applied.events], session=session)
+        newest = max((e.event.occurred_at_utc for e in applied.events), default=None)
+        return applied, apply_batch_memberships(causes, newest, [e.event.event_key for e in applied.events],
+                                                session=session)
 
     update, segment_changes = locked_transaction(session_factory, transaction)
     if analytics is not None and update.events:

@@ -13,7 +13,7 @@ keyword-only ``session`` and never commit.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from profile_store.segments.compile import compile_rule
 from profile_store.segments.dsl import parse_rule
 from profile_store.segments.store import SegmentChangeRow, SegmentMemberRow, SegmentRow
+from sqlkit import as_aware
 
 
 class SegmentChange(BaseModel):
@@ -40,25 +41,31 @@ class SegmentChange(BaseModel):
     cause: str | None
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 def _change(row: SegmentChangeRow) -> SegmentChange:
     return SegmentChange(change_id=row.change_id, segment=row.segment, customer_id=row.customer_id,
-                         change=row.change, at=_aware(row.at), cause=row.cause)  # type: ignore[arg-type]
+                         change=row.change, at=as_aware(row.at), cause=row.cause)  # type: ignore[arg-type]
 
 
-def update_memberships(causes: Mapping[str, str], newest: datetime, *, session: Session) -> None:
-    """Re-decide every saved segment for the customers in ``causes`` (customer id -> the key of the batch's
-    event that changed them), with each segment's clock moved forward to ``newest`` (the batch's newest
-    event time), and record the entries and exits. Blocks; a no-op without segments."""
-    if not causes:
-        return
+def apply_batch_memberships(causes: Mapping[str, str], newest: datetime | None, event_keys: Sequence[str], *,
+                            session: Session) -> list[SegmentChange]:
+    """What a batch does to segments: re-decide every saved segment for the customers in ``causes``
+    (customer id -> the key of the batch's event that changed them), with each segment's clock moved
+    forward to ``newest`` (the batch's newest event time), record the entries and exits, and return every
+    change the batch's ``event_keys`` caused (now or in an earlier attempt). Without segments, one query
+    and nothing else. Blocks."""
+    segments = session.scalars(select(SegmentRow).order_by(SegmentRow.name)).all()
+    if not segments:
+        return []
+    if causes and newest is not None:
+        _update(segments, causes, newest, session=session)
+    return changes_caused_by(event_keys, session=session)
+
+
+def _update(segments: Sequence[SegmentRow], causes: Mapping[str, str], newest: datetime, *, session: Session) -> None:
     dialect = session.get_bind().dialect.name
     customers = sorted(causes)
-    for row in session.scalars(select(SegmentRow).order_by(SegmentRow.name)).all():
-        clock = max(_aware(row.clock), newest) if row.clock else newest
+    for row in segments:
+        clock = max(as_aware(row.clock), newest) if row.clock else newest
         selected = compile_rule(parse_rule(row.rule), now=clock, dialect=dialect).subquery()
         inside = set(session.scalars(select(selected.c.customer_id).where(selected.c.customer_id.in_(customers))))
         before = set(session.scalars(select(SegmentMemberRow.customer_id).where(

@@ -20,6 +20,7 @@ from profile_store.exceptions import SegmentExists
 from profile_store.segments.compile import compile_rule
 from profile_store.segments.dsl import SegmentRule, parse_rule
 from profile_store.tables import ProfileRow
+from sqlkit import as_aware
 
 SEGMENT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
@@ -89,13 +90,10 @@ class SegmentChangeRow(SegmentBase):
     cause: Mapped[str | None] = mapped_column(String(600), index=True)
 
 
-def _aware(at: datetime | None) -> datetime | None:
-    return None if at is None else (at if at.tzinfo else at.replace(tzinfo=UTC))
-
-
 def event_clock(*, session: Session) -> datetime | None:
     """The stream's event-time clock: the newest ``last_seen`` of any profile (``None`` with no profiles)."""
-    return _aware(session.scalar(select(func.max(ProfileRow.last_seen))))
+    newest = session.scalar(select(func.max(ProfileRow.last_seen)))
+    return None if newest is None else as_aware(newest)
 
 
 def _dialect(session: Session) -> str:
@@ -153,9 +151,9 @@ def reevaluate(name: str, *, at: datetime, session: Session) -> tuple[list[str],
 
 
 def _segment(row: SegmentRow) -> Segment:
-    return Segment(name=row.name, rule=parse_rule(row.rule), created_at=_aware(row.created_at) or row.created_at,
-                   created_by=row.created_by, evaluated_at=_aware(row.evaluated_at) or row.evaluated_at,
-                   clock=_aware(row.clock), members=row.members)
+    return Segment(name=row.name, rule=parse_rule(row.rule), created_at=as_aware(row.created_at),
+                   created_by=row.created_by, evaluated_at=as_aware(row.evaluated_at),
+                   clock=as_aware(row.clock) if row.clock else None, members=row.members)
 
 
 def get_segment(name: str, *, session: Session) -> Segment | None:
@@ -185,7 +183,7 @@ def members_page(name: str, *, after: str | None = None, limit: int = 100, sessi
              .order_by(SegmentMemberRow.customer_id).limit(limit))
     if after is not None:
         query = query.where(SegmentMemberRow.customer_id > after)
-    return [Member(customer_id=c, display_name=d, lifecycle=lc, influence=i, since=_aware(s) or s)
+    return [Member(customer_id=c, display_name=d, lifecycle=lc, influence=i, since=as_aware(s))
             for c, d, lc, i, s in session.execute(query)]
 
 
