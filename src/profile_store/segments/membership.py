@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from profile_store.segments.compile import compile_rule
@@ -102,3 +102,11 @@ def segment_history(name: str, *, session: Session) -> list[SegmentChange]:
     rows = session.scalars(select(SegmentChangeRow).where(SegmentChangeRow.segment == name)
                            .order_by(SegmentChangeRow.change_id))
     return [_change(row) for row in rows]
+
+
+def latest_clock(*, session: Session) -> datetime | None:
+    """The newest event-time clock of any saved segment (``None`` without segments or events): the
+    reference time for re-deciding membership after a change that is no event (a CRM import), so no
+    segment's clock moves to the wall clock."""
+    clock = session.scalar(select(func.max(SegmentRow.clock)))
+    return as_aware(clock) if clock is not None else None
