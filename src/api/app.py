@@ -28,6 +28,7 @@ from api.routers import (
     console,
     deadletters,
     enrich,
+    exports,
     health,
     identities,
     ingest,
@@ -116,7 +117,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.metrics = services.metrics
     app.state.receivers = Receivers(connectors=dict(services.connectors), sink=services.intake,
                                     health=services.connector_health, pulls=services.pulls, clock=services.clock)
-    for module in (health, profiles, identities, segments, alerts, analytics, deadletters, enrich, ingest, webhooks,
+    for module in (health, profiles, identities, segments, exports, alerts, analytics, deadletters, enrich, ingest, webhooks,
                    connectors, console):
         app.include_router(module.router)
     document_statuses(app)
