@@ -12,7 +12,13 @@ from fastapi.responses import StreamingResponse
 from api.deps import require_role
 from api.openapi import errors
 from api.ratelimit import rate_limited
-from profile_store.crm_export import ExportFormat, attribute_headers, iter_export_rows, render_csv, render_jsonl
+from profile_store.crm_export import (
+    ExportFormat,
+    attribute_headers,
+    iter_export_rows,
+    render_csv,
+    render_jsonl,
+)
 
 router = APIRouter(prefix="/v1/export", tags=["export"])
 MEDIA_TYPES: dict[ExportFormat, str] = {"csv": "text/csv", "jsonl": "application/x-ndjson"}

@@ -22,7 +22,12 @@ from profile_store.contracts import CrmRecord
 from profile_store.crm_import import CrmImport
 from profile_store.crm_records import crm_only_profiles, overlay_crm, save_crm_records
 from profile_store.identity_graph import new_customer_id
-from profile_store.identity_repository import customers_of, identities_of, lock_customers_of, register_identities
+from profile_store.identity_repository import (
+    customers_of,
+    identities_of,
+    lock_customers_of,
+    register_identities,
+)
 from profile_store.repository import load_profiles, lock_customers, save_profiles
 from profile_store.segments.membership import apply_batch_memberships, latest_clock
 from sqlkit import locked_transaction
