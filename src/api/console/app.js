@@ -1126,6 +1126,37 @@
     return list;
   }
 
+  /* ------------------------------------------------------------------ next actions */
+
+  const ACTION_LABELS = { retain: "Retain", convert: "Convert", invite: "Invite" };
+
+  /** Rank who to contact today for a brand (GET /v1/next-actions); post texts are shown as text only. */
+  async function loadNextActions(event) {
+    if (event) event.preventDefault();
+    const brand = $("next-actions-brand").value.trim();
+    const note = $("next-actions-note");
+    if (!brand) return;
+    const days = $("next-actions-days").value || "7";
+    try {
+      const found = await api(`/v1/next-actions?brand=${encodeURIComponent(brand)}&days=${encodeURIComponent(days)}`);
+      $("next-actions-rows").replaceChildren(...found.actions.map((action) => el("tr", { "data-customer": action.customer_id }, [
+        el("td", { className: "num", text: action.rank }),
+        el("td", { text: `${ACTION_LABELS[action.action] || action.action} (${action.score.toFixed(0)})` }),
+        el("td", { text: action.display_name || action.customer_id, title: action.crm_id ? `CRM ${action.crm_id}` : "" }),
+        el("td", { className: "small", text: action.reason }),
+        el("td", { className: "small" }, action.evidence.map((post) => el("div", { text: `${post.platform}: ${post.text || ""}` }))),
+      ])));
+      const withheld = found.withheld_for_consent ? `; ${found.withheld_for_consent} left out for consent` : "";
+      $("next-actions-summary").textContent = `${found.actions.length} to contact${withheld}`;
+      show(note, false);
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      note.textContent = error instanceof HttpError && error.status === 403
+        ? "Your key may not read next actions (agents and marketers can)." : "Next actions are unavailable.";
+      show(note, true);
+    }
+  }
+
   /* ------------------------------------------------------------------ segments */
 
   async function loadSegments() {
@@ -1213,6 +1244,7 @@
     $("change-key").addEventListener("click", () => requireKey("Enter a different API key."));
     $("profile-search").addEventListener("submit", searchProfiles);
     $("segment-form").addEventListener("submit", saveSegment);
+    $("next-actions-form").addEventListener("submit", loadNextActions);
     $("segment-rule").addEventListener("input", previewSegment);
     $("profile-lifecycle").addEventListener("change", () => searchProfiles());
     $("pv-close").addEventListener("click", closeProfile);
