@@ -34,9 +34,13 @@ CONSENT_COLUMNS: dict[str, str] = {
 """Consent columns (booleans) and the channel each sets."""
 STAGE_COLUMNS = frozenset({"stage", "lifecycle", "lifecycle_stage"})
 STAGE_WORDS: dict[str, CrmStage] = {
-    "lead": "prospect", "prospect": "prospect", "customer": "customer", "client": "customer",
-    "member": "member", "loyalty": "member", "loyalty_member": "member",
+    "lead": "prospect", "prospect": "prospect", "opportunity": "prospect", "潜在客户": "prospect", "线索": "prospect",
+    "customer": "customer", "client": "customer", "active": "customer", "inactive": "customer",
+    "churned": "customer", "former_customer": "customer", "客户": "customer",
+    "member": "member", "loyalty": "member", "loyalty_member": "member", "vip": "member", "会员": "member",
 }
+"""Stage words (normalised like column names); another word is kept as the text attribute ``stage`` and
+the stage follows the loyalty columns, as without a stage column."""
 COMPUTED_PREFIX = "scrm_"
 """Columns ``export-crm`` computes (lifecycle, influence, ...): ignored on import, never attributes."""
 
@@ -45,6 +49,8 @@ _FALSE = frozenset({"false", "f", "no", "n", "0", "off", "否"})
 _NOT_MEMBER = _FALSE | frozenset({"none", "n/a", "na", "-", "null"})
 _LIST_SEPARATORS = re.compile(r"\s*[;,|]\s*")
 _NORMALISE = re.compile(r"[\s\-.]+")
+_CURRENCY = re.compile(r"^[¥￥$€£]|(元|RMB|CNY|USD|EUR)$|\s", re.I)
+"""A currency sign before a number or a currency name after it, and spaces: ``¥1,200``, ``1200 元``."""
 
 
 def normalise_column(header: str) -> tuple[str, AttributeType | None]:
@@ -95,7 +101,7 @@ def parse_cell(text: str, kind: AttributeType) -> CrmValue:
             return (datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)).isoformat()
         except ValueError:
             raise ValueError("not an ISO 8601 date") from None
-    number = value.replace(",", "").replace("_", "")
+    number = _CURRENCY.sub("", value).replace(",", "").replace("_", "")
     try:
         return int(number) if kind == "integer" else float(number)
     except ValueError:
@@ -112,12 +118,9 @@ def parse_boolean(text: str) -> bool:
     raise ValueError("not a boolean (true/false, yes/no, 1/0)")
 
 
-def parse_stage(text: str) -> CrmStage:
-    """A stage cell (lead/prospect, customer/client, member/loyalty). Raises ``ValueError``."""
-    word = _NORMALISE.sub("_", text.strip().lower())
-    if word not in STAGE_WORDS:
-        raise ValueError(f"not a stage ({', '.join(sorted(STAGE_WORDS))})")
-    return STAGE_WORDS[word]
+def parse_stage(text: str) -> CrmStage | None:
+    """The stage a stage cell names (``STAGE_WORDS``), or ``None`` for another word."""
+    return STAGE_WORDS.get(_NORMALISE.sub("_", text.strip().lower()))
 
 
 def is_loyalty_column(name: str) -> bool:

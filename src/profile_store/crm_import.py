@@ -7,6 +7,7 @@ the reason and contributes nothing (no half-imported customer). Column mapping: 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -68,9 +69,13 @@ class _Rejected(ValueError):
 
 def parse_crm_csv(lines: Iterable[str], *, source_name: str, at: datetime) -> CrmImport:
     """Parse CSV text lines (any iterable of lines, e.g. an open file; a UTF-8 BOM is the caller's to
-    strip). A header without ``crm_id``, or with an unknown declared type, refuses the file (one error,
-    row 1)."""
-    reader = csv.reader(lines)
+    strip), delimited by ``,`` (or ``;``, tab or ``|`` when the header holds no comma). A header without
+    ``crm_id``, or with an unknown declared type, refuses the file (one error, row 1)."""
+    rows = iter(lines)
+    first = next(rows, None)
+    if first is None:
+        return CrmImport((), (), (RowError(1, "the file is empty: a header row naming crm_id is required"),), 0)
+    reader = csv.reader(itertools.chain([first], rows), delimiter=_delimiter(first))
     header = next(reader, None)
     if header is None:
         return CrmImport((), (), (RowError(1, "the file is empty: a header row naming crm_id is required"),), 0)
@@ -94,6 +99,15 @@ def parse_crm_csv(lines: Iterable[str], *, source_name: str, at: datetime) -> Cr
         row = {name: (cell, declared) for (name, declared), cell in zip(columns, cells, strict=False)}
         builder.add(number, {name: value for name, value in row.items()})
     return builder.result(sorted(name for name in names if name.startswith(COMPUTED_PREFIX)))
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter a header line uses: ``,`` unless it holds none and more ``;``, tabs or ``|``."""
+    if "," in header:
+        return ","
+    counts = {candidate: header.count(candidate) for candidate in (";", "\t", "|")}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else ","
 
 
 def parse_crm_jsonl(lines: Iterable[str], *, source_name: str, at: datetime) -> CrmImport:
@@ -205,8 +219,8 @@ def _record(row: Mapping[str, Cell]) -> CrmRecord:
                 identities.extend(_identity_keys(name, value))
             elif name in CONSENT_COLUMNS:
                 consent[CONSENT_COLUMNS[name]] = value if isinstance(value, bool) else parse_boolean(_cell_text(value))
-            elif name in STAGE_COLUMNS:
-                stage = parse_stage(_cell_text(value))
+            elif name in STAGE_COLUMNS and (named := parse_stage(_cell_text(value))) is not None:
+                stage = named
             else:
                 attributes[name] = _typed(value, declared or KNOWN_TYPES.get(name))
         except ValueError as exc:

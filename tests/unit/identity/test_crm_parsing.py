@@ -49,22 +49,30 @@ def test_rows_that_do_not_map_are_reported_with_row_number_and_reason_and_import
         "C1,100,yes,a@b.co,customer\n"
         ",5,,,\n"
         "C2,lots,maybe,not-an-email,\n"
-        "C3,1,,,vip\n"
+        "C3,1,,,dormant\n"
         "C1,2,,,\n"
         "C4,1,2,3,4,5,6\n"
     )
-    assert [r.crm_id for r in imported.records] == ["C1"]
+    assert [r.crm_id for r in imported.records] == ["C1", "C3"]
+    assert imported.records[1].attributes == {"lifetime_value": 1.0, "stage": "dormant"}, "an unknown stage is kept"
+    assert imported.records[1].stage == "customer"
     assert imported.rows == 6
     assert imported.errors == (
         RowError(3, "empty crm_id"),
         RowError(4, "column lifetime_value: not a number"),
         RowError(4, "column consent_marketing: not a boolean (true/false, yes/no, 1/0)"),
         RowError(4, "column email: not a valid email"),
-        RowError(5, "column stage: not a stage (client, customer, lead, loyalty, loyalty_member, member, prospect)"),
         RowError(6, "crm_id already given on row 2"),
         RowError(7, "7 cells for 5 columns"),
     )
     assert all("not-an-email" not in str(error) for error in imported.errors), "cell values are personal data"
+
+
+def test_semicolon_files_currency_signs_and_excel_booleans_are_read() -> None:
+    imported = _csv("crm_id;Lifetime Value;consent_marketing;stage\nC1;¥1,200;TRUE;VIP\nC2;300 元;FALSE;潜在客户\n")
+    assert imported.errors == ()
+    assert [(r.attributes["lifetime_value"], r.consent.marketing, r.stage) for r in imported.records] == [
+        (1200.0, True, "member"), (300.0, False, "prospect")]
 
 
 def test_a_header_without_crm_id_or_with_an_unknown_type_refuses_the_file() -> None:
