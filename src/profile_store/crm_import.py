@@ -34,6 +34,7 @@ from profile_store.identity_graph import make_link
 from profile_store.identity_keys import normalise_email, normalise_phone, parse_identity_key
 
 _SEPARATORS = re.compile(r"[;,\s]+")
+_NAME = re.compile(r"[^\w]+")
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,7 @@ def parse_crm_csv(lines: Iterable[str], *, source_name: str, at: datetime) -> Cr
         if len(cells) > len(columns):
             builder.reject(number, f"{len(cells)} cells for {len(columns)} columns")
             continue
-        row = {name: (cell, declared) for (name, declared), cell in zip(columns, cells, strict=False)}
-        builder.add(number, {name: value for name, value in row.items()})
+        builder.add(number, {name: (cell, declared) for (name, declared), cell in zip(columns, cells, strict=False)})
     return builder.result(sorted(name for name in names if name.startswith(COMPUTED_PREFIX)))
 
 
@@ -152,7 +152,7 @@ def _flatten(document: Mapping[str, Any], ignored: set[str]) -> dict[str, Cell]:
             ignored.add(name)
         elif name == "consent" and isinstance(value, dict):
             for channel, granted in value.items():
-                row[f"consent_{normalise_column(channel)[0]}"] = (granted, None)
+                row[f"consent_{_NAME.sub('_', str(channel).strip().lower())}"] = (granted, None)
         elif name == "attributes" and isinstance(value, dict):
             row.update(_flatten(value, ignored))
         else:
