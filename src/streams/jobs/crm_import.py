@@ -60,7 +60,7 @@ def import_crm(imported: CrmImport, *, source: str, at: datetime,
     records = imported.records
     changed = locked_transaction(session_factory, lambda s: save_crm_records(records, at=at, session=s))
     linked = apply_link_signals(imported.signals, session_factory=session_factory)
-    relinked = set(linked.profiles) - linked.tombstones
+    relinked = set(linked.profiles) | linked.tombstones  # a merged-away customer leaves its segments
     cause = f"crm_import:{source}@{at.isoformat()}"[:600]
     created = saved = entries = 0
     for start in range(0, max(len(records), 1), REFRESH_CHUNK):

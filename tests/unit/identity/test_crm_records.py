@@ -153,3 +153,26 @@ def test_the_export_carries_every_attribute_and_the_social_identities_back_in_bo
 def test_find_profile_by_a_crm_identity_that_was_never_imported_finds_nothing(storage) -> None:
     with storage.session_factory() as session:
         assert find_profile_by_identity("crm:NOPE", session=session) is None
+
+
+def test_a_crm_only_customer_merged_into_a_social_account_moves_its_segment_membership(runtime, storage) -> None:
+    _publish(runtime)
+    with storage.session_factory.begin() as session:
+        create_segment("silver", parse_rule({"field": "crm.tier", "op": "eq", "value": "silver"}), by="test", at=AT,
+                       session=session)
+    _import(storage)
+    only = profile_of(storage, "crm:C1002")
+    with storage.session_factory() as session:
+        assert [c.customer_id for c in segment_history("silver", session=session)] == [only.customer_id]
+    runtime.publish(event("weibo", "w9", 5, "hello"))
+    runtime.drain()
+    result = _import(storage, CRM.replace("C1002,Bob Wang,silver,300,sales-2,,no,true,,,",
+                                          "C1002,Bob Wang,silver,300,sales-2,,no,true,w9,,"), at=AT + timedelta(days=1))
+    assert result.records_changed == 1 and result.merges == 1
+    merged = profile_of(storage, "crm:C1002")
+    assert merged.crm["tier"] == "silver" and "weibo:w9" in merged.identities
+    with storage.session_factory() as session:
+        history = [(c.customer_id, c.change) for c in segment_history("silver", session=session)]
+        assert count_members("silver", session=session) == 1
+    assert sorted(history) == sorted([(only.customer_id, "enter"), (only.customer_id, "leave"),
+                                      (merged.customer_id, "enter")]), "the merged-away id left, the survivor entered"
