@@ -1,6 +1,6 @@
 """The CRM round trip both runtimes must agree on: events, a CRM import, more events (one joining a social
 account to a CRM-only customer), then the export. ``run_scenario`` takes how a runtime applies raw lines
-and waits; ``Outcome`` is what a user sees afterwards (the export, segment members)."""
+and waits; ``Outcome`` is what a user sees afterwards (the export, segment members, next actions)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from profile_store.crm_export import iter_export_rows, render_jsonl
 from profile_store.crm_import import parse_crm_csv
+from profile_store.next_action_store import next_actions
 from profile_store.repository import find_profile_by_identity
 from profile_store.segments import parse_rule
 from profile_store.segments.store import count_members, create_segment
@@ -43,6 +44,7 @@ def event(platform: str, author: str, n: int, text: str, **extra: Any) -> bytes:
 class Outcome:
     export: list[dict[str, Any]]
     members: dict[str, int]
+    actions: list[tuple[str | None, str, float]]
 
 
 def run_scenario(storage: Storage, apply: Apply) -> Outcome:
@@ -58,12 +60,14 @@ def run_scenario(storage: Storage, apply: Apply) -> Outcome:
     assert imported.errors == ()
     import_crm(imported, source="crm.csv", at=IMPORTED_AT, session_factory=storage.session_factory)
     apply([event("douyin", "d5", 3, "好评，推荐", identity_hints={"crm_id": "C1002"}),
-           event("weibo", "w1", 4, "客服很好，满意")],
-          lambda s: _crm_id_of(s, "douyin:d5") == "C1002" and _events_of(s, "weibo:w1") == 2)
+           event("weibo", "w1", 4, "客服很好，满意"), event("douyin", "d1", 5, "质量太差，我要退款，再也不买了")],
+          lambda s: _crm_id_of(s, "douyin:d5") == "C1002" and _events_of(s, "weibo:w1") == 2
+          and _events_of(s, "douyin:d1") == 2)
     with storage.session_factory() as session:
         lines = "".join(render_jsonl(iter_export_rows(session=session)))
         members = {name: count_members(name, session=session) for name in ("gold", "mailable")}
-    return Outcome(export=[json.loads(line) for line in lines.splitlines()], members=members)
+        actions = [(a.crm_id, a.action, a.score) for a in next_actions("acme", session=session).actions]
+    return Outcome(export=[json.loads(line) for line in lines.splitlines()], members=members, actions=actions)
 
 
 def _events_of(storage: Storage, identity: str) -> int:

@@ -67,6 +67,8 @@ def _check_round_trip(outcome: Outcome) -> None:
     assert by_crm["C1001"]["scrm"]["lifecycle"] == "customer" and by_crm["C1003"]["scrm"]["lifecycle"] == "member"
     assert by_crm["C1001"]["scrm"]["segments"] == ["gold", "mailable"]
     assert outcome.members == {"gold": 1, "mailable": 1}
+    assert [(crm_id, action) for crm_id, action, _ in outcome.actions][:1] == [("C1003", "retain")], \
+        "the loyalty member who posted a refund demand and a threat to leave is the one to call"
 
 
 def test_the_embedded_round_trip_keeps_every_attribute_and_adds_social_identities(embedded_outcome) -> None:
