@@ -10,7 +10,7 @@ import csv
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,20 +111,13 @@ def _delimiter(header: str) -> str:
 
 
 def parse_crm_jsonl(lines: Iterable[str], *, source_name: str, at: datetime) -> CrmImport:
-    """Parse JSON lines: one object per line, keys as the CSV's columns (a ``name:type`` key declares a
+    """Parse JSON lines (or one JSON array of objects): one object per line, keys as the CSV's columns (a ``name:type`` key declares a
     type); JSON numbers, booleans and arrays of strings keep their type; ``handles`` may be an array,
     ``consent`` an object of channel -> boolean, ``attributes`` an object of more attributes (what
     ``export-crm --format jsonl`` writes; its ``scrm`` object and ``schema_version`` are ignored)."""
     builder = _Builder(source_name, at)
     ignored: set[str] = set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            document = json.loads(line)
-        except json.JSONDecodeError as exc:
-            builder.reject(number, f"not JSON: {exc.msg} at column {exc.colno}")
-            continue
+    for number, document in _documents(lines, builder):
         if not isinstance(document, dict):
             builder.reject(number, "not a JSON object")
             continue
@@ -135,6 +128,26 @@ def parse_crm_jsonl(lines: Iterable[str], *, source_name: str, at: datetime) -> 
             continue
         builder.add(number, row)
     return builder.result(sorted(ignored))
+
+
+def _documents(lines: Iterable[str], builder: _Builder) -> Iterator[tuple[int, Any]]:
+    """``(row number, JSON value)`` per non-empty line; a file whose first non-empty line starts with ``[``
+    is one JSON array instead, its elements numbered from 1. What is not JSON is rejected on ``builder``."""
+    numbered = ((n, line) for n, line in enumerate(lines, start=1) if line.strip())
+    for position, (number, line) in enumerate(numbered):
+        if position == 0 and line.lstrip().startswith("["):
+            text = line + "".join(rest for _, rest in numbered)
+            try:
+                array = json.loads(text)
+            except json.JSONDecodeError as exc:
+                builder.reject(number, f"not a JSON array: {exc.msg} at line {exc.lineno} column {exc.colno}")
+                return
+            yield from enumerate(array if isinstance(array, list) else [array], start=1)
+            return
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            builder.reject(number, f"not JSON: {exc.msg} at column {exc.colno}")
 
 
 Cell = tuple[Any, AttributeType | None]

@@ -100,3 +100,12 @@ def test_json_lines_keep_json_types_and_read_consent_handles_and_attributes_obje
     assert [(e.row, e.reason.split(":")[0]) for e in imported.errors] == [
         (3, "not a JSON object"), (4, "column lifetime_value"), (5, "not JSON")]
     assert imported.ignored_columns == ("schema_version", "scrm")
+
+
+def test_a_json_file_holding_one_array_of_objects_is_read_element_by_element() -> None:
+    text = '[\n  {"crm_id": "C1", "tier": "gold"},\n  {"tier": "silver"},\n  {"crm_id": "C3", "visits": 2}\n]\n'
+    imported = parse_crm_jsonl(text.splitlines(keepends=True), source_name="crm.json", at=AT)
+    assert [(r.crm_id, r.attributes) for r in imported.records] == [("C1", {"tier": "gold"}), ("C3", {"visits": 2})]
+    assert imported.errors == (RowError(2, "empty crm_id"),)
+    broken = parse_crm_jsonl(['[{"crm_id": "C1"},\n', '{"crm_id": \n'], source_name="crm.json", at=AT)
+    assert broken.records == () and broken.errors[0].row == 1 and broken.errors[0].reason.startswith("not a JSON array")
