@@ -26,12 +26,17 @@ KNOWN_TYPES: dict[str, AttributeType] = {
     "loyalty_member": "boolean", "is_member": "boolean",
 }
 """Attributes whose type is fixed without a declaration."""
-CONSENT_COLUMNS: dict[str, str] = {
-    f"{prefix}{channel}{suffix}": channel
-    for channel in ("contact", "marketing", "analytics")
-    for prefix, suffix in (("consent_", ""), ("", "_consent"), ("opt_in_", ""))
+CONSENT_COLUMNS: dict[str, tuple[str, bool]] = {
+    **{f"{prefix}{channel}{suffix}": (channel, False)
+       for channel in ("contact", "marketing", "analytics")
+       for prefix, suffix in (("consent_", ""), ("", "_consent"), ("opt_in_", ""), ("", "_opt_in"))},
+    **{f"{prefix}{channel}{suffix}": (channel, True)
+       for channel in ("contact", "marketing", "analytics")
+       for prefix, suffix in (("opt_out_", ""), ("", "_opt_out"))},
+    "do_not_contact": ("contact", True),
 }
-"""Consent columns (booleans) and the channel each sets."""
+"""Consent columns (booleans): the channel each sets, and whether the column says the opposite (an
+opt-out: ``do_not_contact`` true means contact refused)."""
 STAGE_COLUMNS = frozenset({"stage", "lifecycle", "lifecycle_stage"})
 STAGE_WORDS: dict[str, CrmStage] = {
     "lead": "prospect", "prospect": "prospect", "opportunity": "prospect", "潜在客户": "prospect", "线索": "prospect",

@@ -231,7 +231,9 @@ def _record(row: Mapping[str, Cell]) -> CrmRecord:
             if name in IDENTITY_COLUMNS:
                 identities.extend(_identity_keys(name, value))
             elif name in CONSENT_COLUMNS:
-                consent[CONSENT_COLUMNS[name]] = value if isinstance(value, bool) else parse_boolean(_cell_text(value))
+                channel, inverted = CONSENT_COLUMNS[name]
+                granted = value if isinstance(value, bool) else parse_boolean(_cell_text(value))
+                consent[channel] = granted is not inverted
             elif name in STAGE_COLUMNS and (named := parse_stage(_cell_text(value))) is not None:
                 stage = named
             else:

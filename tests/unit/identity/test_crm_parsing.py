@@ -32,6 +32,8 @@ def test_known_columns_have_their_types_declared_ones_theirs_and_unknown_ones_st
 def test_consent_columns_set_channels_and_an_empty_cell_leaves_the_channel_unknown() -> None:
     imported = _csv("crm_id,consent_marketing,contact_consent,opt_in_analytics\nC1,no,是,\n")
     assert imported.records[0].consent == Consent(marketing=False, contact=True, analytics=None)
+    opt_outs = _csv("crm_id,do_not_contact,marketing_opt_out,analytics_opt_in\nC1,yes,false,1\n")
+    assert opt_outs.records[0].consent == Consent(contact=False, marketing=True, analytics=True)
 
 
 def test_stage_follows_the_stage_column_else_loyalty_columns_else_customer() -> None:
