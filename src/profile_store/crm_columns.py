@@ -9,11 +9,12 @@ column is an attribute of the declared type, else text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Literal, get_args
 
 from ingest.contracts import Platform
-from profile_store.contracts import CrmStage, CrmValue
+from profile_store.contracts import Consent, CrmRecord, CrmStage, CrmValue
 
 AttributeType = Literal["text", "integer", "number", "boolean", "list", "date"]
 ATTRIBUTE_TYPES: tuple[AttributeType, ...] = get_args(AttributeType)
@@ -126,6 +127,28 @@ def parse_boolean(text: str) -> bool:
 def parse_stage(text: str) -> CrmStage | None:
     """The stage a stage cell names (``STAGE_WORDS``), or ``None`` for another word."""
     return STAGE_WORDS.get(_NORMALISE.sub("_", text.strip().lower()))
+
+
+def default_stage(attributes: Mapping[str, CrmValue]) -> CrmStage:
+    """The stage of a row without a (known) stage word: ``member`` when a loyalty column says so, else
+    ``customer``."""
+    member = any(is_loyalty_column(name) and marks_member(value) for name, value in attributes.items())
+    return "member" if member else "customer"
+
+
+def merge_record(stored: CrmRecord, new: CrmRecord, columns: frozenset[str]) -> CrmRecord:
+    """What a re-import makes of a stored record: the file's ``columns`` (normalised names, empty cells
+    included) replace what they name — an attribute, a consent channel, the stage (a stage or loyalty
+    column) — and everything the file has no column for is kept; identities are the union."""
+    attributes = {k: v for k, v in stored.attributes.items() if k not in columns} | new.attributes
+    named = {CONSENT_COLUMNS[c][0] for c in columns if c in CONSENT_COLUMNS}
+    consent = Consent(**{channel: getattr(new.consent if channel in named else stored.consent, channel)
+                         for channel in Consent.model_fields})
+    speaks = bool(columns & STAGE_COLUMNS) or any(is_loyalty_column(c) for c in columns)
+    return new.model_copy(update={
+        "attributes": attributes, "consent": consent, "stage": new.stage if speaks else stored.stage,
+        "identities": tuple(dict.fromkeys((*stored.identities, *new.identities))),
+    })
 
 
 def is_loyalty_column(name: str) -> bool:

@@ -11,7 +11,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +23,7 @@ from profile_store.crm_columns import (
     KNOWN_TYPES,
     STAGE_COLUMNS,
     AttributeType,
-    is_loyalty_column,
-    marks_member,
+    default_stage,
     normalise_column,
     parse_boolean,
     parse_cell,
@@ -51,13 +50,15 @@ class RowError:
 @dataclass(frozen=True)
 class CrmImport:
     """The records and link signals the file states, every row that could not be used, the number of data
-    rows read and the columns ignored (``scrm_*``: computed by ``export-crm``)."""
+    rows read, the columns ignored (``scrm_*``: computed by ``export-crm``) and, per crm_id, the columns
+    its row has (empty cells included: what a re-import replaces, ``crm_columns.merge_record``)."""
 
     records: tuple[CrmRecord, ...]
     signals: tuple[LinkSignal, ...]
     errors: tuple[RowError, ...]
     rows: int
     ignored_columns: tuple[str, ...] = ()
+    columns: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class _Rejected(ValueError):
@@ -181,6 +182,7 @@ class _Builder:
     def __init__(self, source_name: str, at: datetime) -> None:
         self.source_name, self.at = source_name, at
         self.records: dict[str, CrmRecord] = {}
+        self.columns: dict[str, frozenset[str]] = {}
         self.first_row: dict[str, int] = {}
         self.signals: list[LinkSignal] = []
         self.errors: list[RowError] = []
@@ -201,6 +203,7 @@ class _Builder:
             self.errors.append(RowError(number, f"crm_id already given on row {self.first_row[record.crm_id]}"))
             return
         self.records[record.crm_id] = record
+        self.columns[record.crm_id] = frozenset(row)
         self.first_row[record.crm_id] = number
         provenance = Provenance(source="crm_import", actor=self.source_name, reference=f"row {number}")
         anchor = f"crm:{record.crm_id}"
@@ -209,7 +212,7 @@ class _Builder:
 
     def result(self, ignored: list[str]) -> CrmImport:
         return CrmImport(tuple(self.records.values()), tuple(self.signals), tuple(self.errors), self.rows,
-                         tuple(ignored))
+                         tuple(ignored), dict(self.columns))
 
 
 def _record(row: Mapping[str, Cell]) -> CrmRecord:
@@ -242,10 +245,8 @@ def _record(row: Mapping[str, Cell]) -> CrmRecord:
             problems.append(f"column {name}: {exc}")
     if problems:
         raise _Rejected(*problems)
-    if stage is None:
-        member = any(is_loyalty_column(name) and marks_member(value) for name, value in attributes.items())
-        stage = "member" if member else "customer"
-    return CrmRecord(crm_id=crm_id, attributes=attributes, consent=Consent(**consent), stage=stage,
+    return CrmRecord(crm_id=crm_id, attributes=attributes, consent=Consent(**consent),
+                     stage=default_stage(attributes) if stage is None else stage,
                      identities=tuple(dict.fromkeys(identities)))
 
 

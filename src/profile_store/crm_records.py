@@ -13,6 +13,7 @@ from sqlalchemy import Text, bindparam, cast, select, update
 from sqlalchemy.orm import Session
 
 from profile_store.contracts import CrmRecord, CustomerProfile
+from profile_store.crm_columns import merge_record
 from profile_store.crm_profile import crm_ids_of, crm_only_profile, with_crm
 from profile_store.tables import CrmRecordRow
 from sqlkit import JsonText, any_of, as_aware, upsert_rows
@@ -26,13 +27,18 @@ class StoredCrm:
     since: datetime
 
 
-def save_crm_records(records: Sequence[CrmRecord], *, at: datetime, session: Session) -> set[str]:
-    """Store each record as its CRM id's current one (replacing the previous row: the CRM is the truth
-    about its rows); returns the CRM ids whose stored record is new or changed. Idempotent: saving the
-    same records again changes nothing and returns nothing."""
+def save_crm_records(records: Sequence[CrmRecord], *, at: datetime, session: Session,
+                     columns: Mapping[str, frozenset[str]] | None = None) -> set[str]:
+    """Store each record as its CRM id's current one: with ``columns`` (crm_id -> the columns its row
+    has), merged into the stored one (``crm_columns.merge_record``: what the file has no column for is
+    kept); without, replacing it. Returns the CRM ids whose stored record is new or changed. Idempotent:
+    saving the same records again changes nothing and returns nothing."""
     if not records:
         return set()
     stored = crm_records_of((record.crm_id for record in records), session=session)
+    if columns is not None:
+        records = [merge_record(stored[r.crm_id].record, r, columns.get(r.crm_id, frozenset())) if r.crm_id in stored
+                   else r for r in records]
     fresh = [r for r in records if r.crm_id not in stored]
     changed = [r for r in records if r.crm_id in stored and stored[r.crm_id].record != r]
     upsert_rows(session, CrmRecordRow.__table__, [  # type: ignore[arg-type]

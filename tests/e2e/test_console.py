@@ -232,3 +232,22 @@ def test_who_to_contact_today_ranks_a_buyer_and_shows_the_post_as_text(console_e
     assert page.evaluate(f"({row}).querySelector('img')") is None, "post text is rendered as text"
     assert "to contact" in page.evaluate("document.getElementById('next-actions-summary').textContent")
     assert page.exceptions() == []
+
+
+def test_the_360_view_shows_the_crm_attributes_and_consent(console_env: ConsoleEnv, page: Page) -> None:
+    console_env.import_crm("crm_id,name,tier,tags,consent_marketing\nC-77,Wang X,gold,vip;beta,no\n"
+                           "C-78,<b>Bold</b>,silver,,yes\n")
+    console_env.import_crm("crm_id,weibo\nC-77,wxm88\n")
+    open_console(page, console_env.url)
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length > 1", message="the console did not load")
+    page.type_into("#profile-q", "王小明")
+    page.press_enter()
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length === 1")
+    page.click("#profile-rows tr")
+    page.wait_for("document.getElementById('pv-crm') !== null", message="the CRM section is missing")
+    cells = page.evaluate("Object.fromEntries(Array.from(document.querySelectorAll('#pv-crm tr'))"
+                          ".map(tr => [tr.children[0].textContent, tr.children[1].textContent]))")
+    assert cells["tier"] == "gold" and cells["tags"] == "vip, beta" and cells["consent: marketing"] == "no"
+    assert cells["consent: contact"] == "unknown"
+    assert "CRM C-77" in page.evaluate("document.getElementById('pv-id').textContent")
+    assert page.exceptions() == []

@@ -1100,9 +1100,24 @@
         section("Intents", [weighted(intentEntries, "chip-intent", (v) => fmtInt(Number(v)))]),
       ]),
       brandEntries.length ? section("Brands", [weighted(brandEntries, "chip-brand", (v) => fmtInt(Number(v)))]) : null,
+      profile.crm_id ? section("CRM", [renderCrm(profile)], "pv-crm") : null,
       section("Timeline", [renderTimeline(timeline)], "pv-timeline"),
     );
     for (const holder of charts) mountChart(holder, holder._draw);
+  }
+
+  /** The CRM's attributes and consent of a profile (docs/importers.md), as text. */
+  function renderCrm(profile) {
+    const asText = (value) => (Array.isArray(value) ? value.join(", ") : value === true ? "yes" : value === false ? "no" : String(value));
+    const consent = profile.consent || {};
+    const rows = Object.entries(profile.crm || {}).sort((a, b) => a[0].localeCompare(b[0]))
+      .map(([name, value]) => el("tr", {}, [el("th", { scope: "row", text: name }), el("td", { text: asText(value) })]));
+    for (const channel of ["contact", "marketing", "analytics"]) {
+      const value = consent[channel];
+      rows.push(el("tr", {}, [el("th", { scope: "row", text: `consent: ${channel}` }),
+        el("td", { text: value === true ? "yes" : value === false ? "no" : "unknown" })]));
+    }
+    return el("table", { className: "crm-table small", id: "pv-crm" }, [el("tbody", {}, rows)]);
   }
 
   function renderTimeline(items) {

@@ -58,7 +58,8 @@ def import_crm(imported: CrmImport, *, source: str, at: datetime,
     (``crm_import:<source>@<at>``). Raises on database errors (the transaction that failed changed
     nothing; running the import again completes it)."""
     records = imported.records
-    changed = locked_transaction(session_factory, lambda s: save_crm_records(records, at=at, session=s))
+    changed = locked_transaction(session_factory, lambda s: save_crm_records(
+        records, at=at, columns=imported.columns, session=s))
     linked = apply_link_signals(imported.signals, session_factory=session_factory)
     relinked = set(linked.profiles) | linked.tombstones  # a merged-away customer leaves its segments
     cause = f"crm_import:{source}@{at.isoformat()}"[:600]

@@ -176,3 +176,15 @@ def test_a_crm_only_customer_merged_into_a_social_account_moves_its_segment_memb
         assert count_members("silver", session=session) == 1
     assert sorted(history) == sorted([(only.customer_id, "enter"), (only.customer_id, "leave"),
                                       (merged.customer_id, "enter")]), "the merged-away id left, the survivor entered"
+
+
+def test_a_file_with_fewer_columns_updates_what_it_names_and_keeps_the_rest(runtime, storage) -> None:
+    _import(storage)
+    result = _import(storage, "crm_id,consent_contact,owner,douyin\nC1001,no,,d7\n", at=AT + timedelta(days=1))
+    assert result.records_changed == 1
+    profile = profile_of(storage, "crm:C1001")
+    assert profile == profile_of(storage, "douyin:d7"), "the new handle is linked"
+    assert "owner" not in profile.crm, "an empty cell in a column the file has removes the attribute"
+    assert profile.crm["tier"] == "gold" and profile.crm["tags"] == ("vip", "beta"), "columns it lacks are kept"
+    assert (profile.consent.contact, profile.consent.marketing) == (False, True)
+    assert profile_of(storage, "crm:C1003").lifecycle == "member", "a file without loyalty columns keeps the stage"
