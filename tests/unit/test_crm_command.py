@@ -31,7 +31,7 @@ def test_import_reports_bad_rows_creates_crm_only_profiles_and_export_writes_the
     first = _scrm("import-crm", str(source), "--data-dir", str(data_dir))
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
-    assert (summary["rows"], summary["imported"], summary["profiles_created"]) == (3, 2, 1)
+    assert (summary["rows"], summary["imported"], summary["rows_rejected"], summary["profiles_created"]) == (3, 2, 1, 1)
     assert "customers.csv: row 4: column lifetime_value: not a number" in first.stderr
 
     shown = _scrm("profile", "crm:C1002", "--data-dir", str(data_dir))
@@ -54,11 +54,11 @@ def test_import_reports_bad_rows_creates_crm_only_profiles_and_export_writes_the
     assert rows["C1002"]["scrm_lifecycle"] == "customer"
 
 
-def test_a_csv_without_a_crm_id_column_is_refused_with_exit_code_1_and_a_json_line_without_one_is_a_reported_row(tmp_path: Path) -> None:
+def test_a_file_without_crm_ids_is_refused_with_exit_code_1_and_the_reason(tmp_path: Path) -> None:
     source = tmp_path / "people.jsonl"
     source.write_text('{"name": "Ann"}\n', encoding="utf-8")
     refused = _scrm("import-crm", str(source), "--data-dir", str(tmp_path / "state"))
-    assert refused.returncode == 0 and "row 1: empty crm_id" in refused.stderr
+    assert refused.returncode == 1 and "row 1: empty crm_id" in refused.stderr, "no row could be imported"
     source = tmp_path / "people.csv"
     source.write_text("name\nAnn\n", encoding="utf-8")
     refused = _scrm("import-crm", str(source), "--data-dir", str(tmp_path / "state"))

@@ -67,10 +67,10 @@ def handle_import(args: argparse.Namespace) -> int:
         print(f"scrm import-crm: ignored computed columns: {', '.join(imported.ignored_columns)}", file=sys.stderr)
     with state_storage(args, create=True) as storage:
         result = import_crm(imported, source=args.file.name, at=at, session_factory=storage.session_factory)
-    print(json.dumps({"rows": imported.rows, "imported": len(imported.records), "errors": len(imported.errors),
+    print(json.dumps({"rows": imported.rows, "imported": len(imported.records),
+                      "rows_rejected": len({error.row for error in imported.errors}), "errors": len(imported.errors),
                       **result.__dict__}))
-    refused = imported.rows == 0 and bool(imported.errors)
-    return EXIT_REFUSED if refused else 0
+    return EXIT_REFUSED if imported.errors and not imported.records else 0
 
 
 def handle_export(args: argparse.Namespace) -> int:
