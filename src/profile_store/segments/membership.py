@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from profile_store.segments.compile import compile_rule
 from profile_store.segments.dsl import parse_rule
-from profile_store.segments.store import SegmentChangeRow, SegmentMemberRow, SegmentRow
+from profile_store.segments.store import SegmentChangeRow, SegmentMemberRow, SegmentRow, event_clock
 from sqlkit import as_aware
 
 
@@ -49,23 +49,29 @@ def _change(row: SegmentChangeRow) -> SegmentChange:
 def apply_batch_memberships(causes: Mapping[str, str], newest: datetime | None, event_keys: Sequence[str], *,
                             session: Session) -> list[SegmentChange]:
     """What a batch does to segments: re-decide every saved segment for the customers in ``causes``
-    (customer id -> the key of the batch's event that changed them), with each segment's clock moved
-    forward to ``newest`` (the batch's newest event time), record the entries and exits, and return every
-    change the batch's ``event_keys`` caused (now or in an earlier attempt). Without segments, one query
-    and nothing else. Blocks."""
+    (customer id -> the key of the event or signal that changed or deleted them; a deleted customer
+    leaves), with each segment's clock moved forward to ``newest`` (the batch's newest event time;
+    ``None``: the clock stays, as for identity changes, which carry no event time), record the entries
+    and exits, and return every change the batch's ``event_keys`` caused (now or in an earlier attempt).
+    Without segments, one query and nothing else. Blocks."""
     segments = session.scalars(select(SegmentRow).order_by(SegmentRow.name)).all()
     if not segments:
         return []
-    if causes and newest is not None:
+    if causes:
         _update(segments, causes, newest, session=session)
     return changes_caused_by(event_keys, session=session)
 
 
-def _update(segments: Sequence[SegmentRow], causes: Mapping[str, str], newest: datetime, *, session: Session) -> None:
+def _update(segments: Sequence[SegmentRow], causes: Mapping[str, str], newest: datetime | None, *,
+            session: Session) -> None:
     dialect = session.get_bind().dialect.name
     customers = sorted(causes)
+    fallback = newest or event_clock(session=session)
     for row in segments:
-        clock = max(as_aware(row.clock), newest) if row.clock else newest
+        stored = as_aware(row.clock) if row.clock else None
+        clock = (max(stored, newest) if newest else stored) if stored else fallback
+        if clock is None:  # no profile at all: nobody can be a member
+            continue
         selected = compile_rule(parse_rule(row.rule), now=clock, dialect=dialect).subquery()
         inside = set(session.scalars(select(selected.c.customer_id).where(selected.c.customer_id.in_(customers))))
         before = set(session.scalars(select(SegmentMemberRow.customer_id).where(

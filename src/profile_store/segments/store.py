@@ -122,12 +122,20 @@ def create_segment(name: str, rule: SegmentRule, *, by: str, at: datetime, sessi
     return found
 
 
-def reevaluate(name: str, *, at: datetime, session: Session) -> tuple[list[str], list[str]]:
+def reevaluate(name: str, *, at: datetime, cause: str | None = None, skip_locked: bool = False,
+               session: Session) -> tuple[list[str], list[str]] | None:
     """Recompute a segment's members from the rule at the current event-time clock; ``(entered, left)``
-    customer ids. Members who stay keep their ``since``. Raises ``LookupError`` for an unknown segment."""
-    row = session.get(SegmentRow, name)
-    if row is None:
-        raise LookupError(name)
+    customer ids, each change recorded with ``cause`` (``None``: an evaluation nobody publishes, as on
+    creation). Members who stay keep their ``since``. The segment's row is locked for the transaction;
+    with ``skip_locked``, a row another transaction holds (PostgreSQL) is skipped: returns ``None``.
+    Raises ``LookupError`` for an unknown segment."""
+    found = session.execute(select(SegmentRow).where(SegmentRow.name == name)
+                            .with_for_update(skip_locked=skip_locked)).scalar_one_or_none()
+    if found is None:
+        if session.get(SegmentRow, name) is None:
+            raise LookupError(name)
+        return None
+    row = found
     clock = event_clock(session=session)
     rule = parse_rule(row.rule)
     selected = compile_rule(rule, now=clock or at, dialect=_dialect(session)).subquery()
@@ -143,7 +151,7 @@ def reevaluate(name: str, *, at: datetime, session: Session) -> tuple[list[str],
     changes = [("enter", c) for c in entered] + [("leave", c) for c in left]
     if changes:
         session.execute(insert(SegmentChangeRow), [
-            {"segment": name, "customer_id": c, "change": kind, "at": clock or at, "cause": None}
+            {"segment": name, "customer_id": c, "change": kind, "at": clock or at, "cause": cause}
             for kind, c in changes])
     row.evaluated_at, row.clock, row.members = at, clock, len(now_in)
     session.flush()
