@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from profile_store.contracts import LinkSignal
 from profile_store.segments import parse_text
-from profile_store.segments.membership import segment_history
+from profile_store.segments.membership import segment_counts, segment_history
 from profile_store.segments.store import create_segment, list_segments, members_page
 from streams.identity_service import apply_link_signals
 from streams.unit_of_work import apply_enriched_batch
@@ -100,3 +100,21 @@ def test_a_merged_away_customer_leaves_its_segments_and_an_unmerge_brings_both_p
     with storage.session_factory() as session:
         counts = {s.name: s.members for s in list_segments(session=session)}
     assert counts == {"douyin-people": 1, "single-event": 2}, "the stored counts follow every change"
+
+
+def test_the_count_over_time_follows_entries_and_exits_in_event_time(storage, event_factory, enrich):
+    with storage.session_factory.begin() as session:
+        create_segment("newcomers", parse_text("event_count < 2"), by="mia", at=BASE_TIME, session=session)
+    for n, author in enumerate(["a", "b", "c", "a", "b"]):  # a and b leave with their second event
+        apply_enriched_batch(enrich(event_factory(author={"id": f"cnt-{author}"}, event_id=f"cnt-{n}",
+                                                  at=BASE_TIME + timedelta(days=n))),
+                             session_factory=storage.session_factory, analytics=None)
+    with storage.session_factory() as session:
+        daily = segment_counts("newcomers", points=5, session=session)
+        coarse = segment_counts("newcomers", points=2, session=session)
+        assert segment_counts("nothing-here", session=session) == []
+    assert [(p.at, p.members, p.entered, p.left) for p in daily] == [
+        (BASE_TIME + timedelta(days=d), members, entered, left)
+        for d, members, entered, left in [(0, 1, 1, 0), (1, 2, 1, 0), (2, 3, 1, 0), (3, 2, 0, 1), (4, 1, 0, 1)]]
+    assert [(p.members, p.entered, p.left) for p in coarse] == [(2, 3, 1), (1, 0, 1)], \
+        "days 0-3, then day 4: the members at each stretch's end, with who moved in it"
