@@ -55,7 +55,7 @@ def sweep_segments(session_factory: sessionmaker[Session], *, publish: Publish |
                 continue
         if moved is None:
             continue
-        swept[name] = (len(moved[0]), len(moved[1]))
+        swept[name] = moved
         if publish is not None:
             with session_factory() as session:
                 changes = changes_caused_by([last, sweep_cause(at)], session=session)

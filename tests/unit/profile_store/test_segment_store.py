@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from profile_store.exceptions import SegmentExists
 from profile_store.segments import parse_rule, parse_text
+from profile_store.segments.membership import segment_history
 from profile_store.segments.store import (
     count_matching,
     create_segment,
@@ -73,8 +74,10 @@ def test_re_evaluation_reports_entries_and_leaves_and_keeps_since(sessions):
         create_segment("fans", parse_rule(FANS), by="mia", at=AT, session=session)
         session.execute(update(ProfileRow).where(ProfileRow.customer_id == "bo").values(lifecycle="detractor"))
         session.execute(update(ProfileRow).where(ProfileRow.customer_id == "cy").values(lifecycle="fan"))
-        assert reevaluate("fans", at=LATER, session=session) == (["cy"], ["bo"])
-        assert reevaluate("fans", at=LATER, session=session) == ([], [])
+        assert reevaluate("fans", at=LATER, session=session) == (1, 1)
+        assert reevaluate("fans", at=LATER, session=session) == (0, 0)
+        changes = [(c.customer_id, c.change) for c in segment_history("fans", session=session)]
+        assert changes == [("ann", "enter"), ("bo", "enter"), ("bo", "leave"), ("cy", "enter")]
     with sessions() as session:
         since = {m.customer_id: m.since for m in members_page("fans", session=session)}
         assert since == {"ann": AT, "cy": LATER}
