@@ -28,6 +28,7 @@ from profile_store.segments import SegmentRule, parse_rule, parse_text, to_text
 from profile_store.segments.fields import EVENT_FILTERS, FAMILIES, FIELDS, FieldSpec, field_spec
 from profile_store.segments.membership import CountPoint, SegmentChange, segment_counts, segment_history
 from profile_store.segments.store import (
+    MEMBER_CSV_COLUMNS,
     SEGMENT_NAME_PATTERN,
     Member,
     Segment,
@@ -45,7 +46,6 @@ router = APIRouter(prefix="/v1/segments", tags=["segments"])
 SessionDep = Annotated[Session, Depends(get_session)]
 Reader = Depends(require_role("marketer", "analyst"))
 Editor = require_role("marketer")
-CSV_COLUMNS = ("customer_id", "display_name", "lifecycle", "influence", "since")
 
 
 class RuleIn(BaseModel):
@@ -198,11 +198,10 @@ def export_members(name: str, request: Request, session: SessionDep) -> Streamin
     def rows() -> Iterator[str]:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(MEMBER_CSV_COLUMNS)
         with session_factory() as reading:
             for n, member in enumerate(iter_members(name, session=reading), start=1):
-                writer.writerow([member.customer_id, member.display_name or "", member.lifecycle,
-                                 f"{member.influence:.6g}", member.since.isoformat()])
+                writer.writerow(member.csv_row())
                 if n % 500 == 0:
                     yield out.getvalue()
                     out.seek(0)
