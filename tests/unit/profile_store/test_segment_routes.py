@@ -53,6 +53,11 @@ def test_a_marketer_saves_previews_pages_and_exports(client):
     assert [c["change"] for c in page["changes"]] == ["enter"] * 2 and page["next"] is not None
     page = client.get("/v1/segments/all-known/history", params={"after": page["next"]}, headers=AN).json()
     assert [c["change"] for c in page["changes"]] == ["enter"] and page["next"] is None
+    catalog = client.get("/v1/segments/fields", headers=AN).json()
+    lifecycle = next(f for f in catalog["fields"] if f["name"] == "lifecycle")
+    assert lifecycle["ops"] == ["eq", "ne", "in", "not_in"] and "advocate" in lifecycle["choices"]
+    assert [f["name"] for f in catalog["families"]] == ["crm.attribute", "consent.attribute"]
+    assert "purchase_intent" not in (catalog["event_filters"]["kind"] or []) and "comment" in catalog["event_filters"]["kind"]
     (point,) = client.get("/v1/segments/all-known/counts", headers=AN).json()
     assert (point["members"], point["entered"], point["left"]) == (3, 3, 0)
     assert [s["name"] for s in client.get("/v1/segments", headers=AN).json()] == ["all-known"]
