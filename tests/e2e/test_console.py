@@ -186,6 +186,16 @@ def test_a_marketer_builds_previews_saves_and_exports_a_segment(console_env: Con
     assert page.evaluate(f"{row}.children[1].textContent") == "lifecycle = prospect"
     page.wait_for(f"{row}.querySelector('svg.sparkline path.line') !== null",
                   message="no members-over-time line in the segment's row")
+    page.click('#segment-rows button[data-open="e2e-prospects"]')  # rows re-render: select by data, not by id
+    page.wait_for("document.querySelectorAll('#segment-member-rows tr').length > 0",
+                  message="the segment's members are not listed")
+    lifecycles = page.evaluate("Array.from(document.querySelectorAll('#segment-member-rows .lc'))"
+                               ".map(s => s.textContent)")
+    assert set(lifecycles) == {"prospect"}
+    assert page.evaluate("document.getElementById('segment-members-title').textContent").startswith("e2e-prospects · ")
+    page.click("#segment-member-rows tr")
+    page.wait_for("!document.getElementById('profile-view').hidden", message="a member does not open its profile")
+    page.evaluate("document.getElementById('pv-close').click()")
 
     _choose(page, "#builder-field", "events(…)")
     _choose(page, "#builder-event-platform", "weibo")
@@ -208,8 +218,7 @@ def test_a_marketer_builds_previews_saves_and_exports_a_segment(console_env: Con
                   message="the built CRM condition was refused")
     page.evaluate("window.__downloads = []; HTMLAnchorElement.prototype.click = function () {"
                   " window.__downloads.push(this.download); }")
-    page.evaluate(f"{row}.querySelector('button').setAttribute('id', 'export-segment')")
-    page.click("#export-segment")
+    page.click('#segment-rows button[data-export="e2e-prospects"]')
     page.wait_for("window.__downloads.includes('e2e-prospects.csv')", message="the export did not download")
     assert page.exceptions() == []
 

@@ -1135,10 +1135,14 @@
       const segments = await api("/v1/segments");
       const rows = $("segment-rows");
       rows.replaceChildren(...segments.map((segment) => {
-        const exportButton = el("button", { type: "button", className: "ghost small", text: "Export CSV" });
+        const exportButton = el("button", { type: "button", className: "ghost small", text: "Export CSV",
+          "data-export": segment.name });
         exportButton.addEventListener("click", () => exportSegment(segment.name, exportButton));
+        const open = el("button", { type: "button", className: "link-button", text: segment.name,
+          title: "Show the members", "data-open": segment.name });
+        open.addEventListener("click", () => showMembers(segment.name, null));
         return el("tr", { "data-segment": segment.name }, [
-          el("td", { text: segment.name }),
+          el("td", {}, [open]),
           el("td", { className: "mono small", text: segment.text }),
           el("td", { className: "num", text: fmtInt(segment.members) }),
           el("td", { className: "segment-trend", "data-trend": segment.name }),
@@ -1153,6 +1157,51 @@
         ? "Your key may not read segments (marketers and analysts can)." : "Segments are unavailable.";
       show(note, true);
     }
+  }
+
+  const membersView = { name: null, next: null };
+
+  /** A segment's members, a page at a time (keyset): ``after`` null starts from the first. */
+  async function showMembers(name, after) {
+    const params = new URLSearchParams({ limit: "50" });
+    if (after) params.set("after", after);
+    let page;
+    try {
+      page = await api(`/v1/segments/${encodeURIComponent(name)}/members?${params}`);
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      $("segment-members-title").textContent = `${name}: members unavailable`;
+      show($("segment-members"), true);
+      return;
+    }
+    membersView.name = name;
+    membersView.next = page.next;
+    $("segment-members-title").textContent = `${name} · ${fmtInt(page.total)} members`;
+    const rows = page.members.map((member) => {
+      const row = el("tr", { tabindex: "0", className: "profile-row", title: "Open the 360° view" }, [
+        el("td", {}, [
+          el("div", { className: "name", text: member.display_name || member.customer_id }),
+          el("div", { className: "muted small mono", text: member.customer_id }),
+        ]),
+        el("td", {}, [el("span", { className: `lc lc-${member.lifecycle}`, text: member.lifecycle })]),
+        el("td", { className: "num", text: fmtFixed(Number(member.influence) || 0, 1) }),
+        el("td", { text: fmtDateTime(member.since) }),
+      ]);
+      row.dataset.customerId = member.customer_id;
+      row.addEventListener("click", () => openProfile(member.customer_id));
+      row.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          openProfile(member.customer_id);
+        }
+      });
+      return row;
+    });
+    const body = $("segment-member-rows");
+    if (after) body.append(...rows);
+    else body.replaceChildren(...rows);
+    show($("segment-members-more"), Boolean(page.next));
+    show($("segment-members"), true);
   }
 
   /** The member count over event time, as a sparkline in the segment's row. */
@@ -1359,6 +1408,7 @@
     $("segment-form").addEventListener("submit", saveSegment);
     $("segment-rule").addEventListener("input", previewSegment);
     $("segment-builder").addEventListener("submit", addCondition);
+    $("segment-members-more").addEventListener("click", () => showMembers(membersView.name, membersView.next));
     $("builder-field").addEventListener("change", builderFieldChanged);
     $("builder-op").addEventListener("change", builderOpChanged);
     $("profile-lifecycle").addEventListener("change", () => searchProfiles());
