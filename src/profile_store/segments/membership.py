@@ -64,6 +64,9 @@ def apply_batch_memberships(causes: Mapping[str, str], newest: datetime | None, 
 
 def _update(segments: Sequence[SegmentRow], causes: Mapping[str, str], newest: datetime | None, *,
             session: Session) -> None:
+    """Re-decide ``segments`` for the customers in ``causes``. Each segment's row is locked (its clock
+    moved) before any of its member rows is touched: apply workers and the sweep take segment rows in the
+    same order (by name), so they queue instead of deadlocking."""
     dialect = session.get_bind().dialect.name
     customers = sorted(causes)
     fallback = newest or event_clock(session=session)
@@ -72,6 +75,9 @@ def _update(segments: Sequence[SegmentRow], causes: Mapping[str, str], newest: d
         clock = (max(stored, newest) if newest else stored) if stored else fallback
         if clock is None:  # no profile at all: nobody can be a member
             continue
+        # an expression, not a read-modify-write: apply workers of other partitions update the same row
+        later = case((SegmentRow.clock.is_(None), clock), (SegmentRow.clock < clock, clock), else_=SegmentRow.clock)
+        session.execute(update(SegmentRow).where(SegmentRow.name == row.name).values(clock=later))
         selected = compile_rule(parse_rule(row.rule), now=clock, dialect=dialect).subquery()
         inside = set(session.scalars(select(selected.c.customer_id).where(selected.c.customer_id.in_(customers))))
         before = set(session.scalars(select(SegmentMemberRow.customer_id).where(
@@ -88,10 +94,26 @@ def _update(segments: Sequence[SegmentRow], causes: Mapping[str, str], newest: d
             session.execute(insert(SegmentChangeRow), [
                 {"segment": row.name, "customer_id": c, "change": kind, "at": clock, "cause": causes[c]}
                 for kind, c in changes])
-        # an expression, not a read-modify-write: apply workers of other partitions update the same row
-        later = case((SegmentRow.clock.is_(None), clock), (SegmentRow.clock < clock, clock), else_=SegmentRow.clock)
-        session.execute(update(SegmentRow).where(SegmentRow.name == row.name).values(
-            clock=later, members=SegmentRow.members + len(entered) - len(left)))
+            session.execute(update(SegmentRow).where(SegmentRow.name == row.name).values(
+                members=SegmentRow.members + len(entered) - len(left)))
+
+
+REDECIDE_CHUNK = 5000
+"""Customers re-decided per statement by ``redecide``."""
+
+
+def redecide(name: str, customers: Sequence[str], *, cause: str, newest: datetime | None, at: datetime,
+             session: Session) -> list[SegmentChange] | None:
+    """Re-decide one segment for ``customers`` (what the sweep found drifting), as the apply lane does,
+    recording changes with ``cause``, and mark the segment evaluated at wall time ``at``; the changes made
+    with ``cause``. ``None`` if the segment is gone. Blocks."""
+    row = session.get(SegmentRow, name)
+    if row is None:
+        return None
+    for start in range(0, len(customers), REDECIDE_CHUNK):
+        _update([row], dict.fromkeys(customers[start:start + REDECIDE_CHUNK], cause), newest, session=session)
+    session.execute(update(SegmentRow).where(SegmentRow.name == name).values(evaluated_at=at))
+    return changes_caused_by([cause], session=session)
 
 
 def changes_caused_by(event_keys: Sequence[str], *, session: Session) -> list[SegmentChange]:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Integer,
@@ -146,43 +147,61 @@ def create_segment(name: str, rule: SegmentRule, *, by: str, at: datetime, sessi
     return found
 
 
-def reevaluate(name: str, *, at: datetime, cause: str | None = None, skip_locked: bool = False,
-               session: Session) -> tuple[int, int] | None:
+def _drift(name: str, rule: dict[str, object], clock: datetime, session: Session) -> tuple[
+        ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """``(matching, leaving, entering)``: the rule over ``profiles`` at ``clock``; the members whose profile
+    no longer matches (or is gone); the profiles that match and are not members (anti-joins)."""
+    condition = rule_condition(parse_rule(rule), now=clock, dialect=_dialect(session))
+    member, profile = SegmentMemberRow, ProfileRow
+    still_matching = exists().where(profile.customer_id == member.customer_id, condition)
+    already = exists().where(member.segment == name, member.customer_id == profile.customer_id)
+    return condition, and_(member.segment == name, ~still_matching), and_(condition, ~already)
+
+
+def drifted(name: str, *, session: Session) -> tuple[list[str], datetime | None] | None:
+    """The customers whose membership the rule now decides differently (at the stream's event-time clock:
+    a window closed with time alone), and that clock: what the sweep re-decides. Plain reads with
+    anti-joins, no lock held, so the apply lane never waits for them. ``None`` for an unknown segment.
+    Blocks."""
+    row = session.get(SegmentRow, name)
+    if row is None:
+        return None
+    clock = event_clock(session=session)
+    if clock is None:
+        return [], None
+    _, leaving, entering = _drift(name, row.rule, clock, session)
+    leavers = session.scalars(select(SegmentMemberRow.customer_id).where(leaving))
+    entrants = session.scalars(select(ProfileRow.customer_id).where(entering))
+    return sorted({*leavers, *entrants}), clock
+
+
+def reevaluate(name: str, *, at: datetime, session: Session) -> tuple[int, int]:
     """Recompute a segment's members from the rule at the current event-time clock, set-based in SQL
     (``INSERT ... SELECT`` and ``DELETE`` with anti-joins: nothing per profile passes through Python, so a
     segment of a million members is created in seconds); ``(entered, left)`` counts, each change recorded
-    with ``cause`` (``None``: an evaluation nobody publishes, as on creation). Members who stay keep their
-    ``since``. The segment's row is locked for the transaction; with ``skip_locked``, a row another
-    transaction holds (PostgreSQL) is skipped: returns ``None``. Raises ``LookupError`` for an unknown
-    segment."""
-    found = session.execute(select(SegmentRow).where(SegmentRow.name == name)
-                            .with_for_update(skip_locked=skip_locked)).scalar_one_or_none()
-    if found is None:
-        if session.get(SegmentRow, name) is None:
-            raise LookupError(name)
-        return None
-    row = found
+    without a cause (the evaluation on creation, which nobody publishes). Members who stay keep their
+    ``since``. Raises ``LookupError`` for an unknown segment."""
+    row = session.get(SegmentRow, name)
+    if row is None:
+        raise LookupError(name)
     clock = event_clock(session=session)
-    condition = rule_condition(parse_rule(row.rule), now=clock or at, dialect=_dialect(session))
+    _, leaving, entering = _drift(name, row.rule, clock or at, session)
     member, profile = SegmentMemberRow, ProfileRow
-    still_matching = exists().where(profile.customer_id == member.customer_id, condition)
-    leaving = and_(member.segment == name, ~still_matching)
-    already = exists().where(member.segment == name, member.customer_id == profile.customer_id)
     stamp = literal(clock or at, DateTime(timezone=True))
 
     def record(change: str, ids: Select[Any]) -> None:
         found = ids.subquery()
         session.execute(insert(SegmentChangeRow).from_select(
             ["segment", "customer_id", "change", "at", "cause"],
-            select(literal(name), found.c.customer_id, literal(change), stamp, literal(cause, String))))
+            select(literal(name), found.c.customer_id, literal(change), stamp, literal(None, String))))
 
     record("leave", select(member.customer_id).where(leaving).order_by(member.customer_id))
     left = session.execute(delete(member).where(leaving)).rowcount  # type: ignore[attr-defined]
-    record("enter", select(profile.customer_id).where(condition, ~already).order_by(profile.customer_id))
+    record("enter", select(profile.customer_id).where(entering).order_by(profile.customer_id))
     entered = session.execute(insert(member).from_select(
         ["segment", "customer_id", "since"],
         select(literal(name), profile.customer_id, literal(at, DateTime(timezone=True)))
-        .where(condition, ~already)).execution_options(preserve_rowcount=True)).rowcount  # type: ignore[attr-defined]
+        .where(entering)).execution_options(preserve_rowcount=True)).rowcount  # type: ignore[attr-defined]
     row.evaluated_at, row.clock = at, clock
     row.members = count_members(name, session=session)
     session.flush()

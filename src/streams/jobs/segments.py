@@ -4,8 +4,11 @@ alone (a ``within_days`` window closing with no new event), and publish the entr
 ``scrm serve`` runs it every ``PipelineConfig.segment_sweep_seconds``; on the Kafka runtime the worker that
 owns the identity partition runs it (one sweeper at a time); ``scrm segments refresh`` runs one by hand.
 
-Each segment is swept in a transaction of its own, its changes recorded with the cause
-``sweep:<microseconds since the epoch>`` of that evaluation (``sweep_cause``) and published after the
+Each segment is swept in two steps: plain reads find the customers whose membership the rule now decides
+differently (``segments.store.drifted``: anti-joins over every profile, no lock held, so the apply lane
+never waits for the scan), then one short transaction re-decides just those customers exactly as the apply
+lane does (``segments.membership.redecide``), recording the changes with the cause
+``sweep:<microseconds since the epoch>`` of that evaluation (``sweep_cause``); they are published after the
 commit. The publication is at-least-once: a sweep first re-publishes the changes of each segment's last
 evaluation (found again by its cause, derived from the stored ``evaluated_at``), so a sweeper killed
 between commit and publish publishes them with the next sweep; consumers deduplicate by ``change_id``.
@@ -20,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from profile_store.segments.membership import SegmentChange, changes_caused_by
-from profile_store.segments.store import list_segments, reevaluate
+from profile_store.segments.membership import SegmentChange, changes_caused_by, redecide
+from profile_store.segments.store import drifted, list_segments
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +42,29 @@ def sweep_cause(at: datetime) -> str:
 
 def sweep_segments(session_factory: sessionmaker[Session], *, publish: Publish | None = None,
                    now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, tuple[int, int]]:
-    """Re-evaluate each segment; ``name -> (entered, left)`` of those swept (a segment another sweeper
-    holds, or deleted meanwhile, is left out). With ``publish``, each segment's changes are published after
-    its commit, preceded by those of its previous evaluation. Blocks; raises what ``publish`` raises (the
-    changes stay recorded and go out with the next sweep)."""
+    """Re-evaluate each segment; ``name -> (entered, left)`` of those swept (a segment deleted meanwhile is
+    left out). With ``publish``, each segment's changes are published after its commit, preceded by those
+    of its previous evaluation. Blocks; raises what ``publish`` raises (the changes stay recorded and go
+    out with the next sweep)."""
     swept: dict[str, tuple[int, int]] = {}
     with session_factory() as session:
         previous = {s.name: sweep_cause(s.evaluated_at) for s in list_segments(session=session)}
     for name, last in previous.items():
+        with session_factory() as session:
+            found = drifted(name, session=session)
+        if found is None:  # deleted meanwhile
+            continue
+        customers, clock = found
         at = now()
         with session_factory.begin() as session:
-            try:
-                moved = reevaluate(name, at=at, cause=sweep_cause(at), skip_locked=True, session=session)
-            except LookupError:  # deleted meanwhile
-                continue
-        if moved is None:
+            made = redecide(name, customers, cause=sweep_cause(at), newest=clock, at=at, session=session)
+        if made is None:
             continue
-        swept[name] = moved
+        swept[name] = (sum(c.change == "enter" for c in made), sum(c.change == "leave" for c in made))
         if publish is not None:
             with session_factory() as session:
-                changes = changes_caused_by([last, sweep_cause(at)], session=session)
-            publish([c for c in changes if c.segment == name])
+                changes = changes_caused_by([last], session=session)
+            publish([*(c for c in changes if c.segment == name), *made])
     return swept
 
 
