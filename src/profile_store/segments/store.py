@@ -188,6 +188,7 @@ def reevaluate(name: str, *, at: datetime, session: Session) -> tuple[int, int]:
     _, leaving, entering = _drift(name, row.rule, clock or at, session)
     member, profile = SegmentMemberRow, ProfileRow
     stamp = literal(clock or at, DateTime(timezone=True))
+    watermark = int(session.scalar(select(func.max(SegmentChangeRow.change_id))) or 0)
 
     def record(change: str, ids: Select[Any]) -> None:
         found = ids.subquery()
@@ -198,10 +199,15 @@ def reevaluate(name: str, *, at: datetime, session: Session) -> tuple[int, int]:
     record("leave", select(member.customer_id).where(leaving).order_by(member.customer_id))
     left = session.execute(delete(member).where(leaving)).rowcount  # type: ignore[attr-defined]
     record("enter", select(profile.customer_id).where(entering).order_by(profile.customer_id))
+    # members from the entries just recorded, not from an anti-join against segment_members itself: an
+    # INSERT reading the table it fills, planned while the table looked empty, rescans every row it has
+    # added for each row it adds (minutes for 100,000 members on PostgreSQL, measured)
+    entries = and_(SegmentChangeRow.change_id > watermark, SegmentChangeRow.segment == name,
+                   SegmentChangeRow.change == "enter", SegmentChangeRow.cause.is_(None))
     entered = session.execute(insert(member).from_select(
         ["segment", "customer_id", "since"],
-        select(literal(name), profile.customer_id, literal(at, DateTime(timezone=True)))
-        .where(entering)).execution_options(preserve_rowcount=True)).rowcount  # type: ignore[attr-defined]
+        select(SegmentChangeRow.segment, SegmentChangeRow.customer_id, literal(at, DateTime(timezone=True)))
+        .where(entries)).execution_options(preserve_rowcount=True)).rowcount  # type: ignore[attr-defined]
     row.evaluated_at, row.clock = at, clock
     row.members = count_members(name, session=session)
     session.flush()
