@@ -16,6 +16,11 @@ busy while the stream was produced (all share the same cores; a process falling 
 and each worker process's CPU microseconds per event, counted until the last probe came out (run one lane per
 process, ``--workers enrich apply alert identity,deadletter``, for the cost of each lane).
 
+Segments: ``--profiles N`` first writes N generated profiles to PostgreSQL (``bench_segments.write_profiles``)
+and ``--segments K`` saves the first K rules of ``bench_segments.RULES`` (they include ``prospects``, which
+every probe, a new customer, enters with its first event); the table then adds the latency from the probe's
+produce to its entry on ``scrm.segments.changes`` (live membership in the apply lane, under that load).
+
     pip install -e .
     python benchmarks/bench_alert_latency.py --rate 1000 --seconds 60
 """
@@ -134,17 +139,19 @@ def _warm_up(producer: Producer, *, sent_at: float, timeout: float = 180.0) -> N
     print(f"warm-up probe delivered after {time.time() - sent_at:.1f} s", file=sys.stderr)
 
 
-def _stage_times(bootstrap: str, probes: set[str]) -> dict[str, dict[str, float]]:
-    """For each topic the probes pass through (``scrm.events.enriched``, ``scrm.alerts``): probe event id ->
-    when its message there was produced (the message timestamp, epoch seconds)."""
+def _stage_times(bootstrap: str, probes: set[str], *, segments: bool) -> dict[str, dict[str, float]]:
+    """For each topic the probes pass through (``scrm.events.enriched``, ``scrm.alerts``, with ``segments``
+    ``scrm.segments.changes``): probe event id -> when its message there was produced (the message
+    timestamp, epoch seconds; a segment change names the probe in its cause)."""
     from confluent_kafka import Consumer
 
-    from streams.topics import ALERTS, ENRICHED_EVENTS
+    from streams.topics import ALERTS, ENRICHED_EVENTS, SEGMENT_CHANGES
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-stages-{uuid.uuid4().hex[:8]}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe([ENRICHED_EVENTS, ALERTS])
-    found: dict[str, dict[str, float]] = {ENRICHED_EVENTS: {}, ALERTS: {}}
+    topics = [ENRICHED_EVENTS, ALERTS, *([SEGMENT_CHANGES] if segments else [])]
+    consumer.subscribe(topics)
+    found: dict[str, dict[str, float]] = {topic: {} for topic in topics}
     quiet = 0
     while quiet < 5 and any(len(times) < len(probes) for times in found.values()):
         messages = consumer.consume(10_000, 1.0)
@@ -154,7 +161,12 @@ def _stage_times(bootstrap: str, probes: set[str]) -> dict[str, dict[str, float]
             if message.error() or not value or b"probe-" not in value:
                 continue
             data = json.loads(value)
-            event_id = data["event"]["event_id"] if message.topic() == ENRICHED_EVENTS else data.get("event_id")
+            if message.topic() == SEGMENT_CHANGES:
+                event_id = str(data.get("cause") or "").rpartition("/")[2]
+            elif message.topic() == ENRICHED_EVENTS:
+                event_id = data["event"]["event_id"]
+            else:
+                event_id = data.get("event_id")
             if event_id in probes:
                 found[message.topic() or ""].setdefault(event_id, message.timestamp()[1] / 1000)
     consumer.close()
@@ -163,10 +175,13 @@ def _stage_times(bootstrap: str, probes: set[str]) -> dict[str, dict[str, float]
 
 def _stage_rows(sent: dict[str, float], stages: dict[str, dict[str, float]]) -> list[tuple[str, object]]:
     """p50 / p99 of each hop: produced -> enriched published -> alert published -> webhook received."""
-    from streams.topics import ALERTS, ENRICHED_EVENTS
+    from streams.topics import ALERTS, ENRICHED_EVENTS, SEGMENT_CHANGES
 
     hops = [("raw -> enriched", sent, stages[ENRICHED_EVENTS]), ("enriched -> alert", stages[ENRICHED_EVENTS], stages[ALERTS]),
             ("alert -> webhook", stages[ALERTS], RECEIVED)]
+    if SEGMENT_CHANGES in stages:
+        hops += [("enriched -> segment change", stages[ENRICHED_EVENTS], stages[SEGMENT_CHANGES]),
+                 ("raw -> segment change (end to end)", sent, stages[SEGMENT_CHANGES])]
     rows: list[tuple[str, object]] = []
     for name, start, end in hops:
         spans = sorted((end[e] - start[e]) * 1000 for e in sent if e in start and e in end)
@@ -174,6 +189,24 @@ def _stage_rows(sent: dict[str, float], stages: dict[str, dict[str, float]]) -> 
             q = statistics.quantiles(spans, n=100)
             rows += [(f"p50 ms, {name}", round(q[49], 1)), (f"p99 ms, {name}", round(q[98], 1))]
     return rows
+
+
+def _prepare_segments(db_url: str, profiles: int, segments: int) -> None:
+    """Write ``profiles`` generated profiles and save ``segments`` rules (each evaluated over them)."""
+    import bench_segments
+
+    from profile_store.segments import parse_text
+    from profile_store.segments.store import create_segment
+    from streams.storage import open_storage
+
+    storage = open_storage(db_url, None)
+    clock = datetime.now(UTC)
+    bench_segments.write_profiles(storage.session_factory, profiles, clock)
+    for name, rule in bench_segments.RULES[:segments]:
+        with storage.session_factory.begin() as session:
+            created = create_segment(name, parse_text(rule), by="bench", at=clock, session=session)
+        print(f"segment {name}: {created.members:,} members", file=sys.stderr)
+    storage.close()
 
 
 def main() -> int:
@@ -192,6 +225,8 @@ def main() -> int:
                         help="one scrm worker process per argument, running those lanes (e.g. `enrich,alert apply,identity`: "
                         "enrichment and application in separate processes)")
     parser.add_argument("--partitions", type=int, default=2, help="partitions of every topic (default 2)")
+    parser.add_argument("--profiles", type=int, default=0, help="generated profiles written before the run")
+    parser.add_argument("--segments", type=int, default=0, help="segments saved before the run (bench_segments.RULES)")
     parser.add_argument("--kafka-port", type=int, default=39092)
     parser.add_argument("--pg-port", type=int, default=55932)
     args = parser.parse_args()
@@ -206,6 +241,8 @@ def main() -> int:
     local_servers.start("kafka.sh", env)
     db_url = local_servers.start("postgres.sh", env)
     ensure_topics(bootstrap, args.partitions)
+    if args.profiles or args.segments:
+        _prepare_segments(db_url, args.profiles, args.segments)
     hook = HookServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     routing = work / "routing.json"
@@ -260,7 +297,7 @@ def main() -> int:
         # the cost per event counts until the last probe came out: a lane behind the stream is still paying
         done = {name: _cpu_used(cpu_before.get(name, {}), local_servers.cpu_seconds(pids))
                 for name, pids in processes.items() if name.startswith("worker")}
-        stages = _stage_times(bootstrap, set(sent))
+        stages = _stage_times(bootstrap, set(sent), segments=args.segments > 0)
     finally:
         producer.flush(10)
         for process in (dispatcher, *workers):
@@ -283,6 +320,7 @@ def main() -> int:
     print(f"{'metric':<28}{'value':>12}")
     rows: list[tuple[str, object]] = [
         ("stream", args.stream), ("worker processes (lanes)", " + ".join(args.workers)), ("events/s (target)", args.rate), ("events/s (produced)", round(total / produced_in)),
+        ("profiles before the run", args.profiles), ("segments", args.segments),
         ("batch window ms", args.batch_ms if args.batch_ms is not None else PipelineConfig().batch_max_ms), ("probes sent", len(sent)), ("probes delivered", len(latencies)),
         ("p50 latency ms", round(q[49], 1)), ("p99 latency ms", round(q[98], 1)), ("max latency ms", round(latencies[-1], 1)),
         ("median ms, first tenth of probes", round(statistics.median(in_order[: max(1, len(in_order) // 10)]), 1)),

@@ -18,6 +18,7 @@ import io
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -36,8 +37,8 @@ RULES = (
     ("at-risk", "churn_risk >= 0.6 and lifecycle not in (detractor)"),
     ("quiet", "not last_seen within_days 30"),
     ("battery", "topics contains battery and sentiment < 0"),
-    ("big-douyin", "followers > 10000 and platforms contains douyin"),
     ("prospects", "lifecycle = prospect"),
+    ("big-douyin", "followers > 10000 and platforms contains douyin"),
     ("vip-mail", "crm.tier = gold and consent.email = true"),
 )
 LIFECYCLES = ("prospect", "prospect", "prospect", "customer", "member", "fan", "advocate", "detractor")
@@ -64,6 +65,24 @@ def _profiles(count: int, offset: int, clock: datetime) -> list[dict[str, object
     return rows
 
 
+def write_profiles(session_factory: object, count: int, clock: datetime) -> None:
+    """Insert ``count`` generated profiles (50,000 per transaction, progress on stderr), then ``ANALYZE``
+    (what autovacuum does within a minute of a bulk load; plans before it are for empty tables)."""
+    from sqlalchemy import insert, text
+
+    from profile_store.tables import ProfileRow
+
+    started = time.perf_counter()
+    for offset in range(0, count, 50_000):
+        chunk = _profiles(min(50_000, count - offset), offset, clock)
+        with session_factory.begin() as session:  # type: ignore[attr-defined]
+            session.execute(insert(ProfileRow.__table__), chunk)
+        print(f"  profiles written: {offset + len(chunk):,}", file=sys.stderr, flush=True)
+    with session_factory.begin() as session:  # type: ignore[attr-defined]
+        session.execute(text("ANALYZE"))
+    print(f"wrote {count:,} profiles in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
@@ -74,7 +93,7 @@ def main() -> int:
     parser.add_argument("--segments", type=int, default=10)
     parser.add_argument("--pg-port", type=int, default=55942)
     args = parser.parse_args()
-    from sqlalchemy import insert, update
+    from sqlalchemy import text, update
 
     from profile_store.segments import parse_text
     from profile_store.segments.membership import apply_batch_memberships
@@ -94,19 +113,15 @@ def main() -> int:
     try:
         storage = open_storage(url, None)
         clock = datetime(2026, 12, 1, tzinfo=UTC)
-        started = time.perf_counter()
-        for offset in range(0, args.profiles, 50_000):
-            chunk = _profiles(min(50_000, args.profiles - offset), offset, clock)
-            with storage.session_factory.begin() as session:
-                session.execute(insert(ProfileRow.__table__), chunk)
-            print(f"  profiles written: {offset + len(chunk):,}", flush=True)
-        print(f"wrote {args.profiles:,} profiles in {time.perf_counter() - started:.0f} s")
+        write_profiles(storage.session_factory, args.profiles, clock)
         rows = []
-        for name, text in RULES[: args.segments]:
+        for name, rule in RULES[: args.segments]:
             t = time.perf_counter()
             with storage.session_factory.begin() as session:
-                segment = create_segment(name, parse_text(text), by="bench", at=clock, session=session)
+                segment = create_segment(name, parse_text(rule), by="bench", at=clock, session=session)
             created_ms = _ms(t)
+            with storage.session_factory.begin() as session:
+                session.execute(text("ANALYZE segment_members"))
             with storage.session_factory() as session:
                 t = time.perf_counter()
                 members_page(name, limit=100, session=session)
@@ -119,7 +134,7 @@ def main() -> int:
                 out = io.StringIO()
                 writer = csv.writer(out)
                 for n, member in enumerate(iter_members(name, session=session)):
-                    writer.writerow([member.customer_id, member.display_name, member.lifecycle, member.influence])
+                    writer.writerow(member.csv_row())
                     if n % 2000 == 0:
                         out.seek(0)
                         out.truncate()

@@ -156,17 +156,23 @@ class ChannelSender:
         if isinstance(channel, EmailChannel):
             send_email(channel, delivery)
             return
-        headers = {"Content-Type": "application/json; charset=utf-8", IDEMPOTENCY_HEADER: delivery.idempotency_key}
         if isinstance(channel, WebhookChannel):
-            body = json.dumps(webhook_body(delivery), ensure_ascii=False).encode()
-            timestamp = str(int(now.timestamp()))
-            headers |= {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign_webhook(channel.secret, timestamp, body)}
-            self._post(channel.url, body, headers, channel.timeout_seconds, check=None)
+            self.post_signed(channel, json.dumps(webhook_body(delivery), ensure_ascii=False).encode(),
+                             delivery.idempotency_key, now)
             return
+        headers = {"Content-Type": "application/json; charset=utf-8", IDEMPOTENCY_HEADER: delivery.idempotency_key}
         body = json.dumps(chat_body(channel, delivery, now), ensure_ascii=False).encode()
         url = dingtalk_url(channel, now) if isinstance(channel, DingTalkChannel) else channel.url
         check = {"wecom": "errcode", "dingtalk": "errcode", "feishu": "code"}.get(channel.type)
         self._post(url, body, headers, channel.timeout_seconds, check=check)
+
+    def post_signed(self, channel: WebhookChannel, body: bytes, idempotency_key: str, now: datetime) -> None:
+        """Blocks (network). POST a JSON ``body`` signed with the channel's secret (``sign_webhook``) once;
+        raises ``DeliveryFailed`` when the receiver did not accept it."""
+        timestamp = str(int(now.timestamp()))
+        headers = {"Content-Type": "application/json; charset=utf-8", IDEMPOTENCY_HEADER: idempotency_key,
+                   TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign_webhook(channel.secret, timestamp, body)}
+        self._post(channel.url, body, headers, channel.timeout_seconds, check=None)
 
     def _post(self, url: str, body: bytes, headers: dict[str, str], timeout: float, *, check: str | None) -> None:
         try:

@@ -7,7 +7,9 @@ One ``run_once`` pass (each step its own short transaction; network calls outsid
    (``skipped`` for chat/email when the incident's last event is older than ``live_window_hours``);
 3. delivery — due deliveries are claimed with a lease and sent in parallel; a failure is retried with
    exponential backoff and jitter, the last failure is dead-lettered. Effects are idempotent by incident,
-   version and channel (the ``Idempotency-Key`` header / ``Message-ID``).
+   version and channel (the ``Idempotency-Key`` header / ``Message-ID``);
+4. segment feeds — each configured feed's next batch of segment entries and exits goes to its webhook
+   (``alerts.segment_feeds``: in order, retried until accepted, never skipped).
 Only this module and the senders look at the wall clock (``clock``, injectable for tests).
 """
 
@@ -38,11 +40,14 @@ from alerts.exceptions import DeliveryFailed
 from alerts.incidents import escalate, escalation_due
 from alerts.outbox_signal import OutboxSignal
 from alerts.repository import change_incident, incidents_due_for_escalation
-from alerts.routing import ChannelConfig, RetryPolicy, RoutingConfig
+from alerts.routing import ChannelConfig, RetryPolicy, RoutingConfig, WebhookChannel
+from alerts.segment_feeds import ClaimedFeed, claim_feeds, ensure_feeds, mark_feed_delivered, mark_feed_failed
 
 log = logging.getLogger(__name__)
 
 Sender = Callable[[ChannelConfig, Delivery, datetime], None]
+FeedSender = Callable[[WebhookChannel, bytes, str, datetime], None]
+"""Posts a segment feed's JSON body to a webhook channel with its idempotency key (``ChannelSender.post_signed``)."""
 
 
 @dataclass
@@ -54,6 +59,7 @@ class DispatchStats:
     delivered: int = 0
     retried: int = 0
     dead: int = 0
+    segment_changes: int = 0
 
     def add(self, other: DispatchStats) -> None:
         for name in vars(self):
@@ -78,6 +84,7 @@ class Dispatcher:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sender: Sender | None = None,
+        feed_sender: FeedSender | None = None,
         rng: random.Random | None = None,
         workers: int = 8,
         lease: timedelta = timedelta(seconds=60),
@@ -86,10 +93,12 @@ class Dispatcher:
         self._routing = routing
         self._clock = clock
         self._channels: ChannelSender | None = None
-        if sender is None:
+        if sender is None or feed_sender is None:
             self._channels = ChannelSender()
-            sender = self._channels.send
-        self._send = sender
+            sender = sender or self._channels.send
+            feed_sender = feed_sender or self._channels.post_signed
+        self._send: Sender = sender
+        self._post_feed: FeedSender = feed_sender
         self._rng = rng or random.Random()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scrm-dispatch")
         self._lease = lease
@@ -124,7 +133,7 @@ class Dispatcher:
                 continue
             if escalate:
                 next_escalation = self._clock() + escalate_every
-            if done.routed or done.delivered or done.retried or done.dead or done.escalated:
+            if done.routed or done.delivered or done.retried or done.dead or done.escalated or done.segment_changes:
                 continue
             if signal is None:
                 stop.wait(idle_seconds)
@@ -137,6 +146,7 @@ class Dispatcher:
         done = DispatchStats(escalated=self.escalate_due() if escalate else 0, routed=self.route_outbox())
         delivered, retried, dead = self.deliver_due()
         done.delivered, done.retried, done.dead = delivered, retried, dead
+        done.segment_changes = self.deliver_feeds()
         self.stats.add(done)
         return done
 
@@ -203,6 +213,44 @@ class Dispatcher:
                     mark_failed(delivery, error=error, retry_at=at + wait, session=session)
                     retried += 1
         return len(accepted), retried, dead
+
+    def deliver_feeds(self) -> int:
+        """Send each due segment feed its next batch; returns how many changes receivers accepted."""
+        feeds = self._routing.segment_feeds
+        if not feeds:
+            return 0
+        now = self._clock()
+        with self._sessions() as session, session.begin():
+            ensure_feeds(feeds, now=now, session=session)
+            claimed = [c for c in claim_feeds(feeds, now=now, lease=self._lease, session=session) if c.batch]
+        results = list(self._pool.map(self._attempt_feed, claimed))
+        at = self._clock()
+        accepted = 0
+        with self._sessions() as session, session.begin():
+            for feed, error in zip(claimed, results, strict=True):
+                assert feed.batch is not None
+                if error is None:
+                    mark_feed_delivered(feed, now=at, session=session)
+                    accepted += len(feed.batch.changes)
+                    continue
+                wait = backoff(feed.attempts + 1, self._routing.retry, self._rng)
+                log.warning("segment feed %s: attempt %d failed, retrying in %.0f s: %s", feed.feed.name,
+                            feed.attempts + 1, wait.total_seconds(), error)
+                mark_feed_failed(feed, error=error, retry_at=at + wait, session=session)
+        return accepted
+
+    def _attempt_feed(self, claimed: ClaimedFeed) -> str | None:
+        channel = self._routing.channels[claimed.feed.channel]
+        assert isinstance(channel, WebhookChannel) and claimed.batch is not None  # RoutingConfig checks feeds
+        try:
+            self._post_feed(channel, claimed.batch.model_dump_json().encode(), claimed.batch.idempotency_key,
+                            self._clock())
+        except DeliveryFailed as exc:
+            return str(exc)
+        except Exception as exc:  # a bug in a sender must not move the feed on
+            log.exception("feed sender crashed")
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
     def _attempt(self, claimed: ClaimedDelivery) -> str | None:
         channel = self._routing.channels.get(claimed.channel)

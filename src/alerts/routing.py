@@ -1,4 +1,5 @@
-"""Routing: which incident changes go to which team over which channels, and the escalation SLAs.
+"""Routing: which incident changes go to which team over which channels, the escalation SLAs, and the
+segment feeds (segment entries and exits to a webhook).
 
 A ``RoutingConfig`` is a frozen pydantic model, usually read from a JSON file (``load_routing``): named
 channels, ordered routes matching on severity, kind, rule, topic, platform, language, brand and the kind of
@@ -11,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alerts.contracts import Incident
 
@@ -136,8 +137,23 @@ class RetryPolicy(_Config):
     jitter: float = Field(default=0.3, ge=0.0, lt=1.0)
 
 
+class SegmentFeed(_Config):
+    """Deliver every entry into and exit from ``segments`` (empty: every segment) to the webhook channel
+    ``channel``, in order, ``batch_size`` changes per request (``alerts.segment_feeds``). ``start``: a new
+    feed delivers the whole recorded history (``beginning``: from each segment's creation, so a receiver
+    can rebuild membership) or only what changes from now on (``now``)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+    channel: str
+    segments: tuple[str, ...] = ()
+    changes: tuple[Literal["enter", "leave"], ...] = ("enter", "leave")
+    batch_size: int = Field(default=100, ge=1, le=1000)
+    start: Literal["beginning", "now"] = "beginning"
+
+
 class RoutingConfig(_Config):
-    """Channels by name, routes, escalation SLAs (minutes per severity) and the retry policy."""
+    """Channels by name, routes, escalation SLAs (minutes per severity), the retry policy and the segment
+    feeds. Raises ``ValueError`` (a ``ValidationError``) when a feed names a channel that is not a webhook."""
 
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     routes: tuple[Route, ...] = ()
@@ -147,6 +163,19 @@ class RoutingConfig(_Config):
     live_window_hours: float | None = Field(
         default=24.0, description="skip chat/email deliveries for incidents whose last event is older (replays)"
     )
+
+    segment_feeds: tuple[SegmentFeed, ...] = ()
+
+    @model_validator(mode="after")
+    def _feeds_go_to_webhooks(self) -> RoutingConfig:
+        for feed in self.segment_feeds:
+            channel = self.channels.get(feed.channel)
+            if not isinstance(channel, WebhookChannel):
+                raise ValueError(f"segment feed {feed.name!r}: channel {feed.channel!r} is not a webhook channel "
+                                 "(segment changes go to signed webhooks only)")
+        if len({feed.name for feed in self.segment_feeds}) != len(self.segment_feeds):
+            raise ValueError("segment feed names must be unique")
+        return self
 
     def routes_for(self, incident: Incident, change: str) -> list[Route]:
         """Every route taking this change, in configuration order."""

@@ -14,6 +14,8 @@
 - ``alert_outbox``: one row per incident version to deliver, written in the transaction that changed the
   incident; ``alert_deliveries``: one row per incident version and channel; ``alert_delivery_deadletters``:
   deliveries that failed every attempt.
+- ``alert_segment_feeds``: one row per segment feed (``alerts.segment_feeds``): the last segment change it
+  delivered, and the retry state of the batch after it.
 """
 
 from __future__ import annotations
@@ -117,3 +119,14 @@ class DeliveryDeadLetterRow(AlertBase):
     attempts: Mapped[int] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class SegmentFeedRow(AlertBase):
+    __tablename__ = "alert_segment_feeds"
+
+    feed: Mapped[str] = mapped_column(String(128), primary_key=True)
+    delivered_through: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -42,6 +42,10 @@ class PipelineConfig(BaseModel):
         description="retries of failing batches (e.g. SCRM_PIPELINE__FAILURES__TRANSIENT_ATTEMPTS=20)",
     )
     jobs_interval_seconds: float = Field(default=300.0, gt=0, description="centrality and suggestion refresh")
+    segment_sweep_seconds: float = Field(
+        default=600.0, gt=0, description="how often every segment is re-evaluated for windows that close with time "
+        "alone (scrm serve; on Kafka, the worker owning the identity partition), e.g. SCRM_PIPELINE__SEGMENT_SWEEP_SECONDS",
+    )
     stall_seconds: float = Field(
         default=60.0, gt=0,
         description="readiness (/readyz) fails when a lane has records waiting and finished no batch for this long",

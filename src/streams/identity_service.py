@@ -54,6 +54,7 @@ from profile_store.repository import (
     lock_customers,
     save_profiles,
 )
+from profile_store.segments.membership import SegmentChange, apply_batch_memberships
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
 from streams.steps.analytics import event_identities, profile_row
@@ -70,6 +71,21 @@ class IdentityChanges:
     tombstones: set[str] = field(default_factory=set)
     history: list[MergeRecord] = field(default_factory=list)
     redirects: dict[str, str | None] = field(default_factory=dict)
+    causes: dict[str, str] = field(default_factory=dict)
+    """customer id -> the signal that last changed or deleted it (``signal_cause``): what segments name."""
+    segment_changes: list[SegmentChange] = field(default_factory=list)
+    """The segment entries and exits the signals caused (merged-away customers leave every segment; the
+    survivor and split parts are re-decided), made now or by an earlier attempt at the same signals."""
+
+
+def signal_cause(signal: LinkSignal) -> str:
+    """The cause a segment change names for an identity signal: ``link:<id>``, ``unlink:<id>`` or
+    ``reelect:<identity>@<time>`` (the same for a replayed signal, so its changes are found again)."""
+    if signal.op == "link" and signal.link is not None:
+        return f"link:{signal.link.link_id}"
+    if signal.op == "unlink":
+        return f"unlink:{signal.link_id}"
+    return f"reelect:{signal.identity}@{signal.at.isoformat()}"
 
 
 def apply_link_signals(
@@ -92,6 +108,7 @@ def apply_link_signals(
         known = active_link_ids((s.link.link_id for s in signals if s.link is not None), session=session) - unlinked
         attached = _attach_new_keys(signals, known | unlinked, session, changes)
         for signal in signals:
+            before = dict(changes.profiles), set(changes.tombstones)
             if signal.op == "link" and signal.link is not None:
                 if signal.link.link_id in known or signal.link.link_id in attached:
                     continue
@@ -100,11 +117,24 @@ def apply_link_signals(
                 _unlink(signal, session, changes)
             elif signal.op == "reelect" and signal.identity:
                 _reelect(signal.identity, signal.at, session, changes)
+            _note_cause(signal_cause(signal), before, changes)
+        changes.segment_changes = apply_batch_memberships(
+            changes.causes, None, [signal_cause(s) for s in signals], session=session)
         if analytics is not None:
             _write_analytics(analytics, changes)
         return changes
 
     return locked_transaction(session_factory, transaction)
+
+
+def _note_cause(cause: str, before: tuple[dict[str, CustomerProfile], set[str]], changes: IdentityChanges) -> None:
+    """Name ``cause`` for every customer the signal just recomputed (a new profile object) or deleted."""
+    profiles, tombstones = before
+    for customer_id, profile in changes.profiles.items():
+        if profiles.get(customer_id) is not profile:
+            changes.causes[customer_id] = cause
+    for customer_id in changes.tombstones - tombstones:
+        changes.causes[customer_id] = cause
 
 
 def _attach_new_keys(
@@ -150,6 +180,8 @@ def _attach_new_keys(
     save_profiles(list(profiles.values()), session=session)
     changes.assignments.update(owner)
     changes.profiles.update(profiles)
+    for link, account, _ in attach.values():
+        changes.causes.setdefault(customers[account], f"link:{link.link_id}")
     return set(attach)
 
 

@@ -90,8 +90,6 @@ class EmbeddedSettings(BaseSettings):
     port: int = 8000
     api_keys: SecretStr = SecretStr("")
     routing_file: Path | None = Field(default=None, description="alert routing JSON (see docs/alerts.md)")
-    segment_sweep_seconds: float = Field(default=600.0, gt=0, description="how often scrm serve re-evaluates "
-                                         "every segment for windows that close with time alone")
     connectors_file: Path | None = Field(default=None, description="connectors TOML: webhooks and pollers (docs/connectors.md)")
     pipeline: PipelineConfig = PipelineConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()

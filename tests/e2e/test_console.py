@@ -168,7 +168,14 @@ def test_a_marketer_builds_previews_saves_and_exports_a_segment(console_env: Con
     page.type_into("#segment-rule", "lifecyle = prospect")
     page.wait_for("document.getElementById('segment-preview').textContent.includes(\"unknown field 'lifecyle'\")",
                   message="a refused rule does not say why")
-    page.type_into("#segment-rule", "lifecycle = prospect")
+    page.evaluate("document.getElementById('segment-rule').value = ''")
+    # the builder: field, op and value from the API's whitelist, appended to the rule's text
+    page.wait_for("document.querySelectorAll('#builder-field option').length > 10", message="no builder fields")
+    _choose(page, "#builder-field", "lifecycle")
+    _choose(page, "#builder-op", "eq")
+    _choose(page, "#builder-choice", "prospect")
+    page.click("#segment-builder button[type=submit]")
+    assert page.evaluate("document.getElementById('segment-rule').value") == "lifecycle = prospect"
     page.wait_for("/^[1-9][0-9,]* members now$/.test(document.getElementById('segment-preview').textContent)",
                   message="the live preview count did not show")
     page.type_into("#segment-name", "e2e-prospects")
@@ -177,12 +184,50 @@ def test_a_marketer_builds_previews_saves_and_exports_a_segment(console_env: Con
     page.wait_for(f"{row} !== null && Number({row}.children[2].textContent.replace(/,/g, '')) > 0",
                   message="the saved segment is not listed with its members")
     assert page.evaluate(f"{row}.children[1].textContent") == "lifecycle = prospect"
+    page.wait_for(f"{row}.querySelector('svg.sparkline path.line') !== null",
+                  message="no members-over-time line in the segment's row")
+    page.click('#segment-rows button[data-open="e2e-prospects"]')  # rows re-render: select by data, not by id
+    page.wait_for("document.querySelectorAll('#segment-member-rows tr').length > 0",
+                  message="the segment's members are not listed")
+    lifecycles = page.evaluate("Array.from(document.querySelectorAll('#segment-member-rows .lc'))"
+                               ".map(s => s.textContent)")
+    assert set(lifecycles) == {"prospect"}
+    assert page.evaluate("document.getElementById('segment-members-title').textContent").startswith("e2e-prospects · ")
+    page.click("#segment-member-rows tr")
+    page.wait_for("!document.getElementById('profile-view').hidden", message="a member does not open its profile")
+    page.evaluate("document.getElementById('pv-close').click()")
+
+    _choose(page, "#builder-field", "events(…)")
+    _choose(page, "#builder-event-platform", "weibo")
+    page.type_into("#builder-event-days", "30")
+    _choose(page, "#builder-op", "gte")
+    page.type_into("#builder-value", "2")
+    page.click("#segment-builder button[type=submit]")
+    assert page.evaluate("document.getElementById('segment-rule').value") == \
+        "events(platform=weibo, within_days=30) >= 2"
+    page.wait_for("/ members now$/.test(document.getElementById('segment-preview').textContent)",
+                  message="the built event condition was refused")
+    _choose(page, "#builder-field", "crm.…")
+    page.type_into("#builder-attribute", "tier")
+    _choose(page, "#builder-op", "in")
+    page.type_into("#builder-value", "gold, platinum plus")
+    page.click("#segment-builder button[type=submit]")
+    assert page.evaluate("document.getElementById('segment-rule').value").endswith(
+        ' and crm.tier in (gold, "platinum plus")')
+    page.wait_for("/ members now$/.test(document.getElementById('segment-preview').textContent)",
+                  message="the built CRM condition was refused")
     page.evaluate("window.__downloads = []; HTMLAnchorElement.prototype.click = function () {"
                   " window.__downloads.push(this.download); }")
-    page.evaluate(f"{row}.querySelector('button').setAttribute('id', 'export-segment')")
-    page.click("#export-segment")
+    page.click('#segment-rows button[data-export="e2e-prospects"]')
     page.wait_for("window.__downloads.includes('e2e-prospects.csv')", message="the export did not download")
     assert page.exceptions() == []
+
+
+def _choose(page: Page, selector: str, value: str) -> None:
+    """Pick ``value`` in a <select> as a person would (the change event included)."""
+    page.evaluate(f"(() => {{ const s = document.querySelector({json.dumps(selector)}); s.value = {json.dumps(value)};"
+                  " s.dispatchEvent(new Event('change')); })()")
+    assert page.evaluate(f"document.querySelector({json.dumps(selector)}).value") == value, f"{selector}: no {value}"
 
 
 def test_without_analytics_a_note_replaces_the_charts(console_env: ConsoleEnv, page: Page) -> None:

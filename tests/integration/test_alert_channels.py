@@ -9,6 +9,7 @@ import hmac
 import json
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -292,3 +293,43 @@ def test_a_listening_dispatcher_wakes_when_new_incidents_commit_and_not_for_roll
     finally:
         listener.close()
         storage.close()
+
+
+def test_a_segment_feed_reaches_a_signed_webhook_from_postgresql(fresh_database_url: str, http_base: str) -> None:
+    """The dispatcher reads ``segment_changes`` as data on PostgreSQL (bound lists, timestamps with time
+    zone) and posts them signed, in order, to a real HTTP receiver; a 503 is retried with the same batch."""
+    from alerts.routing import SegmentFeed
+    from profile_store.segments.store import SegmentChangeRow
+
+    storage = open_storage(fresh_database_url, None)
+    at = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    with storage.session_factory.begin() as session:
+        session.add_all([
+            SegmentChangeRow(segment="fans", customer_id="c-1", change="enter", at=at, cause="weibo:a/1"),
+            SegmentChangeRow(segment="detractors", customer_id="c-2", change="enter", at=at, cause="weibo:b/1"),
+            SegmentChangeRow(segment="fans", customer_id="c-1", change="leave", at=at, cause="sweep:1"),
+        ])
+    Receiver.flaky_left = 1
+    routing = RoutingConfig(channels={"crm": WebhookChannel(url=f"{http_base}/flaky/feed", secret=SECRET)},
+                            segment_feeds=(SegmentFeed(name="crm-fans", channel="crm", segments=("fans",)),),
+                            retry=RetryPolicy(base_seconds=0.01, max_seconds=0.02))
+    before = len(Receiver.received)
+    dispatcher = Dispatcher(storage.session_factory, routing)
+    try:
+        deadline = time.monotonic() + 60
+        while not dispatcher.run_once().segment_changes and time.monotonic() < deadline:
+            threading.Event().wait(0.02)  # until the retry's backoff (on the wall clock) has passed
+    finally:
+        dispatcher.close()
+        storage.close()
+    posts = [r for r in Receiver.received[before:] if r["path"] == "/flaky/feed"]
+    assert len(posts) == 2 and posts[0]["body"] == posts[1]["body"], "the refused batch, sent again unchanged"
+    accepted = posts[-1]
+    expected = sign_webhook(SECRET, accepted["headers"]["X-Scrm-Timestamp"], accepted["body"])
+    assert hmac.compare_digest(accepted["headers"]["X-Scrm-Signature"], expected)
+    body = json.loads(accepted["body"])
+    assert [(c["segment"], c["customer_id"], c["change"], c["cause"]) for c in body["changes"]] == [
+        ("fans", "c-1", "enter", "weibo:a/1"), ("fans", "c-1", "leave", "sweep:1")]
+    assert datetime.fromisoformat(body["changes"][0]["at"]) == at
+    ids = [c["change_id"] for c in body["changes"]]
+    assert accepted["headers"]["Idempotency-Key"] == f"segments:crm-fans:{ids[0]}-{ids[1]}"

@@ -1,5 +1,6 @@
 """Live segments on the real Kafka runtime: a customer enters a saved segment with one event and leaves it
-with the next, each change on ``scrm.segments.changes`` (key: the customer id) naming the event."""
+with the next, each change on ``scrm.segments.changes`` (key: the customer id) naming the event; a customer
+whose time window closed with no event of theirs leaves with the worker's sweep."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,9 +38,9 @@ def test_a_customer_enters_and_leaves_a_segment_seen_on_the_changes_topic(
         author = f"seg{uuid.uuid4().hex[:10]}"
         key = f"weibo:{author}".encode()
         produce(kafka_bootstrap, RAW_EVENTS, [(key, as_json(social_event("weibo", author, 1, "第一次来，看看")))])
-        _changes_of(kafka_bootstrap, author, want=1, timeout=120, worker=worker)  # the second in a later batch
+        _changes_of(kafka_bootstrap, _caused_by(author), want=1, timeout=120, worker=worker)  # next in a later batch
         produce(kafka_bootstrap, RAW_EVENTS, [(key, as_json(social_event("weibo", author, 2, "又来了")))])
-        changes = _changes_of(kafka_bootstrap, author, want=2, timeout=120, worker=worker)
+        changes = _changes_of(kafka_bootstrap, _caused_by(author), want=2, timeout=120, worker=worker)
     finally:
         worker.stop()
     assert [(c["segment"], c["change"]) for c in changes] == [("first-timers", "enter"), ("first-timers", "leave")]
@@ -47,8 +49,41 @@ def test_a_customer_enters_and_leaves_a_segment_seen_on_the_changes_topic(
     assert changes[0]["customer_id"] == changes[1]["customer_id"]
 
 
-def _changes_of(bootstrap: str, author: str, *, want: int, timeout: float, worker: Worker) -> list[dict]:
-    """The changes caused by ``author``'s events, in topic order, once ``want`` have arrived."""
+def test_the_worker_sweep_moves_a_customer_whose_window_closed_and_publishes_it(
+    kafka_bootstrap: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    rule = tmp_path / "active.txt"
+    rule.write_text("last_seen within_days 1", encoding="utf-8")
+    created = subprocess.run([sys.executable, "-m", "scrm.cli", "segments", "create", "active", "--rule-file",
+                              str(rule), "--database-url", fresh_database_url],
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert created.returncode == 0, created.stderr
+    ensure_topics(kafka_bootstrap, PARTITIONS)
+    env = worker_env(kafka_bootstrap, fresh_database_url, PARTITIONS, SCRM_PIPELINE__SEGMENT_SWEEP_SECONDS="0.5")
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        quiet, busy = (f"sw{uuid.uuid4().hex[:10]}" for _ in range(2))
+        produce(kafka_bootstrap, RAW_EVENTS, [(f"weibo:{quiet}".encode(), as_json(social_event("weibo", quiet, 0, "在")))])
+        (entered,) = _changes_of(kafka_bootstrap, _caused_by(quiet), want=1, timeout=120, worker=worker)
+        # three days later by event time: the stream's clock moves on, and only the sweep can see that the
+        # quiet customer's window closed (no event of theirs arrives to re-decide them)
+        produce(kafka_bootstrap, RAW_EVENTS, [(f"weibo:{busy}".encode(),
+                                               as_json(social_event("weibo", busy, 3 * 24 * 60, "我也在")))])
+        (left,) = _changes_of(kafka_bootstrap, lambda c: c["customer_id"] == entered["customer_id"]
+                              and c["change"] == "leave", want=1, timeout=120, worker=worker)
+    finally:
+        worker.stop()
+    assert entered["change"] == "enter"
+    assert left["cause"].startswith("sweep:"), left
+
+
+def _caused_by(author: str) -> Callable[[dict], bool]:
+    return lambda change: author in (change.get("cause") or "")
+
+
+def _changes_of(bootstrap: str, match: Callable[[dict], bool], *, want: int, timeout: float,
+                worker: Worker) -> list[dict]:
+    """The changes ``match`` selects, in topic order, once ``want`` have arrived."""
     consumer = KafkaConsumer(SEGMENT_CHANGES, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                              enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000)
     found: dict[int, dict] = {}
@@ -58,7 +93,7 @@ def _changes_of(bootstrap: str, author: str, *, want: int, timeout: float, worke
             assert worker.process.poll() is None, worker.log_tail()
             for message in consumer:
                 change = json.loads(message.value)
-                if author in (change.get("cause") or ""):
+                if match(change):
                     assert message.key == change["customer_id"].encode()
                     found[change["change_id"]] = change  # at-least-once: a re-publication has the same id
     finally:

@@ -206,7 +206,7 @@ def test_the_crm_records_migration_upgrades_under_stored_profiles_and_downgrades
 
     engine = make_engine(sqlite_url)
     try:
-        upgrade(engine, "7b3e9a1c5d62")
+        upgrade(engine, "9d4f1b6e2a73")
         with engine.begin() as connection:
             connection.execute(text(
                 "INSERT INTO profiles (customer_id, display_name, lifecycle, influence, churn_risk, sentiment_ewma, "
@@ -221,7 +221,7 @@ def test_the_crm_records_migration_upgrades_under_stored_profiles_and_downgrades
         config = alembic_config()
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.downgrade(config, "7b3e9a1c5d62")
+            command.downgrade(config, "9d4f1b6e2a73")
         with engine.connect() as connection:
             assert not sa.inspect(connection).has_table("crm_records")
             assert connection.execute(text("SELECT customer_id FROM profiles")).all() == [("c-1",)]

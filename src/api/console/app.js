@@ -225,6 +225,7 @@
     loadAlerts();
     searchProfiles();
     loadSegments();
+    loadBuilder();
   }
 
   /* ------------------------------------------------------------------ pollers */
@@ -1180,22 +1181,214 @@
       const segments = await api("/v1/segments");
       const rows = $("segment-rows");
       rows.replaceChildren(...segments.map((segment) => {
-        const exportButton = el("button", { type: "button", className: "ghost small", text: "Export CSV" });
+        const exportButton = el("button", { type: "button", className: "ghost small", text: "Export CSV",
+          "data-export": segment.name });
         exportButton.addEventListener("click", () => exportSegment(segment.name, exportButton));
+        const open = el("button", { type: "button", className: "link-button", text: segment.name,
+          title: "Show the members", "data-open": segment.name });
+        open.addEventListener("click", () => showMembers(segment.name, null));
         return el("tr", { "data-segment": segment.name }, [
-          el("td", { text: segment.name }),
+          el("td", {}, [open]),
           el("td", { className: "mono small", text: segment.text }),
           el("td", { className: "num", text: fmtInt(segment.members) }),
+          el("td", { className: "segment-trend", "data-trend": segment.name }),
           el("td", {}, [exportButton]),
         ]);
       }));
       show(note, false);
+      for (const segment of segments) loadSegmentTrend(segment.name);
     } catch (error) {
       if (error instanceof AuthError) return;
       note.textContent = error instanceof HttpError && error.status === 403
         ? "Your key may not read segments (marketers and analysts can)." : "Segments are unavailable.";
       show(note, true);
     }
+  }
+
+  const membersView = { name: null, next: null };
+
+  /** A segment's members, a page at a time (keyset): ``after`` null starts from the first. */
+  async function showMembers(name, after) {
+    const params = new URLSearchParams({ limit: "50" });
+    if (after) params.set("after", after);
+    let page;
+    try {
+      page = await api(`/v1/segments/${encodeURIComponent(name)}/members?${params}`);
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      $("segment-members-title").textContent = `${name}: members unavailable`;
+      show($("segment-members"), true);
+      return;
+    }
+    membersView.name = name;
+    membersView.next = page.next;
+    $("segment-members-title").textContent = `${name} · ${fmtInt(page.total)} members`;
+    const rows = page.members.map((member) => {
+      const row = el("tr", { tabindex: "0", className: "profile-row", title: "Open the 360° view" }, [
+        el("td", {}, [
+          el("div", { className: "name", text: member.display_name || member.customer_id }),
+          el("div", { className: "muted small mono", text: member.customer_id }),
+        ]),
+        el("td", {}, [el("span", { className: `lc lc-${member.lifecycle}`, text: member.lifecycle })]),
+        el("td", { className: "num", text: fmtFixed(Number(member.influence) || 0, 1) }),
+        el("td", { text: fmtDateTime(member.since) }),
+      ]);
+      row.dataset.customerId = member.customer_id;
+      row.addEventListener("click", () => openProfile(member.customer_id));
+      row.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          openProfile(member.customer_id);
+        }
+      });
+      return row;
+    });
+    const body = $("segment-member-rows");
+    if (after) body.append(...rows);
+    else body.replaceChildren(...rows);
+    show($("segment-members-more"), Boolean(page.next));
+    show($("segment-members"), true);
+  }
+
+  /** The member count over event time, as a sparkline in the segment's row. */
+  async function loadSegmentTrend(name) {
+    let points;
+    try {
+      points = await api(`/v1/segments/${encodeURIComponent(name)}/counts?points=40`);
+    } catch (_) {
+      return;
+    }
+    const cell = document.querySelector(`#segment-rows td[data-trend="${CSS.escape(name)}"]`);
+    if (cell) cell.replaceChildren(drawSparkline(points, 140, 30));
+  }
+
+  /** A small line of ``members`` over ``at`` (points from /v1/segments/{name}/counts). */
+  function drawSparkline(points, width, height) {
+    const root = svg("svg", { width: width, height: height, viewBox: `0 0 ${width} ${height}`, class: "sparkline",
+      role: "img", "aria-label": "Members over time" });
+    if (!points.length) return root;
+    const times = points.map((p) => parseTime(p.at).getTime());
+    const first = times[0], span = Math.max(1, times[times.length - 1] - first);
+    const top = Math.max(1, ...points.map((p) => p.members));
+    const x = (t) => 2 + ((t - first) / span) * (width - 4);
+    const y = (v) => height - 2 - (v / top) * (height - 4);
+    // a step line: the count holds until the next stretch's changes
+    let path = `M${x(times[0]).toFixed(1)},${y(points[0].members).toFixed(1)}`;
+    points.forEach((p, i) => {
+      if (i === 0) return;
+      path += ` H${x(times[i]).toFixed(1)} V${y(p.members).toFixed(1)}`;
+    });
+    path += ` H${(width - 2).toFixed(1)}`;
+    svg("path", { d: `${path} V${height - 2} H${x(times[0]).toFixed(1)} Z`, class: "area" }, root);
+    svg("path", { d: path, class: "line" }, root);
+    const last = points[points.length - 1];
+    tip(root, `${fmtInt(last.members)} members · ${points.length > 1 ? fmtInt(points[0].members) + " at " + fmtDateTime(points[0].at) : "since " + fmtDateTime(last.at)}`);
+    return root;
+  }
+
+  /* The builder: pick a field (or an event condition), an op and a value; "Add condition" appends it to the
+     rule's text form, which stays the one thing saved and previewed. */
+  const builder = { fields: new Map(), families: new Map(), eventFilters: {} };
+  const OP_TEXT = { eq: "=", ne: "!=", gt: ">", gte: ">=", lt: "<", lte: "<=", in: "in", not_in: "not in",
+    contains: "contains", exists: "exists", within_days: "within_days" };
+  const EVENTS_FIELD = "events(…)";
+
+  async function loadBuilder() {
+    if (builder.fields.size) return;
+    let catalog;
+    try {
+      catalog = await api("/v1/segments/fields");
+    } catch (_) {
+      return;
+    }
+    for (const field of catalog.fields) builder.fields.set(field.name, field);
+    for (const family of catalog.families) builder.families.set(family.name.split(".")[0] + ".…", family);
+    builder.eventFilters = catalog.event_filters;
+    const names = [...builder.fields.keys(), ...builder.families.keys(), EVENTS_FIELD];
+    $("builder-field").replaceChildren(...names.map((name) => el("option", { value: name, text: name })));
+    const anyOf = (filter) => [el("option", { value: "", text: `any ${filter}` }),
+      ...(builder.eventFilters[filter] || []).map((v) => el("option", { value: v, text: v }))];
+    $("builder-event-kind").replaceChildren(...anyOf("kind"));
+    $("builder-event-sentiment").replaceChildren(...anyOf("sentiment"));
+    $("builder-event-platform").replaceChildren(...anyOf("platform"));
+    builderFieldChanged();
+  }
+
+  function builderField() {
+    const name = $("builder-field").value;
+    if (name === EVENTS_FIELD) return { name: name, kind: "events", ops: ["gte", "gt", "eq", "lt", "lte"], choices: null };
+    return builder.fields.get(name) || builder.families.get(name) || null;
+  }
+
+  function builderFieldChanged() {
+    const field = builderField();
+    if (!field) return;
+    show($("builder-attribute"), builder.families.has($("builder-field").value));
+    show($("builder-events"), field.kind === "events");
+    $("builder-op").replaceChildren(...field.ops.map((op) => el("option", { value: op, text: OP_TEXT[op] || op })));
+    builderOpChanged();
+  }
+
+  function builderOpChanged() {
+    const field = builderField();
+    const op = $("builder-op").value;
+    const single = field.choices && !["in", "not_in"].includes(op);
+    show($("builder-choice"), Boolean(single));
+    if (single) $("builder-choice").replaceChildren(...field.choices.map((v) => el("option", { value: v, text: v })));
+    show($("builder-value"), !single && op !== "exists");
+    $("builder-value").placeholder = field.kind === "events" ? "how many events"
+      : op === "within_days" ? "days" : ["in", "not_in"].includes(op) ? (field.choices || ["a", "b"]).slice(0, 2).join(", ")
+      : field.kind === "date" ? "2026-11-01" : "value";
+  }
+
+  /** A value in the text form: bare when it is a plain word or number, quoted otherwise. */
+  function textValue(value) {
+    const v = value.trim();
+    if (/^-?\d+(\.\d+)?$/.test(v) || /^[^\W\d][\w.:+\-]*$/u.test(v)) return v;
+    return `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  }
+
+  function builtCondition() {
+    const field = builderField();
+    const op = $("builder-op").value;
+    const raw = $("builder-value").value;
+    if (field.kind === "events") {
+      const filters = [];
+      for (const name of ["kind", "sentiment", "platform"]) {
+        const v = $(`builder-event-${name}`).value;
+        if (v) filters.push(`${name}=${textValue(v)}`);
+      }
+      if ($("builder-event-brand").value.trim()) filters.push(`brand=${textValue($("builder-event-brand").value)}`);
+      if ($("builder-event-days").value) filters.push(`within_days=${Number($("builder-event-days").value)}`);
+      return `events(${filters.join(", ")}) ${OP_TEXT[op]} ${Number(raw || 1)}`;
+    }
+    let name = field.name;
+    if (builder.families.has($("builder-field").value)) {
+      const attribute = $("builder-attribute").value.trim();
+      if (!attribute) return null;
+      name = `${$("builder-field").value.split(".")[0]}.${attribute}`;
+    }
+    if (op === "exists") return `${name} exists`;
+    if (field.choices && !["in", "not_in"].includes(op)) return `${name} ${OP_TEXT[op]} ${textValue($("builder-choice").value)}`;
+    if (!raw.trim()) return null;
+    if (op === "in" || op === "not_in") {
+      const values = raw.split(",").map((v) => v.trim()).filter(Boolean).map(textValue);
+      return `${name} ${OP_TEXT[op]} (${values.join(", ")})`;
+    }
+    return `${name} ${OP_TEXT[op]} ${textValue(raw)}`;
+  }
+
+  function addCondition(event) {
+    event.preventDefault();
+    const condition = builtCondition();
+    if (!condition) {
+      $("segment-preview").textContent = "Give the condition a value first.";
+      return;
+    }
+    const rule = $("segment-rule");
+    rule.value = rule.value.trim() ? `${rule.value.trim()} and ${condition}` : condition;
+    $("builder-value").value = "";
+    previewSegment();
   }
 
   /** Download a segment's members: the key goes in a header, so the file is fetched, then saved. */
@@ -1261,6 +1454,10 @@
     $("segment-form").addEventListener("submit", saveSegment);
     $("next-actions-form").addEventListener("submit", loadNextActions);
     $("segment-rule").addEventListener("input", previewSegment);
+    $("segment-builder").addEventListener("submit", addCondition);
+    $("segment-members-more").addEventListener("click", () => showMembers(membersView.name, membersView.next));
+    $("builder-field").addEventListener("change", builderFieldChanged);
+    $("builder-op").addEventListener("change", builderOpChanged);
     $("profile-lifecycle").addEventListener("change", () => searchProfiles());
     $("pv-close").addEventListener("click", closeProfile);
     $("drawer-backdrop").addEventListener("click", closeProfile);

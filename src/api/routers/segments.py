@@ -25,8 +25,10 @@ from api.openapi import errors
 from api.ratelimit import rate_limited
 from profile_store.exceptions import InvalidSegmentRule, SegmentExists
 from profile_store.segments import SegmentRule, parse_rule, parse_text, to_text
-from profile_store.segments.membership import SegmentChange, segment_history
+from profile_store.segments.fields import EVENT_FILTERS, FAMILIES, FIELDS, FieldSpec, field_spec
+from profile_store.segments.membership import CountPoint, SegmentChange, segment_counts, segment_history
 from profile_store.segments.store import (
+    MEMBER_CSV_COLUMNS,
     SEGMENT_NAME_PATTERN,
     Member,
     Segment,
@@ -44,7 +46,6 @@ router = APIRouter(prefix="/v1/segments", tags=["segments"])
 SessionDep = Annotated[Session, Depends(get_session)]
 Reader = Depends(require_role("marketer", "analyst"))
 Editor = require_role("marketer")
-CSV_COLUMNS = ("customer_id", "display_name", "lifecycle", "influence", "since")
 
 
 class RuleIn(BaseModel):
@@ -109,6 +110,37 @@ def read_segments(session: SessionDep) -> list[SegmentOut]:
     return [SegmentOut.of(s) for s in list_segments(session=session)]
 
 
+class FieldOut(BaseModel):
+    """A field a rule may filter on, the ops that apply to it and, for a closed set, its values."""
+
+    name: str
+    kind: str
+    ops: list[str]
+    choices: list[str] | None
+
+
+class FieldsOut(BaseModel):
+    """What the console's builder offers: the fields, the open families (``crm.<attribute>``,
+    ``consent.<channel>``) and the event-condition filters with their values."""
+
+    fields: list[FieldOut]
+    families: list[FieldOut]
+    event_filters: dict[str, list[str] | None]
+
+
+@router.get("/fields", dependencies=[Reader])
+def read_fields() -> FieldsOut:
+    """The whitelist rules are checked against (``docs/segments.md`` describes each field)."""
+    def out(spec: FieldSpec) -> FieldOut:
+        return FieldOut(name=spec.name, kind=spec.kind, ops=list(spec.ops),
+                        choices=sorted(spec.choices) if spec.choices else None)
+
+    return FieldsOut(fields=[out(spec) for spec in FIELDS.values()],
+                     families=[out(field_spec(f"{prefix}.attribute")) for prefix in FAMILIES],
+                     event_filters={name: sorted(spec.choices) if spec.choices else None
+                                    for name, spec in EVENT_FILTERS.items()})
+
+
 @router.post("/preview", dependencies=[Reader, Depends(rate_limited("dashboards"))], responses=errors(429))
 def preview_segment(body: RuleIn, session: SessionDep) -> Preview:
     """How many profiles the rule selects now, without saving it."""
@@ -166,11 +198,10 @@ def export_members(name: str, request: Request, session: SessionDep) -> Streamin
     def rows() -> Iterator[str]:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(MEMBER_CSV_COLUMNS)
         with session_factory() as reading:
             for n, member in enumerate(iter_members(name, session=reading), start=1):
-                writer.writerow([member.customer_id, member.display_name or "", member.lifecycle,
-                                 f"{member.influence:.6g}", member.since.isoformat()])
+                writer.writerow(member.csv_row())
                 if n % 500 == 0:
                     yield out.getvalue()
                     out.seek(0)
@@ -181,9 +212,28 @@ def export_members(name: str, request: Request, session: SessionDep) -> Streamin
                              headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
+class HistoryPage(BaseModel):
+    """Entries and exits, oldest first; ``next``: pass it as ``after`` for the following page (null: no more)."""
+
+    changes: list[SegmentChange]
+    next: int | None
+
+
 @router.get("/{name}/history", dependencies=[Reader], responses=errors(404))
-def read_history(name: str, session: SessionDep) -> list[SegmentChange]:
-    """Every entry and exit, oldest first, with the event that caused it (``cause``; null for an
-    evaluation)."""
+def read_history(name: str, session: SessionDep,
+                 after: Annotated[int | None, Query(ge=0, description="the last change id seen")] = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> HistoryPage:
+    """Entries and exits, oldest first, a page at a time (keyset), each with the event or signal that
+    caused it (``cause``: an event key, ``link:``/``unlink:`` for identity merges and splits, ``sweep:`` for
+    the sweep; null for the evaluation on creation)."""
     _found(name, session)
-    return segment_history(name, session=session)
+    changes = segment_history(name, after=after, limit=limit, session=session)
+    return HistoryPage(changes=changes, next=changes[-1].change_id if len(changes) == limit else None)
+
+
+@router.get("/{name}/counts", dependencies=[Reader], responses=errors(404))
+def read_counts(name: str, session: SessionDep,
+                points: Annotated[int, Query(ge=2, le=500)] = 60) -> list[CountPoint]:
+    """The member count over event time, in at most ``points`` stretches (the console's chart)."""
+    _found(name, session)
+    return segment_counts(name, points=points, session=session)

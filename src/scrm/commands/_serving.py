@@ -92,6 +92,7 @@ def serve_embedded(
     from scrm.wiring import embedded_platform
     from streams.jobs.segments import run_sweeps
     from streams.runtimes.journal import JournalSink
+    from streams.steps.segment_messages import segment_change_messages
 
     connectors = read_connectors(settings.connectors_file, command)
     if connectors is None:
@@ -121,8 +122,9 @@ def serve_embedded(
         threads = [
             threading.Thread(target=pipeline, name="pipeline", daemon=True),
             threading.Thread(target=run_sweeps, args=(platform.storage.session_factory, stop),
-                             kwargs={"every_seconds": settings.segment_sweep_seconds}, name="segment-sweep",
-                             daemon=True),
+                             kwargs={"every_seconds": settings.pipeline.segment_sweep_seconds,
+                                     "publish": lambda changes: runtime.emit(segment_change_messages(changes))},
+                             name="segment-sweep", daemon=True),
             threading.Thread(target=dispatcher.run, args=(stop,), name="dispatcher", daemon=True),
         ]
         polled = poll_connectors(connectors)

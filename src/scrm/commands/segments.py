@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from profile_store.segments import SegmentRule
     from profile_store.segments.store import Segment
 
-COLUMNS = ("customer_id", "display_name", "lifecycle", "influence", "since")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -168,7 +167,7 @@ def handle_show(args: argparse.Namespace) -> int:
 
 
 def handle_members(args: argparse.Namespace) -> int:
-    from profile_store.segments.store import get_segment, iter_members
+    from profile_store.segments.store import MEMBER_CSV_COLUMNS, get_segment, iter_members
 
     with _sessions(args) as sessions, sessions() as session:
         if get_segment(args.name, session=session) is None:
@@ -180,10 +179,9 @@ def handle_members(args: argparse.Namespace) -> int:
                 print(member.model_dump_json())
             return 0
         writer = csv.writer(sys.stdout)
-        writer.writerow(COLUMNS)
+        writer.writerow(MEMBER_CSV_COLUMNS)
         for member in members:
-            writer.writerow([member.customer_id, member.display_name or "", member.lifecycle,
-                             f"{member.influence:.6g}", member.since.isoformat()])
+            writer.writerow(member.csv_row())
     return 0
 
 

@@ -3,7 +3,7 @@ profiles of the CRM's customers and their segment membership.
 
 Three steps, each idempotent, so an import interrupted at any point is completed by running it again:
 (1) store the records (``crm_records``); (2) apply the rows' identity links through the identity service
-(merges, which overlay the records on every profile they recompute); (3) in transactions of
+(merges, which overlay the records on every profile they recompute and re-decide its segments); (3) in transactions of
 ``REFRESH_CHUNK`` records, give every CRM id an identity (a CRM-only customer gets a profile), overlay the
 records on its customer's profile, save the profiles that changed and re-decide every saved segment for
 them. Importing the same file again changes nothing; a changed file changes the attributes (and what
@@ -29,9 +29,9 @@ from profile_store.identity_repository import (
     register_identities,
 )
 from profile_store.repository import load_profiles, lock_customers, save_profiles
-from profile_store.segments.membership import apply_batch_memberships, latest_clock
+from profile_store.segments.membership import apply_batch_memberships, changes_caused_by
 from sqlkit import locked_transaction
-from streams.identity_service import apply_link_signals
+from streams.identity_service import apply_link_signals, signal_cause
 from streams.steps.profile import with_identities
 
 REFRESH_CHUNK = 1000
@@ -60,26 +60,29 @@ def import_crm(imported: CrmImport, *, source: str, at: datetime,
     records = imported.records
     changed = locked_transaction(session_factory, lambda s: save_crm_records(
         records, at=at, columns=imported.columns, session=s))
+    # the identity service re-decides segments for the customers its merges change or delete, and returns
+    # every change its signals ever caused: those of an earlier import of the same links are not this one's
+    with session_factory() as session:
+        earlier = {c.change_id for c in changes_caused_by([signal_cause(s) for s in imported.signals], session=session)}
     linked = apply_link_signals(imported.signals, session_factory=session_factory)
-    relinked = set(linked.profiles) | linked.tombstones  # a merged-away customer leaves its segments
     cause = f"crm_import:{source}@{at.isoformat()}"[:600]
-    created = saved = entries = 0
-    for start in range(0, max(len(records), 1), REFRESH_CHUNK):
+    entries = sum(1 for change in linked.segment_changes if change.change_id not in earlier)
+    created, saved, moves = 0, len(set(linked.profiles)), 0
+    for start in range(0, len(records), REFRESH_CHUNK):
         chunk = records[start:start + REFRESH_CHUNK]
-        extra = relinked if start == 0 else set()
 
-        def refresh(session: Session, chunk: Sequence[CrmRecord] = chunk, extra: set[str] = extra) -> tuple[int, int, int]:
+        def refresh(session: Session, chunk: Sequence[CrmRecord] = chunk) -> tuple[int, int, int]:
             new, touched = _refresh_profiles(chunk, session)
-            touched |= extra
-            clock = latest_clock(session=session) or at
-            moves = apply_batch_memberships(dict.fromkeys(sorted(touched), cause), clock, [cause], session=session)
+            # no event time: the segments' clocks stay (an import is no event)
+            moves = apply_batch_memberships(dict.fromkeys(sorted(touched), cause), None, [cause], session=session)
             return new, len(touched), len(moves)  # moves: every change of this import so far
 
-        new, touched, entries = locked_transaction(session_factory, refresh)
+        new, touched, moves = locked_transaction(session_factory, refresh)
         created, saved = created + new, saved + touched
     return CrmImportResult(records_changed=len(changed), links=len(imported.signals),
                            merges=sum(1 for record in linked.history if record.kind == "merge"),
-                           profiles_created=created, profiles_changed=saved, segment_changes=entries)
+                           profiles_created=created, profiles_changed=saved,
+                           segment_changes=entries + moves)
 
 
 def _refresh_profiles(records: Sequence[CrmRecord], session: Session) -> tuple[int, set[str]]:

@@ -14,7 +14,8 @@ from streams.contracts import EnrichedEvent
 from streams.lanes import LaneContext, LaneSpec
 from streams.loop import Handled, Handler
 from streams.steps.decode import parse_records
-from streams.topics import ENRICHED_EVENTS, IDENTITY_ASSIGNMENTS, IDENTITY_LINKS, PROFILES, SEGMENT_CHANGES
+from streams.steps.segment_messages import segment_change_messages
+from streams.topics import ENRICHED_EVENTS, IDENTITY_ASSIGNMENTS, IDENTITY_LINKS, PROFILES
 from streams.transports import Outgoing
 from streams.unit_of_work import apply_enriched_batch
 
@@ -34,8 +35,7 @@ def build(context: LaneContext) -> Handler:
                 *(Outgoing(PROFILES, p.customer_id.encode(), p.model_dump_json().encode()) for p in outcome.profiles),
                 *(Outgoing(IDENTITY_ASSIGNMENTS, k.encode(), c.encode()) for k, c in outcome.assignments.items()),
                 *(Outgoing(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in outcome.identity_signals),
-                *(Outgoing(SEGMENT_CHANGES, c.customer_id.encode(), c.model_dump_json().encode())
-                  for c in outcome.segment_changes),
+                *segment_change_messages(outcome.segment_changes),
             ],
             dead=dead,
         )

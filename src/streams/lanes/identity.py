@@ -1,5 +1,6 @@
 """The identity lane: ``scrm.identity.links`` (one partition, so signals apply in order) -> merges, splits,
-re-elections (``streams.identity_service``); publishes assignments, recomputed profiles and tombstones."""
+re-elections (``streams.identity_service``); publishes assignments, recomputed profiles and tombstones, and
+the segment entries and exits the signals caused (a merged-away customer leaves its segments)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from streams.identity_service import apply_link_signals
 from streams.lanes import LaneContext, LaneSpec
 from streams.loop import Handled, Handler
 from streams.steps.decode import parse_records
+from streams.steps.segment_messages import segment_change_messages
 from streams.topics import IDENTITY_ASSIGNMENTS, IDENTITY_LINKS, PROFILES
 from streams.transports import Outgoing
 
@@ -26,6 +28,7 @@ def build(context: LaneContext) -> Handler:
                 *(Outgoing(IDENTITY_ASSIGNMENTS, k.encode(), c.encode()) for k, c in changes.assignments.items()),
                 *(Outgoing(PROFILES, c.encode(), p.model_dump_json().encode()) for c, p in changes.profiles.items()),
                 *(Outgoing(PROFILES, c.encode(), None) for c in sorted(changes.tombstones)),
+                *segment_change_messages(changes.segment_changes),
             ],
             dead=dead,
         )

@@ -34,6 +34,7 @@ from streams.lanes import LaneContext, LaneHooks, lane_loop, lane_specs
 from streams.loop import LaneLoop, SystemClock
 from streams.storage import Storage
 from streams.topics import IDENTITY_LINKS, RAW_EVENTS
+from streams.transports import Outgoing
 from streams.transports.memory import MemoryBroker, MemoryTransport, PartitionOrder
 from streams.unit_of_work import BatchOutcome
 
@@ -44,6 +45,10 @@ MAX_RESTARTS = 5
 GROUP = "embedded"
 
 AlertListener = Callable[[Alert], None]
+
+
+UNREAD_RETENTION = 1000
+"""Records kept per partition of a topic nothing in the process reads (``MemoryBroker``)."""
 
 
 @dataclass
@@ -91,7 +96,8 @@ class EmbeddedRuntime:
     ) -> None:
         self._config = config
         self._storage = storage
-        self._broker = MemoryBroker(partitions={IDENTITY_LINKS: 1}, default_partitions=partitions)
+        self._broker = MemoryBroker(partitions={IDENTITY_LINKS: 1}, default_partitions=partitions,
+                                    unread_retention=UNREAD_RETENTION)
         self._listeners: list[AlertListener] = []
         self._drained: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -122,6 +128,12 @@ class EmbeddedRuntime:
         self._broker.produce(topic, key, value)
         with self._lock:
             self.stats.received += 1
+
+    def emit(self, messages: Sequence[Outgoing]) -> None:
+        """Append messages a job made (the segment sweep's changes) to their in-process topics; they are not
+        received events. Thread-safe; never blocks for long."""
+        for message in messages:
+            self._broker.produce(message.topic, message.key, message.value)
 
     def submit_links(self, signals: Sequence[LinkSignal]) -> None:
         """Append link / unlink signals to the in-process ``scrm.identity.links``; applied in order on the

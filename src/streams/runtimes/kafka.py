@@ -9,7 +9,8 @@ application do not share one interpreter lock:
   ``scrm.profiles``, ``scrm.identity.assignments``, ``scrm.identity.links``;
 - ``alert`` on ``scrm.events.enriched`` too (``-alert``): detectors, incidents, outbox -> ``scrm.alerts``;
 - ``identity`` on the single-partition ``scrm.identity.links`` (``-identity``): merges and splits. The worker
-  owning that partition also runs the periodic jobs (network centrality, identity suggestions);
+  owning that partition also runs the periodic jobs (network centrality, identity suggestions) and the
+  segment sweep (``streams.jobs.segments``), so one sweeper runs at a time;
 - ``deadletter`` on ``scrm.deadletter`` (``-deadletter``): the dead-letter table the API reads.
 
 A lane that stops for good stops the worker after the other lanes finish their batch, with an exit code a
@@ -34,10 +35,12 @@ from confluent_kafka.admin import AdminClient
 from enrichment.protocols import Enricher
 from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded, LaneFailed
 from streams.jobs.centrality import recompute_centrality
+from streams.jobs.segments import run_sweeps
 from streams.jobs.suggestions import refresh_suggestions
 from streams.lanes import LaneContext, lane_loop, lane_specs
 from streams.loop import LaneLoop
 from streams.settings import WorkerSettings
+from streams.steps.segment_messages import segment_change_messages
 from streams.storage import Storage
 from streams.topics import IDENTITY_LINKS
 from streams.transports import Outgoing
@@ -68,7 +71,10 @@ class KafkaWorker:
         lane finishes its batch) or when a lane fails (then ``exit_code`` is non-zero and the others are
         stopped too)."""
         bodies = [(lane.name, lane.run) for lane in self._lanes]
-        bodies += [("jobs", functools.partial(self._run_jobs, lane)) for lane in self._lanes if lane.name == "identity"]
+        for lane in self._lanes:
+            if lane.name == "identity":
+                bodies += [("jobs", functools.partial(self._run_jobs, lane)),
+                           ("segment-sweep", functools.partial(self._run_sweeps, lane))]
         threads = [threading.Thread(target=self._guarded, args=(name, body, stop), name=f"scrm-{name}")
                    for name, body in bodies]
         for thread in threads:
@@ -118,6 +124,14 @@ class KafkaWorker:
                 producer.publish([Outgoing(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in signals])
             except Exception:
                 log.exception("periodic jobs failed; they run again at the next interval")
+
+    def _run_sweeps(self, identity: LaneLoop, stop: threading.Event) -> None:
+        """The segment sweep while this worker's ``identity`` lane owns the identity partition, its changes
+        published to ``scrm.segments.changes``."""
+        producer = KafkaTransport.producer_only(self._producer_config("segment-sweep"))
+        run_sweeps(self._storage.session_factory, stop, every_seconds=self._settings.pipeline.segment_sweep_seconds,
+                   publish=lambda changes: producer.publish(segment_change_messages(changes)),
+                   active=identity.transport.has_partitions)
 
     def _log_progress(self, last: dict[str, tuple[int, float]]) -> dict[str, tuple[int, float]]:
         now = time.monotonic()

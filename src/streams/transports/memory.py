@@ -41,9 +41,14 @@ PartitionOrder = Callable[[list[int]], list[int]]
 
 class MemoryBroker:
     """Topics and committed offsets in memory. ``partitions`` names topics with more than
-    ``default_partitions`` partitions."""
+    ``default_partitions`` partitions. A topic no group reads (in the embedded runtime: profiles, segment
+    changes, assignments) keeps only its last ``unread_retention`` records per partition (``None``: all,
+    as tests that read outputs want), like a topic's retention on Kafka, so a long-running process does
+    not grow without bound."""
 
-    def __init__(self, *, partitions: Mapping[str, int] | None = None, default_partitions: int = 1) -> None:
+    def __init__(self, *, partitions: Mapping[str, int] | None = None, default_partitions: int = 1,
+                 unread_retention: int | None = None) -> None:
+        self._retention = unread_retention
         self._counts = dict(partitions or {})
         self._default = default_partitions
         self._topics: dict[str, list[_Partition]] = {}
@@ -65,6 +70,9 @@ class MemoryBroker:
             offset = part.end
             part.records.append(SourceRecord(value=value if value is not None else b"", topic=topic,
                                              partition=number, offset=offset, key=key, appended_at=time.time()))
+            if self._retention is not None and topic not in self._groups and len(part.records) > self._retention:
+                part.records.popleft()
+                part.base += 1
             self._changed.notify_all()
             return number, offset
 

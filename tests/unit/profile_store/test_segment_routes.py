@@ -49,7 +49,17 @@ def test_a_marketer_saves_previews_pages_and_exports(client):
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [r["customer_id"] for r in rows] == ["ann", "bo", "cy"] and rows[0]["display_name"] == "Ann 小红"
-    assert [c["change"] for c in client.get("/v1/segments/all-known/history", headers=AN).json()] == ["enter"] * 3
+    page = client.get("/v1/segments/all-known/history", params={"limit": 2}, headers=AN).json()
+    assert [c["change"] for c in page["changes"]] == ["enter"] * 2 and page["next"] is not None
+    page = client.get("/v1/segments/all-known/history", params={"after": page["next"]}, headers=AN).json()
+    assert [c["change"] for c in page["changes"]] == ["enter"] and page["next"] is None
+    catalog = client.get("/v1/segments/fields", headers=AN).json()
+    lifecycle = next(f for f in catalog["fields"] if f["name"] == "lifecycle")
+    assert lifecycle["ops"] == ["eq", "ne", "in", "not_in"] and "advocate" in lifecycle["choices"]
+    assert [f["name"] for f in catalog["families"]] == ["crm.attribute", "consent.attribute"]
+    assert "purchase_intent" not in (catalog["event_filters"]["kind"] or []) and "comment" in catalog["event_filters"]["kind"]
+    (point,) = client.get("/v1/segments/all-known/counts", headers=AN).json()
+    assert (point["members"], point["entered"], point["left"]) == (3, 3, 0)
     assert [s["name"] for s in client.get("/v1/segments", headers=AN).json()] == ["all-known"]
     assert client.delete("/v1/segments/all-known", headers=MK).status_code == 204
     assert client.get("/v1/segments/all-known", headers=AN).status_code == 404

@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from profile_store.exceptions import SegmentExists
 from profile_store.segments import parse_rule, parse_text
+from profile_store.segments.membership import segment_history
 from profile_store.segments.store import (
     count_matching,
     create_segment,
@@ -73,8 +74,10 @@ def test_re_evaluation_reports_entries_and_leaves_and_keeps_since(sessions):
         create_segment("fans", parse_rule(FANS), by="mia", at=AT, session=session)
         session.execute(update(ProfileRow).where(ProfileRow.customer_id == "bo").values(lifecycle="detractor"))
         session.execute(update(ProfileRow).where(ProfileRow.customer_id == "cy").values(lifecycle="fan"))
-        assert reevaluate("fans", at=LATER, session=session) == (["cy"], ["bo"])
-        assert reevaluate("fans", at=LATER, session=session) == ([], [])
+        assert reevaluate("fans", at=LATER, session=session) == (1, 1)
+        assert reevaluate("fans", at=LATER, session=session) == (0, 0)
+        changes = [(c.customer_id, c.change) for c in segment_history("fans", session=session)]
+        assert changes == [("ann", "enter"), ("bo", "enter"), ("bo", "leave"), ("cy", "enter")]
     with sessions() as session:
         since = {m.customer_id: m.since for m in members_page("fans", session=session)}
         assert since == {"ann": AT, "cy": LATER}
@@ -138,3 +141,25 @@ def test_the_sweep_moves_members_whose_time_window_closed(sessions):
         session.execute(update(ProfileRow).where(ProfileRow.customer_id == "bo").values(event_count=-1))
     assert sweep_segments(sessions) == {"everyone": (0, 1)}
     assert sweep_segments(sessions) == {"everyone": (0, 0)}
+
+
+def test_the_sweep_publishes_its_changes_at_least_once(sessions):
+    """A sweeper that cannot publish (the broker away, or killed after the commit) leaves its changes
+    recorded; the next sweep publishes them first, once, and a sweep that moves nobody publishes nothing."""
+    from streams.jobs.segments import sweep_segments
+
+    with sessions.begin() as session:
+        create_segment("everyone", parse_text("event_count >= 0"), by="t", at=AT, session=session)
+        session.execute(update(ProfileRow).where(ProfileRow.customer_id == "bo").values(event_count=-1))
+
+    def broker_away(changes):
+        raise RuntimeError("broker away")
+
+    with pytest.raises(RuntimeError):
+        sweep_segments(sessions, publish=broker_away, now=lambda: AT)
+    published: list = []
+    assert sweep_segments(sessions, publish=published.extend, now=lambda: LATER) == {"everyone": (0, 0)}
+    assert [(c.segment, c.customer_id, c.change, c.cause) for c in published] == [
+        ("everyone", "bo", "leave", "sweep:1796288400000000")]
+    assert sweep_segments(sessions, publish=published.extend) == {"everyone": (0, 0)}
+    assert len(published) == 1, "the evaluation before moved nobody: nothing to publish again"

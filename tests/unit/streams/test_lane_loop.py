@@ -254,6 +254,19 @@ def test_records_every_group_committed_past_are_dropped_from_memory():
     assert broker.lag([TOPIC]) == 2
 
 
+def test_a_topic_nobody_reads_keeps_only_its_latest_records_while_a_read_one_keeps_all():
+    """The embedded runtime publishes profiles and segment changes nothing in the process consumes: they
+    must not pile up in memory for the life of ``scrm serve``."""
+    broker = MemoryBroker(unread_retention=3)
+    MemoryTransport(broker, TOPIC, "a")
+    for n in range(10):
+        broker.produce(OUT, None, f"o{n}".encode())
+        broker.produce(TOPIC, None, f"r{n}".encode())
+    assert [(r.offset, r.value) for r in broker.read(OUT, 0, 0, 20)] == [(7, b"o7"), (8, b"o8"), (9, b"o9")]
+    assert broker.ends(OUT) == [10], "offsets go on"
+    assert len(broker.read(TOPIC, 0, 0, 20)) == 10, "group a has not read them yet"
+
+
 def test_a_key_always_lands_on_the_same_partition_in_order():
     broker = MemoryBroker(default_partitions=4)
     placed = {broker.produce(TOPIC, b"weibo:42", f"r{n}".encode())[0] for n in range(20)}

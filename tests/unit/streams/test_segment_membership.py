@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from profile_store.contracts import LinkSignal
 from profile_store.segments import parse_text
-from profile_store.segments.membership import segment_history
-from profile_store.segments.store import create_segment, members_page
+from profile_store.segments.membership import segment_counts, segment_history
+from profile_store.segments.store import create_segment, list_segments, members_page
+from streams.identity_service import apply_link_signals
 from streams.unit_of_work import apply_enriched_batch
 
 BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -49,3 +51,70 @@ def test_without_segments_a_batch_changes_no_membership(storage, event_factory, 
     outcome = apply_enriched_batch(enrich(event_factory(author={"id": "seg-none"})),
                                    session_factory=storage.session_factory, analytics=None)
     assert outcome.applied and outcome.segment_changes == ()
+
+
+def test_a_merged_away_customer_leaves_its_segments_and_an_unmerge_brings_both_parts_back(
+        storage, event_factory, enrich):
+    """Merges happen in the identity lane, not the apply lane: the absorbed customer's profile is deleted, so
+    it leaves every segment; the survivor is re-decided on its merged profile; the split restores both."""
+    with storage.session_factory.begin() as session:
+        create_segment("single-event", parse_text("event_count < 2"), by="mia", at=BASE_TIME, session=session)
+        create_segment("douyin-people", parse_text("platforms contains douyin"), by="mia", at=BASE_TIME,
+                       session=session)
+    phone = "13900001111"
+    first = enrich(event_factory(author={"id": "merge-wb"}, event_id="m-1", identity_hints={"phone": phone},
+                                 at=BASE_TIME))
+    second = enrich(event_factory(platform="douyin", author={"id": "merge-dy"}, event_id="m-2",
+                                  identity_hints={"phone": phone}, at=BASE_TIME + timedelta(hours=1)))
+    apply_enriched_batch(first, session_factory=storage.session_factory, analytics=None)
+    signals = apply_enriched_batch(second, session_factory=storage.session_factory, analytics=None).identity_signals
+    survivor, absorbed = first[0].customer_id, second[0].customer_id
+    assert survivor != absorbed
+
+    def members(name: str) -> set[str]:
+        with storage.session_factory() as session:
+            return {m.customer_id for m in members_page(name, session=session)}
+
+    assert members("single-event") == {survivor, absorbed} and members("douyin-people") == {absorbed}
+
+    merged = apply_link_signals(signals, session_factory=storage.session_factory)
+    (link,) = [s.link for s in signals if s.link is not None and "douyin:merge-dy" in (s.link.a, s.link.b)]
+    assert sorted((c.segment, c.customer_id, c.change, c.cause) for c in merged.segment_changes) == sorted([
+        ("single-event", survivor, "leave", f"link:{link.link_id}"),
+        ("single-event", absorbed, "leave", f"link:{link.link_id}"),
+        ("douyin-people", absorbed, "leave", f"link:{link.link_id}"),
+        ("douyin-people", survivor, "enter", f"link:{link.link_id}"),
+    ])
+    assert members("single-event") == set() and members("douyin-people") == {survivor}
+    replayed = apply_link_signals(signals, session_factory=storage.session_factory)
+    assert replayed.segment_changes == merged.segment_changes, "a replay re-publishes, and changes nothing"
+    assert members("douyin-people") == {survivor}
+
+    unlink = LinkSignal(op="unlink", link_id=link.link_id, requested_by="reviewer", at=BASE_TIME + timedelta(hours=2))
+    split = apply_link_signals([unlink], session_factory=storage.session_factory)
+    assert {(c.segment, c.customer_id, c.change) for c in split.segment_changes} == {
+        ("single-event", survivor, "enter"), ("single-event", absorbed, "enter"),
+        ("douyin-people", survivor, "leave"), ("douyin-people", absorbed, "enter")}
+    assert {c.cause for c in split.segment_changes} == {f"unlink:{link.link_id}"}
+    assert members("single-event") == {survivor, absorbed} and members("douyin-people") == {absorbed}
+    with storage.session_factory() as session:
+        counts = {s.name: s.members for s in list_segments(session=session)}
+    assert counts == {"douyin-people": 1, "single-event": 2}, "the stored counts follow every change"
+
+
+def test_the_count_over_time_follows_entries_and_exits_in_event_time(storage, event_factory, enrich):
+    with storage.session_factory.begin() as session:
+        create_segment("newcomers", parse_text("event_count < 2"), by="mia", at=BASE_TIME, session=session)
+    for n, author in enumerate(["a", "b", "c", "a", "b"]):  # a and b leave with their second event
+        apply_enriched_batch(enrich(event_factory(author={"id": f"cnt-{author}"}, event_id=f"cnt-{n}",
+                                                  at=BASE_TIME + timedelta(days=n))),
+                             session_factory=storage.session_factory, analytics=None)
+    with storage.session_factory() as session:
+        daily = segment_counts("newcomers", points=5, session=session)
+        coarse = segment_counts("newcomers", points=2, session=session)
+        assert segment_counts("nothing-here", session=session) == []
+    assert [(p.at, p.members, p.entered, p.left) for p in daily] == [
+        (BASE_TIME + timedelta(days=d), members, entered, left)
+        for d, members, entered, left in [(0, 1, 1, 0), (1, 2, 1, 0), (2, 3, 1, 0), (3, 2, 0, 1), (4, 1, 0, 1)]]
+    assert [(p.members, p.entered, p.left) for p in coarse] == [(2, 3, 1), (1, 0, 1)], \
+        "days 0-3, then day 4: the members at each stretch's end, with who moved in it"

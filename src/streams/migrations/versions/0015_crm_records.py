@@ -1,7 +1,7 @@
 """crm records: the CRM's last imported row per crm_id, overlaid on profiles
 
 Revision ID: 2c6f8e4a1d93
-Revises: 7b3e9a1c5d62
+Revises: 9d4f1b6e2a73
 Create Date: 2026-12-03 08:00:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "2c6f8e4a1d93"
-down_revision: str | None = "7b3e9a1c5d62"
+down_revision: str | None = "9d4f1b6e2a73"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
