@@ -28,9 +28,11 @@ from api.routers import (
     console,
     deadletters,
     enrich,
+    exports,
     health,
     identities,
     ingest,
+    next_actions,
     profiles,
     segments,
     webhooks,
@@ -116,8 +118,8 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.metrics = services.metrics
     app.state.receivers = Receivers(connectors=dict(services.connectors), sink=services.intake,
                                     health=services.connector_health, pulls=services.pulls, clock=services.clock)
-    for module in (health, profiles, identities, segments, alerts, analytics, deadletters, enrich, ingest, webhooks,
-                   connectors, console):
+    for module in (health, profiles, identities, segments, exports, next_actions, alerts, analytics, deadletters,
+                   enrich, ingest, webhooks, connectors, console):
         app.include_router(module.router)
     document_statuses(app)
     app.mount("/static", StaticFiles(directory=CONSOLE_DIR), name="static")

@@ -41,7 +41,7 @@ class RateLimits(BaseModel):
     dashboards: RateLimit = RateLimit(per_minute=600, burst=120)
     """The analytics read routes the console polls."""
     export: RateLimit = RateLimit(per_minute=10, burst=5)
-    """Whole-segment exports (``GET /v1/segments/{name}/members.csv``)."""
+    """Whole exports (``GET /v1/segments/{name}/members.csv``, ``GET /v1/export/crm``)."""
 
 
 class TokenBuckets:

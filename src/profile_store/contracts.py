@@ -11,6 +11,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Lifecycle = Literal["prospect", "customer", "member", "fan", "advocate", "detractor"]
+CrmStage = Literal["prospect", "customer", "member"]
+"""What the CRM says a customer is (``docs/importers.md``): the floor of the profile's lifecycle."""
+CrmValue = str | int | float | bool | tuple[str, ...]
+"""A typed CRM attribute: text, integer, number, boolean, or a list of strings (tags)."""
 
 
 class _Frozen(BaseModel):
@@ -24,6 +28,14 @@ class SentimentSummary(_Frozen):
     positive: int = 0
     neutral: int = 0
     negative: int = 0
+
+
+class Consent(_Frozen):
+    """What the customer agreed to, per channel, as the CRM last said (``None``: the CRM did not say)."""
+
+    contact: bool | None = None
+    marketing: bool | None = None
+    analytics: bool | None = None
 
 
 class TimelineItem(_Frozen):
@@ -50,7 +62,9 @@ class InfluenceBreakdown(_Frozen):
 
 class CustomerProfile(_Frozen):
     """Everything known about one customer, across platforms: a deterministic fold over the customer's
-    events in event-time order (so recomputing from the same events gives the same profile)."""
+    events in event-time order (so recomputing from the same events gives the same profile), overlaid
+    with the CRM's records of the customer's ``crm:`` identities (``crm``, ``consent``, ``crm_stage``;
+    ``profile_store.crm_profile.with_crm``), which live in their own table and survive every refold."""
 
     schema_version: Literal[1] = 1
     customer_id: str
@@ -69,6 +83,9 @@ class CustomerProfile(_Frozen):
     followers: int = 0
     verified: bool = False
     crm_id: str | None = None
+    crm: dict[str, CrmValue] = Field(default_factory=dict)
+    consent: Consent = Consent()
+    crm_stage: CrmStage | None = None
     lifecycle: Lifecycle = "prospect"
     churn_risk: float = Field(default=0.0, ge=0.0, le=1.0)
     influence: float = Field(default=0.0, ge=0.0, le=100.0)
@@ -145,3 +162,16 @@ class Suggestion(_Frozen):
     evidence: dict[str, object] = Field(default_factory=dict)
     status: Literal["pending", "accepted", "rejected"] = "pending"
     created_at: datetime
+
+
+class CrmRecord(_Frozen):
+    """What the CRM says about one of its customers (schema version 1): the last imported row of
+    ``crm_id``, stored in ``crm_records`` apart from the folded profile and overlaid on the profile of
+    whoever holds the identity ``crm:<crm_id>``. ``identities``: the keys the row linked to it."""
+
+    schema_version: Literal[1] = 1
+    crm_id: str = Field(min_length=1, max_length=256)
+    attributes: dict[str, CrmValue] = Field(default_factory=dict)
+    consent: Consent = Consent()
+    stage: CrmStage = "customer"
+    identities: tuple[str, ...] = ()

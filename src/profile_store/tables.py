@@ -140,3 +140,17 @@ class CentralityRow(ProfileBase):
     pagerank: Mapped[float] = mapped_column(Float)
     percentile: Mapped[float] = mapped_column(Float)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CrmRecordRow(ProfileBase):
+    """The CRM's last imported row of each CRM customer (``contracts.CrmRecord`` as JSON), apart from the
+    folded profiles so that merges, splits and refolds never lose it; overlaid on the profile holding the
+    identity ``crm:<crm_id>``. ``created_at``: when sCRM first imported it (a CRM-only customer's first
+    and last seen); ``updated_at``: when an import last changed it."""
+
+    __tablename__ = "crm_records"
+
+    crm_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    data: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from analytics.client import AnalyticsClient
 from analytics.writer import write_identity_changes, write_profiles
 from profile_store.contracts import CustomerProfile, IdentityLink, LinkSignal, MergeRecord
+from profile_store.crm_records import crm_only_profiles, overlay_crm
 from profile_store.identity_graph import components, elect_customer_id, new_customer_id
 from profile_store.identity_keys import is_platform_key
 from profile_store.identity_repository import (
@@ -175,6 +176,7 @@ def _attach_new_keys(
     for key, customer_id in owner.items():
         if customer_id in profiles:
             profiles[customer_id] = with_identities(profiles[customer_id], [key])
+    profiles = {p.customer_id: p for p in overlay_crm(list(profiles.values()), session=session)}
     save_profiles(list(profiles.values()), session=session)
     changes.assignments.update(owner)
     changes.profiles.update(profiles)
@@ -267,6 +269,10 @@ def _recompute(component: frozenset[str], session: Session, changes: IdentityCha
         events = [EnrichedEvent.model_validate(data) for data in events_of_identities(component, session=session)]
         centrality = centrality_of([customer_id], session=session).get(customer_id, 0.0)
         profile = build_profile(customer_id, component, events, centrality=centrality)
+    if profile is None:
+        profile = next(iter(crm_only_profiles({customer_id: sorted(component)}, session=session)), None)
+    else:
+        profile = overlay_crm([profile], session=session)[0]
     if profile is not None:
         save_profiles([profile], session=session)
         changes.profiles[customer_id] = profile

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from ingest.contracts import post_key
 from profile_store.contracts import CustomerProfile, IdentityLink
+from profile_store.crm_records import overlay_crm
 from profile_store.identity_graph import elect_customer_id, new_customer_id
 from profile_store.identity_keys import is_platform_key
 from profile_store.identity_repository import (
@@ -102,8 +103,9 @@ def apply_profiles(
     for enriched in fresh_stamped:
         by_customer.setdefault(enriched.customer_id, []).append(enriched)
     profiles = load_profiles({e.customer_id for e in stamped.values()}, session=session, cache=cache)
-    profiles.update(_updated_profiles(by_customer, profiles, attached, session))
     changed = tuple(by_customer)
+    updated = _updated_profiles(by_customer, profiles, attached, session)
+    profiles.update((p.customer_id, p) for p in overlay_crm([updated[cid] for cid in changed], session=session))
     save_profiles([profiles[cid] for cid in changed], session=session, cache=cache)
     return ProfileUpdate(
         events=tuple(stamped.values()),
@@ -239,8 +241,10 @@ def _extends(profile: CustomerProfile | None, new: list[EnrichedEvent]) -> bool:
     everything folded so far. Otherwise the profile is rebuilt: from its stored events after an
     out-of-order event; from the new events alone for a customer without a profile, who by construction
     has no folded events yet (every stored event is folded in the transaction that stores it, and a
-    merge rebuilds the survivor)."""
-    return profile is not None and min(e.event.occurred_at_utc for e in new) > profile.last_seen
+    merge rebuilds the survivor). A profile of no events (a customer only the CRM knew) is rebuilt, so
+    its first seen is its first event's time, not the import's."""
+    return (profile is not None and profile.event_count > 0
+            and min(e.event.occurred_at_utc for e in new) > profile.last_seen)
 
 
 def _store(fresh: Sequence[EnrichedEvent], session: Session) -> None:

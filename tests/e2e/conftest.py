@@ -332,6 +332,7 @@ class ConsoleEnv:
     url: str  # app with analytics (chDB)
     url_without_analytics: str  # same database, no analytics: the 503 path
     publish: Callable[[bytes], None]  # publish one raw event and drain the runtime
+    import_crm: Callable[[str], None]  # import a CRM CSV (its text) as ``scrm import-crm`` does
     api_key: str = API_KEY
     xss_text: str = XSS_TEXT
     chinese_negative: str = CHINESE_NEGATIVE
@@ -375,6 +376,15 @@ def console_env(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iter
                                  followers=5000))
     runtime.drain()
 
+    def import_crm(text: str) -> None:
+        from profile_store.crm_import import parse_crm_csv
+        from streams.jobs.crm_import import import_crm as run_import
+
+        at = datetime.now(UTC)
+        with drain_lock:
+            imported = parse_crm_csv(text.splitlines(keepends=True), source_name="crm.csv", at=at)
+            run_import(imported, source="crm.csv", at=at, session_factory=storage.session_factory)
+
     def services(analytics: Any) -> ApiServices:
         connectors = parse_connectors('[connectors.acme-meta]\nplatform = "meta"\nbrand = "acme"\n'
                                       'app_secret = "s"\nverify_token = "v"\n', {})
@@ -388,7 +398,8 @@ def console_env(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iter
     with_analytics = Server(create_app(services(storage.analytics)))
     without_analytics = Server(create_app(services(None)))
     try:
-        yield ConsoleEnv(url=with_analytics.url, url_without_analytics=without_analytics.url, publish=publish)
+        yield ConsoleEnv(url=with_analytics.url, url_without_analytics=without_analytics.url, publish=publish,
+                         import_crm=import_crm)
     finally:
         with_analytics.stop()
         without_analytics.stop()

@@ -259,3 +259,40 @@ def test_narrow_screen_has_no_horizontal_overflow(console_env: ConsoleEnv, page:
     page.wait_for("document.querySelectorAll('#profile-rows tr').length > 0")
     assert page.evaluate("document.documentElement.scrollWidth") <= 391
     page.screenshot("/tmp/console-narrow.png")
+
+
+def test_who_to_contact_today_ranks_a_buyer_and_shows_the_post_as_text(console_env: ConsoleEnv, page: Page) -> None:
+    buying = "Where can I buy the Acme phone? <img src=x onerror=alert(1)>"
+    console_env.post(2001, "x", "buyer1", buying, name="Buyer One")
+    open_console(page, console_env.url)
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length > 1", message="the console did not load")
+    page.type_into("#next-actions-brand", "Acme")
+    page.press_enter()
+    row = ("Array.from(document.querySelectorAll('#next-actions-rows tr'))"
+           ".find(tr => tr.children[2].textContent === 'Buyer One') || null")
+    page.wait_for(f"({row}) !== null", message="the ready-to-buy prospect is not listed")
+    assert page.evaluate(f"({row}).children[1].textContent").startswith("Convert")
+    assert "asked to buy" in page.evaluate(f"({row}).children[3].textContent")
+    assert page.evaluate(f"({row}).children[4].textContent") == f"x: {buying}"
+    assert page.evaluate(f"({row}).querySelector('img')") is None, "post text is rendered as text"
+    assert "to contact" in page.evaluate("document.getElementById('next-actions-summary').textContent")
+    assert page.exceptions() == []
+
+
+def test_the_360_view_shows_the_crm_attributes_and_consent(console_env: ConsoleEnv, page: Page) -> None:
+    console_env.import_crm("crm_id,name,tier,tags,consent_marketing\nC-77,Wang X,gold,vip;beta,no\n"
+                           "C-78,<b>Bold</b>,silver,,yes\n")
+    console_env.import_crm("crm_id,weibo\nC-77,wxm88\n")
+    open_console(page, console_env.url)
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length > 1", message="the console did not load")
+    page.type_into("#profile-q", "王小明")
+    page.press_enter()
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length === 1")
+    page.click("#profile-rows tr")
+    page.wait_for("document.getElementById('pv-crm') !== null", message="the CRM section is missing")
+    cells = page.evaluate("Object.fromEntries(Array.from(document.querySelectorAll('#pv-crm tr'))"
+                          ".map(tr => [tr.children[0].textContent, tr.children[1].textContent]))")
+    assert cells["tier"] == "gold" and cells["tags"] == "vip, beta" and cells["consent: marketing"] == "no"
+    assert cells["consent: contact"] == "unknown"
+    assert "CRM C-77" in page.evaluate("document.getElementById('pv-id').textContent")
+    assert page.exceptions() == []

@@ -195,3 +195,38 @@ def test_upgrading_moves_the_kf_pull_cursors_into_poll_cursors_and_downgrading_m
             assert connection.execute(text("SELECT count(*) FROM poll_cursors")).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_the_crm_records_migration_upgrades_under_stored_profiles_and_downgrades_with_data(sqlite_url):
+    from alembic import command
+
+    from profile_store.contracts import CrmRecord
+    from profile_store.crm_records import crm_records_of, save_crm_records
+    from streams.migrate import alembic_config
+
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine, "9d4f1b6e2a73")
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO profiles (customer_id, display_name, lifecycle, influence, churn_risk, sentiment_ewma, "
+                "event_count, first_seen, last_seen, data) VALUES ('c-1', NULL, 'prospect', 0, 0, 0, 1, "
+                "'2026-11-01 09:00:00', '2026-11-01 09:00:00', '{}')"))
+        upgrade(engine)
+        record = CrmRecord(crm_id="C1", attributes={"tier": "gold", "visits": 3})
+        with Session(engine) as session, session.begin():
+            assert save_crm_records([record], at=T0, session=session) == {"C1"}
+        with Session(engine) as session:
+            assert crm_records_of(["C1"], session=session)["C1"].record == record
+        config = alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "9d4f1b6e2a73")
+        with engine.connect() as connection:
+            assert not sa.inspect(connection).has_table("crm_records")
+            assert connection.execute(text("SELECT customer_id FROM profiles")).all() == [("c-1",)]
+        upgrade(engine)
+        with Session(engine) as session:
+            assert crm_records_of(["C1"], session=session) == {}, "the downgrade dropped the records"
+    finally:
+        engine.dispose()

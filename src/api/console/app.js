@@ -1101,9 +1101,24 @@
         section("Intents", [weighted(intentEntries, "chip-intent", (v) => fmtInt(Number(v)))]),
       ]),
       brandEntries.length ? section("Brands", [weighted(brandEntries, "chip-brand", (v) => fmtInt(Number(v)))]) : null,
+      profile.crm_id ? section("CRM", [renderCrm(profile)], "pv-crm") : null,
       section("Timeline", [renderTimeline(timeline)], "pv-timeline"),
     );
     for (const holder of charts) mountChart(holder, holder._draw);
+  }
+
+  /** The CRM's attributes and consent of a profile (docs/importers.md), as text. */
+  function renderCrm(profile) {
+    const asText = (value) => (Array.isArray(value) ? value.join(", ") : value === true ? "yes" : value === false ? "no" : String(value));
+    const consent = profile.consent || {};
+    const rows = Object.entries(profile.crm || {}).sort((a, b) => a[0].localeCompare(b[0]))
+      .map(([name, value]) => el("tr", {}, [el("th", { scope: "row", text: name }), el("td", { text: asText(value) })]));
+    for (const channel of ["contact", "marketing", "analytics"]) {
+      const value = consent[channel];
+      rows.push(el("tr", {}, [el("th", { scope: "row", text: `consent: ${channel}` }),
+        el("td", { text: value === true ? "yes" : value === false ? "no" : "unknown" })]));
+    }
+    return el("table", { className: "crm-table small", id: "pv-crm" }, [el("tbody", {}, rows)]);
   }
 
   function renderTimeline(items) {
@@ -1125,6 +1140,37 @@
       list.appendChild(entry);
     }
     return list;
+  }
+
+  /* ------------------------------------------------------------------ next actions */
+
+  const ACTION_LABELS = { retain: "Retain", convert: "Convert", invite: "Invite" };
+
+  /** Rank who to contact today for a brand (GET /v1/next-actions); post texts are shown as text only. */
+  async function loadNextActions(event) {
+    if (event) event.preventDefault();
+    const brand = $("next-actions-brand").value.trim();
+    const note = $("next-actions-note");
+    if (!brand) return;
+    const days = $("next-actions-days").value || "7";
+    try {
+      const found = await api(`/v1/next-actions?brand=${encodeURIComponent(brand)}&days=${encodeURIComponent(days)}`);
+      $("next-actions-rows").replaceChildren(...found.actions.map((action) => el("tr", { "data-customer": action.customer_id }, [
+        el("td", { className: "num", text: action.rank }),
+        el("td", { text: `${ACTION_LABELS[action.action] || action.action} (${action.score.toFixed(0)})` }),
+        el("td", { text: action.display_name || action.customer_id, title: action.crm_id ? `CRM ${action.crm_id}` : "" }),
+        el("td", { className: "small", text: action.reason }),
+        el("td", { className: "small" }, action.evidence.map((post) => el("div", { text: `${post.platform}: ${post.text || ""}` }))),
+      ])));
+      const withheld = found.withheld_for_consent ? `; ${found.withheld_for_consent} left out for consent` : "";
+      $("next-actions-summary").textContent = `${found.actions.length} to contact${withheld}`;
+      show(note, false);
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      note.textContent = error instanceof HttpError && error.status === 403
+        ? "Your key may not read next actions (agents and marketers can)." : "Next actions are unavailable.";
+      show(note, true);
+    }
   }
 
   /* ------------------------------------------------------------------ segments */
@@ -1406,6 +1452,7 @@
     $("change-key").addEventListener("click", () => requireKey("Enter a different API key."));
     $("profile-search").addEventListener("submit", searchProfiles);
     $("segment-form").addEventListener("submit", saveSegment);
+    $("next-actions-form").addEventListener("submit", loadNextActions);
     $("segment-rule").addEventListener("input", previewSegment);
     $("segment-builder").addEventListener("submit", addCondition);
     $("segment-members-more").addEventListener("click", () => showMembers(membersView.name, membersView.next));

@@ -1,5 +1,6 @@
 """Alerts (incidents): list with filters, one incident with its evidence, lifecycle actions, and a live
-Server-Sent Events stream. Agents and analysts read; agents (and admins) act."""
+Server-Sent Events stream. Agents and analysts read; marketers read opportunity incidents only (a crisis is
+the agents' and PR's: to a marketer it does not exist); agents (and admins) act."""
 
 from __future__ import annotations
 
@@ -23,8 +24,18 @@ from api.openapi import errors
 from api.params import EventTime
 from api.tickets import TICKET_SECONDS
 
-router = APIRouter(prefix="/v1/alerts", tags=["alerts"], dependencies=[Depends(require_role("agent", "analyst"))])
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"],
+                   dependencies=[Depends(require_role("agent", "analyst", "marketer"))])
 SessionDep = Annotated[Session, Depends(get_session)]
+MARKETER_KINDS: frozenset[AlertKind] = frozenset({"opportunity"})
+
+
+def readable_kinds(principal: Annotated[Principal, Depends(current_principal)]) -> frozenset[AlertKind] | None:
+    """The incident kinds the caller may read (``None``: every kind)."""
+    return MARKETER_KINDS if principal.role == "marketer" else None
+
+
+KindsDep = Annotated[frozenset[AlertKind] | None, Depends(readable_kinds)]
 ActorDep = Annotated[Principal, Depends(require_role("agent"))]
 STREAM_POLL_SECONDS = 0.5
 
@@ -62,9 +73,10 @@ class CommentIn(_Body):
     text: str = Field(min_length=1, max_length=10_000)
 
 
-@router.get("")
+@router.get("", responses=errors(403))
 def read_alerts(
     session: SessionDep,
+    kinds: KindsDep,
     state: AlertState | None = None,
     severity: Annotated[int | None, Query(ge=1, le=5, description="minimum severity")] = None,
     kind: AlertKind | None = None,
@@ -72,7 +84,12 @@ def read_alerts(
     since: Annotated[EventTime | None, Query(description="last event at or after (event time)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[IncidentOut]:
-    """Incidents matching every filter, most recently seen first."""
+    """Incidents matching every filter, most recently seen first (for a marketer: opportunities; asking a
+    marketer's list for another kind is 403)."""
+    if kinds is not None:
+        if kind is not None and kind not in kinds:
+            raise HTTPException(status_code=403, detail=f"role 'marketer' may read {', '.join(sorted(kinds))} incidents only")
+        (kind,) = kinds
     found = list_incidents(session=session, state=state, kind=kind, min_severity=severity, brand=brand,
                            since=since, limit=limit)
     return [IncidentOut.of(i) for i in found]
@@ -94,7 +111,7 @@ def stream_ticket(request: Request, principal: Annotated[Principal, Depends(curr
 
 @router.get("/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "incidents as they change"}})
-async def stream_alerts(request: Request) -> StreamingResponse:
+async def stream_alerts(request: Request, kinds: KindsDep) -> StreamingResponse:
     """Server-Sent Events: every incident opened or changed from now on, as ``event: alert`` with the
     incident JSON (``id:`` is ``<incident id>:<version>``). Authenticated by the API key header, or by
     ``?ticket=`` from ``POST /v1/alerts/stream/ticket`` (browsers)."""
@@ -109,6 +126,8 @@ async def stream_alerts(request: Request) -> StreamingResponse:
                     return incidents_updated_after(after, session=session)
 
             for incident in await asyncio.to_thread(poll):
+                if kinds is not None and incident.kind not in kinds:
+                    continue
                 at = incident.updated_at if incident.updated_at.tzinfo else incident.updated_at.replace(tzinfo=UTC)
                 cursor = max(cursor, at)
                 out = IncidentOut.of(incident)
@@ -119,10 +138,11 @@ async def stream_alerts(request: Request) -> StreamingResponse:
 
 
 @router.get("/{alert_id}", responses=errors(404))
-def read_alert(alert_id: str, session: SessionDep) -> IncidentOut:
-    """One incident with its evidence, suggested reply and comments; 404 if unknown."""
+def read_alert(alert_id: str, session: SessionDep, kinds: KindsDep) -> IncidentOut:
+    """One incident with its evidence, suggested reply and comments; 404 if unknown (or of a kind the
+    caller may not read)."""
     incident = get_incident(alert_id, session=session)
-    if incident is None:
+    if incident is None or (kinds is not None and incident.kind not in kinds):
         raise HTTPException(status_code=404, detail="no such alert")
     return IncidentOut.of(incident)
 

@@ -12,9 +12,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from streams.storage import Storage
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,17 +46,30 @@ def state_options(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def state_session(args: argparse.Namespace) -> Iterator[Session]:
+def state_storage(args: argparse.Namespace, *, create: bool = False) -> Iterator[Storage]:
+    """The SQL state ``--database-url`` names, else the ``--data-dir``'s (migrated; closed on exit).
+    ``create``: a data dir that does not exist yet is made (for commands that write)."""
     from scrm.wiring import embedded_settings
     from streams.storage import open_storage
 
-    url = args.database_url or embedded_settings(args.data_dir).database_url
+    if args.database_url:
+        url = args.database_url
+    else:
+        settings = embedded_settings(args.data_dir)
+        if create:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = settings.database_url
     storage = open_storage(url, None)
     try:
-        with storage.session_factory() as session:
-            yield session
+        yield storage
     finally:
         storage.close()
+
+
+@contextmanager
+def state_session(args: argparse.Namespace) -> Iterator[Session]:
+    with state_storage(args) as storage, storage.session_factory() as session:
+        yield session
 
 
 def handle_profile(args: argparse.Namespace) -> int:

@@ -16,10 +16,10 @@ from datetime import datetime
 from profile_store.contracts import (
     CustomerProfile,
     InfluenceBreakdown,
-    Lifecycle,
     SentimentSummary,
     TimelineItem,
 )
+from profile_store.lifecycle import lifecycle_stage
 from streams.contracts import EnrichedEvent
 
 SENTIMENT_ALPHA = 0.3
@@ -115,26 +115,6 @@ def with_centrality(profile: CustomerProfile, centrality: float) -> CustomerProf
     """Pure. ``profile`` with a new network-centrality percentile and the influence it implies."""
     breakdown = influence(profile, centrality)
     return profile.model_copy(update={"influence": breakdown.score, "influence_components": breakdown})
-
-
-def lifecycle_stage(profile: CustomerProfile) -> Lifecycle:
-    """The stage behaviour supports, strongest first (after the seed articles' definitions):
-    detractor (repeated negativity), advocate (shares brand content and recommends or answers others),
-    fan (frequent positive interaction and participation), member (recurring: active on 3+ days),
-    customer (known to the CRM, or reviews what they bought), else prospect."""
-    s, kinds, intents = profile.sentiment, profile.counts_by_kind, profile.intents
-    if s.negative >= 2 and s.ewma <= -0.3:
-        return "detractor"
-    recommends = intents.get("praise", 0) + kinds.get("reply", 0)
-    if profile.brand_shares >= 2 and s.positive >= 2 and s.ewma > 0 and recommends >= 1:
-        return "advocate"
-    if s.positive >= 3 and s.ewma >= 0.2 and profile.event_count >= 5:
-        return "fan"
-    if profile.active_days >= 3:
-        return "member"
-    if profile.crm_id or kinds.get("review", 0):
-        return "customer"
-    return "prospect"
 
 
 def churn_risk(profile: CustomerProfile) -> float:

@@ -1,11 +1,12 @@
-"""``/v1/alerts``: agents and analysts read incidents; only agents act; lifecycle moves are checked."""
+"""``/v1/alerts``: agents and analysts read incidents, marketers opportunities only; only agents act;
+lifecycle moves are checked."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alert_builders import T0, negative
+from alert_builders import T0, make_post, negative
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -44,8 +45,24 @@ def test_agents_and_analysts_list_incidents_with_filters_and_evidence(client):
     assert client.get("/v1/alerts?kind=opportunity", headers=_h("agent-key")).json() == []
     assert client.get("/v1/alerts?severity=5", headers=_h("agent-key")).json() == []
     assert client.get(f"/v1/alerts/{incident['incident_id']}", headers=_h("agent-key")).json()["count"] == 1
-    assert client.get("/v1/alerts", headers=_h("marketer-key")).status_code == 403
     assert client.get("/v1/alerts/nope", headers=_h("agent-key")).status_code == 404
+
+
+def test_marketers_read_opportunity_incidents_only_and_may_not_act(client, sqlite_url):
+    storage = open_storage(sqlite_url, None)
+    with storage.session_factory() as session, session.begin():
+        process_posts([make_post(at=T0 + timedelta(minutes=5), text="where can I buy the acme x1?",
+                                 intents=("purchase_intent",))], [],
+                      config=AlertingConfig(), now=datetime.now(UTC), session=session)
+    storage.close()
+    everything = {i["kind"]: i["incident_id"] for i in client.get("/v1/alerts", headers=_h("agent-key")).json()}
+    assert set(everything) == {"crisis", "opportunity"}
+    seen = client.get("/v1/alerts", headers=_h("marketer-key")).json()
+    assert [i["incident_id"] for i in seen] == [everything["opportunity"]]
+    assert client.get("/v1/alerts?kind=crisis", headers=_h("marketer-key")).status_code == 403
+    assert client.get(f"/v1/alerts/{everything['opportunity']}", headers=_h("marketer-key")).status_code == 200
+    assert client.get(f"/v1/alerts/{everything['crisis']}", headers=_h("marketer-key")).status_code == 404
+    assert client.post(f"/v1/alerts/{everything['opportunity']}/ack", headers=_h("marketer-key")).status_code == 403
 
 
 def test_an_agent_acknowledges_assigns_comments_snoozes_and_resolves(client):
