@@ -47,6 +47,19 @@ STAGE_WORDS: dict[str, CrmStage] = {
 }
 """Stage words (normalised like column names); another word is kept as the text attribute ``stage`` and
 the stage follows the loyalty columns, as without a stage column."""
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "crm_id": ("customer_id", "customer_no", "customer_number", "客户id", "客户编号", "客户号", "client_id",
+               "member_id", "会员id", "会员号", "contact_id", "account_id", "id"),
+    "name": ("full_name", "customer_name", "contact_name", "姓名", "客户名称", "名称"),
+    "email": ("e_mail", "email_address", "mail", "邮箱", "电子邮件"),
+    "phone": ("mobile", "mobile_phone", "phone_number", "tel", "telephone", "手机", "手机号", "电话"),
+    "tier": ("level", "customer_tier", "等级", "会员等级"),
+    "owner": ("account_owner", "sales_owner", "负责人"),
+    "lifetime_value": ("ltv", "clv", "total_spend", "累计消费"),
+}
+"""Other names CRM exports give the known columns (normalised), most specific first: a column so named
+reads as the known one when the file has no column of the known name itself (the first alias in this order
+wins; the others stay attributes)."""
 COMPUTED_PREFIX = "scrm_"
 """Columns ``export-crm`` computes (lifecycle, influence, ...): ignored on import, never attributes."""
 
@@ -70,6 +83,18 @@ def normalise_column(header: str) -> tuple[str, AttributeType | None]:
         raise ValueError(f"column {header.strip()!r}: unknown type {declared.strip()!r} "
                          f"(one of {', '.join(ATTRIBUTE_TYPES)})")
     return normalised, kind  # type: ignore[return-value]
+
+
+def canonical_names(names: list[str]) -> list[str]:
+    """``names`` with, for each known column the file lacks, its first alias present renamed to it."""
+    renamed = list(names)
+    for known, aliases in COLUMN_ALIASES.items():
+        if known in renamed:
+            continue
+        alias = next((a for a in aliases if a in renamed), None)
+        if alias is not None:
+            renamed[renamed.index(alias)] = known
+    return renamed
 
 
 def header_of(name: str, value: CrmValue) -> str:

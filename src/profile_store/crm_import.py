@@ -23,6 +23,7 @@ from profile_store.crm_columns import (
     KNOWN_TYPES,
     STAGE_COLUMNS,
     AttributeType,
+    canonical_names,
     default_stage,
     normalise_column,
     parse_boolean,
@@ -82,12 +83,14 @@ def parse_crm_csv(lines: Iterable[str], *, source_name: str, at: datetime) -> Cr
     if header is None:
         return CrmImport((), (), (RowError(1, "the file is empty: a header row naming crm_id is required"),), 0)
     try:
-        columns = [normalise_column(cell) for cell in header]
+        parsed = [normalise_column(cell) for cell in header]
     except ValueError as exc:
         return CrmImport((), (), (RowError(1, str(exc)),), 0)
-    names = [name for name, _ in columns]
+    names = canonical_names([name for name, _ in parsed])
+    columns = [(name, declared) for name, (_, declared) in zip(names, parsed, strict=True)]
     if "crm_id" not in names:
-        return CrmImport((), (), (RowError(1, "the header must name a crm_id column"),), 0)
+        return CrmImport((), (), (RowError(1, "the header must name a crm_id column (or customer_id, client_id, "
+                                               "account_id, 客户编号, … : docs/importers.md)"),), 0)
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
         return CrmImport((), (), (RowError(1, f"columns named twice: {', '.join(duplicated)}"),), 0)
@@ -173,7 +176,7 @@ def _flatten(document: Mapping[str, Any], ignored: set[str]) -> dict[str, Cell]:
             if name in row:
                 raise _Rejected(f"key {name!r} given twice")
             row[name] = (value, declared)
-    return row
+    return dict(zip(canonical_names(list(row)), row.values(), strict=True))
 
 
 class _Builder:

@@ -15,6 +15,10 @@ def _csv(text: str):
     return parse_crm_csv(text.splitlines(keepends=True), source_name="crm.csv", at=AT)
 
 
+def _jsonl(text: str):
+    return parse_crm_jsonl(text.splitlines(keepends=True), source_name="crm.jsonl", at=AT)
+
+
 def test_known_columns_have_their_types_declared_ones_theirs_and_unknown_ones_stay_strings() -> None:
     imported = _csv(
         "crm_id,Name,tier,Lifetime Value,owner,tags,visits:integer,vip:boolean,since:date,score:number,region,zip\n"
@@ -27,6 +31,22 @@ def test_known_columns_have_their_types_declared_ones_theirs_and_unknown_ones_st
         "visits": 3, "vip": True, "since": "2024-05-01", "score": 7.0, "region": "east", "zip": "02134",
     }
     assert record.stage == "customer"
+
+
+def test_other_names_crm_exports_give_the_known_columns_are_understood() -> None:
+    """Exports name the id ``customer_id`` or ``客户编号``, the phone ``手机号``: each reads as the known
+    column when the file has none of that name; a second alias stays an attribute."""
+    imported = _csv("客户编号,姓名,手机号,Email Address,会员等级,LTV,account_id\nK-9,王芳,13800138000,wang@example.com,gold,"
+                    "¥12500,A-1\n")
+    assert imported.errors == ()
+    (record,) = imported.records
+    assert record.crm_id == "K-9"
+    assert record.attributes == {"name": "王芳", "tier": "gold", "lifetime_value": 12500.0, "account_id": "A-1"}
+    assert {"phone:+8613800138000", "email:wang@example.com"} <= set(record.identities)
+    lines = _jsonl('{"customer_id": "J-1", "mobile": "13800138001", "crm_id_note": "x"}\n')
+    assert lines.errors == () and lines.records[0].crm_id == "J-1"
+    assert _csv("crm_id,customer_id\nC1,X9\n").records[0].attributes == {"customer_id": "X9"}, \
+        "with a crm_id column of its own, customer_id is an attribute"
 
 
 def test_consent_columns_set_channels_and_an_empty_cell_leaves_the_channel_unknown() -> None:
@@ -78,7 +98,8 @@ def test_semicolon_files_currency_signs_and_excel_booleans_are_read() -> None:
 
 
 def test_a_header_without_crm_id_or_with_an_unknown_type_refuses_the_file() -> None:
-    assert _csv("name,email\nAnn,a@b.co\n").errors == (RowError(1, "the header must name a crm_id column"),)
+    (refused,) = _csv("name,email\nAnn,a@b.co\n").errors
+    assert refused.row == 1 and refused.reason.startswith("the header must name a crm_id column")
     refused = _csv("crm_id,visits:count\nC1,3\n")
     assert refused.records == () and refused.errors[0].row == 1 and "unknown type 'count'" in refused.errors[0].reason
 
