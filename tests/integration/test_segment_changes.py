@@ -10,11 +10,12 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer
-from workers import Worker, as_json, produce, social_event, worker_env
+from workers import START, Worker, as_json, produce, social_event, worker_env
 
 from streams.admin import ensure_topics
 from streams.topics import RAW_EVENTS, SEGMENT_CHANGES
@@ -63,12 +64,16 @@ def test_the_worker_sweep_moves_a_customer_whose_window_closed_and_publishes_it(
     worker = Worker(env, tmp_path / "worker.log")
     try:
         quiet, busy = (f"sw{uuid.uuid4().hex[:10]}" for _ in range(2))
-        produce(kafka_bootstrap, RAW_EVENTS, [(f"weibo:{quiet}".encode(), as_json(social_event("weibo", quiet, 0, "在")))])
+        # the worker's new consumer group reads the shared topics from the start, where earlier tests left
+        # events stamped with the wall clock: the quiet customer's event must be the stream's newest to enter
+        minutes_from_start = int((datetime.now(UTC) - START).total_seconds() // 60)
+        produce(kafka_bootstrap, RAW_EVENTS, [(f"weibo:{quiet}".encode(),
+                                               as_json(social_event("weibo", quiet, minutes_from_start, "在")))])
         (entered,) = _changes_of(kafka_bootstrap, _caused_by(quiet), want=1, timeout=120, worker=worker)
         # three days later by event time: the stream's clock moves on, and only the sweep can see that the
         # quiet customer's window closed (no event of theirs arrives to re-decide them)
-        produce(kafka_bootstrap, RAW_EVENTS, [(f"weibo:{busy}".encode(),
-                                               as_json(social_event("weibo", busy, 3 * 24 * 60, "我也在")))])
+        produce(kafka_bootstrap, RAW_EVENTS, [(f"weibo:{busy}".encode(), as_json(
+            social_event("weibo", busy, minutes_from_start + 3 * 24 * 60, "我也在")))])
         (left,) = _changes_of(kafka_bootstrap, lambda c: c["customer_id"] == entered["customer_id"]
                               and c["change"] == "leave", want=1, timeout=120, worker=worker)
     finally:
