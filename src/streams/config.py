@@ -42,6 +42,10 @@ class PipelineConfig(BaseModel):
         description="retries of failing batches (e.g. SCRM_PIPELINE__FAILURES__TRANSIENT_ATTEMPTS=20)",
     )
     jobs_interval_seconds: float = Field(default=300.0, gt=0, description="centrality and suggestion refresh")
+    analytics_sync_seconds: float = Field(
+        default=10.0, gt=0,
+        description="how often incidents, alerts, segment changes and connector health are copied to ClickHouse",
+    )
     stall_seconds: float = Field(
         default=60.0, gt=0,
         description="readiness (/readyz) fails when a lane has records waiting and finished no batch for this long",

@@ -44,9 +44,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analytics.client import AnalyticsClient
+from analytics.schema.operations import (
+    ALERT_STATEMENTS,
+    CONNECTOR_STATEMENTS,
+    INCIDENT_STATEMENTS,
+    SEGMENT_STATEMENTS,
+)
 from analytics.schema.rekey import rekey_legacy_events
 from analytics.schema.tables import (
     BRAND_VOICE_HOUR,
+    DEDUP_WINDOW,
     EVENTS_TABLE,
     EVENTS_VIEW,
     IDENTITIES_TABLE,
@@ -58,7 +65,6 @@ from analytics.schema.tables import (
     TOPICS_HOUR,
 )
 
-DEDUP_WINDOW = "non_replicated_deduplication_window = 1000"  # blocks whose tokens a table remembers
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,4 +201,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         f"countIfState({_LABEL} = 'negative') AS negative "
         "FROM {source} GROUP BY bucket, platform, author_id, brand, topic, language",
     ),
+    Migration(11, "incidents", INCIDENT_STATEMENTS),
+    Migration(12, "alerts", ALERT_STATEMENTS),
+    Migration(13, "segment_changes", SEGMENT_STATEMENTS),
+    Migration(14, "connector_health", CONNECTOR_STATEMENTS),
 )

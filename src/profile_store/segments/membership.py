@@ -102,3 +102,11 @@ def segment_history(name: str, *, session: Session) -> list[SegmentChange]:
     rows = session.scalars(select(SegmentChangeRow).where(SegmentChangeRow.segment == name)
                            .order_by(SegmentChangeRow.change_id))
     return [_change(row) for row in rows]
+
+
+def changes_after(change_id: int, *, session: Session, limit: int = 1000) -> list[SegmentChange]:
+    """Entries and exits of every segment with a change id above ``change_id``, in id order, at most
+    ``limit``: the analytics sync's feed. Blocks."""
+    rows = session.scalars(select(SegmentChangeRow).where(SegmentChangeRow.change_id > change_id)
+                           .order_by(SegmentChangeRow.change_id).limit(limit))
+    return [_change(row) for row in rows]

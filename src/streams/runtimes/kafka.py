@@ -9,7 +9,8 @@ application do not share one interpreter lock:
   ``scrm.profiles``, ``scrm.identity.assignments``, ``scrm.identity.links``;
 - ``alert`` on ``scrm.events.enriched`` too (``-alert``): detectors, incidents, outbox -> ``scrm.alerts``;
 - ``identity`` on the single-partition ``scrm.identity.links`` (``-identity``): merges and splits. The worker
-  owning that partition also runs the periodic jobs (network centrality, identity suggestions);
+  owning that partition also runs the periodic jobs (network centrality, identity suggestions) and, with
+  ClickHouse configured, the analytics sync (incidents, alerts, segment changes, connector health);
 - ``deadletter`` on ``scrm.deadletter`` (``-deadletter``): the dead-letter table the API reads.
 
 A lane that stops for good stops the worker after the other lanes finish their batch, with an exit code a
@@ -33,6 +34,7 @@ from confluent_kafka.admin import AdminClient
 
 from enrichment.protocols import Enricher
 from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded, LaneFailed
+from streams.jobs.analytics_sync import run_syncs
 from streams.jobs.centrality import recompute_centrality
 from streams.jobs.suggestions import refresh_suggestions
 from streams.lanes import LaneContext, lane_loop, lane_specs
@@ -69,6 +71,8 @@ class KafkaWorker:
         stopped too)."""
         bodies = [(lane.name, lane.run) for lane in self._lanes]
         bodies += [("jobs", functools.partial(self._run_jobs, lane)) for lane in self._lanes if lane.name == "identity"]
+        bodies += [("analytics-sync", functools.partial(self._run_analytics_sync, lane))
+                   for lane in self._lanes if lane.name == "identity" and self._storage.analytics is not None]
         threads = [threading.Thread(target=self._guarded, args=(name, body, stop), name=f"scrm-{name}")
                    for name, body in bodies]
         for thread in threads:
@@ -118,6 +122,14 @@ class KafkaWorker:
                 producer.publish([Outgoing(IDENTITY_LINKS, None, s.model_dump_json().encode()) for s in signals])
             except Exception:
                 log.exception("periodic jobs failed; they run again at the next interval")
+
+    def _run_analytics_sync(self, identity: LaneLoop, stop: threading.Event) -> None:
+        """Copy incidents, alerts, segment changes and connector health to ClickHouse while this worker's
+        ``identity`` lane owns the identity partition (one worker syncs; see ``streams.jobs.analytics_sync``)."""
+        assert self._storage.analytics is not None
+        run_syncs(self._storage.session_factory, self._storage.analytics, stop,
+                  every_seconds=self._settings.pipeline.analytics_sync_seconds,
+                  may_run=identity.transport.has_partitions)
 
     def _log_progress(self, last: dict[str, tuple[int, float]]) -> dict[str, tuple[int, float]]:
         now = time.monotonic()
