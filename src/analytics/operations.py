@@ -10,7 +10,7 @@ nothing. All calls block and raise the driver's errors (then the rows may be wri
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from analytics.schema.tables import (
     SEGMENT_CHANGE_COLUMNS,
     SEGMENT_CHANGES_TABLE,
 )
-from analytics.writer import write_new_rows
+from analytics.writer import values, write_new_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,24 +131,24 @@ class ConnectorHealthRow:
 def write_incident_versions(client: AnalyticsClient, rows: Sequence[IncidentVersionRow]) -> int:
     """Insert the incident versions not stored yet (by incident id and version); they reach ``incidents``
     through its materialised view. Returns how many were inserted. Idempotent."""
-    return write_new_rows(client, INCIDENT_CHANGES_TABLE, INCIDENT_COLUMNS, [astuple(r) for r in rows],
+    return write_new_rows(client, INCIDENT_CHANGES_TABLE, INCIDENT_COLUMNS, [values(r) for r in rows],
                           key=("incident_id", "version"))
 
 
 def write_alerts(client: AnalyticsClient, rows: Sequence[AlertRow]) -> int:
     """Insert the alerts not stored yet (by alert id); returns how many. Idempotent."""
-    return write_new_rows(client, ALERTS_TABLE, ALERT_COLUMNS, [astuple(r) for r in rows], key=("alert_id",))
+    return write_new_rows(client, ALERTS_TABLE, ALERT_COLUMNS, [values(r) for r in rows], key=("alert_id",))
 
 
 def write_memberships(client: AnalyticsClient, rows: Sequence[MembershipRow]) -> int:
     """Insert the segment changes not stored yet (by segment and change id); returns how many. Idempotent."""
-    return write_new_rows(client, SEGMENT_CHANGES_TABLE, SEGMENT_CHANGE_COLUMNS, [astuple(r) for r in rows],
+    return write_new_rows(client, SEGMENT_CHANGES_TABLE, SEGMENT_CHANGE_COLUMNS, [values(r) for r in rows],
                           key=("segment", "change_id"))
 
 
 def write_connector_health(client: AnalyticsClient, rows: Sequence[ConnectorHealthRow]) -> int:
     """Insert the health snapshots not stored yet (by connector and version); returns how many. Idempotent."""
-    return write_new_rows(client, CONNECTOR_HEALTH_TABLE, CONNECTOR_HEALTH_COLUMNS, [astuple(r) for r in rows],
+    return write_new_rows(client, CONNECTOR_HEALTH_TABLE, CONNECTOR_HEALTH_COLUMNS, [values(r) for r in rows],
                           key=("connector", "version"))
 
 
