@@ -25,7 +25,7 @@ from alerts.state import (
     TrackedPost,
 )
 from alerts.tables import DetectorStateRow, EventLedgerRow, IncidentRow, OutboxRow, SignalRow
-from sqlkit import any_of, insert_new, lock_keys, upsert_rows
+from sqlkit import any_of, as_aware, insert_new, lock_keys, upsert_rows
 
 _KINDS: dict[str, tuple[str, Any]] = {
     "scope": ("scopes", ScopeSeries),
@@ -236,6 +236,28 @@ def incidents_updated_after(cursor: datetime, *, session: Session, limit: int = 
     """Incidents changed after ``cursor`` (wall clock), oldest change first: the live stream's feed."""
     query = select(IncidentRow.data).where(IncidentRow.updated_at > cursor).order_by(IncidentRow.updated_at).limit(limit)
     return [Incident.model_validate(data) for data in session.scalars(query)]
+
+
+def incident_versions_since(since: datetime | None, *, session: Session, offset: int = 0,
+                            limit: int = 1000) -> list[Incident]:
+    """Every incident version enqueued (in the outbox, which keeps one row per version) at or after ``since``
+    (wall clock; ``None``: from the first), oldest first, a page of ``limit`` from ``offset``: the analytics
+    sync's feed. Each version carries its change (``last_change``) and time (``updated_at``)."""
+    query = select(OutboxRow.data).order_by(OutboxRow.created_at, OutboxRow.incident_id, OutboxRow.version)
+    if since is not None:
+        query = query.where(OutboxRow.created_at >= since)
+    return [Incident.model_validate(data) for data in session.scalars(query.offset(offset).limit(limit))]
+
+
+def signals_recorded_since(since: datetime | None, *, session: Session, offset: int = 0,
+                           limit: int = 1000) -> list[tuple[Alert, datetime]]:
+    """Alerts recorded at or after ``since`` (wall clock; ``None``: from the first) with when each was
+    recorded, oldest first, a page of ``limit`` from ``offset``: the analytics sync's feed."""
+    query = select(SignalRow.data, SignalRow.recorded_at).order_by(SignalRow.recorded_at, SignalRow.alert_id)
+    if since is not None:
+        query = query.where(SignalRow.recorded_at >= since)
+    rows = session.execute(query.offset(offset).limit(limit)).all()
+    return [(Alert.model_validate(data), as_aware(recorded_at)) for data, recorded_at in rows]
 
 
 def incidents_due_for_escalation(

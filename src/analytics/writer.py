@@ -20,9 +20,11 @@ is inserted (the ``ReplacingMergeTree`` under ``events`` collapses a duplicate r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from analytics.client import AnalyticsClient
 from analytics.schema.tables import (
@@ -96,31 +98,62 @@ class ProfileRow:
     crm_id: str | None
 
 
+_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def values(row: Any) -> tuple[Any, ...]:
+    """A row dataclass's values in field order (its table's column order): shallow, unlike ``astuple``,
+    which deep-copies every list and costs more than the insert."""
+    kind = type(row)
+    if kind not in _GETTERS:
+        _GETTERS[kind] = operator.attrgetter(*kind.__slots__)
+    return _GETTERS[kind](row)
+
+
 def write_events(client: AnalyticsClient, rows: Sequence[EventRow]) -> int:
     """Insert the rows whose event key is not stored yet, in one batch; returns how many were inserted.
     Idempotent: writing the same rows again (or a batch overlapping stored ones) inserts nothing twice
     (see the module docstring). Blocks; raises the driver's errors (then the batch may be written again)."""
-    latest = {row.event_key: row for row in rows}
+    return write_new_rows(client, EVENTS_TABLE, EVENT_COLUMNS, [values(row) for row in rows],
+                          key=("platform", "event_key"))
+
+
+def write_new_rows(
+    client: AnalyticsClient, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], *,
+    key: Sequence[str],
+) -> int:
+    """Insert, in one block, the ``rows`` (tuples in ``columns`` order) whose ``key`` (column names: a
+    prefix of the table's sort key, each a ``String`` or an integer) is not stored yet; of rows sharing a key
+    within the batch, the last. Returns how many were inserted. The block carries an insert deduplication
+    token (a hash of its keys) that materialised views honour, so two writers racing with the same rows
+    insert them once. Idempotent; blocks; raises the driver's errors (then the rows may be written again)."""
+    index = [list(columns).index(name) for name in key]
+    latest = {tuple(row[i] for i in index): row for row in rows}
     if not latest:
         return 0
-    stored = _stored_keys(client, latest)
-    fresh = [row for key, row in latest.items() if key not in stored]
+    stored = _stored_keys(client, table, key, list(latest))
+    fresh = {k: row for k, row in latest.items() if k not in stored}
     if fresh:
-        token = hashlib.sha256("\n".join(sorted(row.event_key for row in fresh)).encode()).hexdigest()
+        token = hashlib.sha256("\n".join(sorted("\x1f".join(map(str, k)) for k in fresh)).encode()).hexdigest()
         client.insert(
-            EVENTS_TABLE, [astuple(row) for row in fresh], EVENT_COLUMNS,
+            table, list(fresh.values()), columns,
             settings={"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1},
         )
     return len(fresh)
 
 
-def _stored_keys(client: AnalyticsClient, rows: Mapping[str, EventRow]) -> set[str]:
-    _, found = client.query(
-        f"SELECT DISTINCT event_key FROM {client.database}.{EVENTS_TABLE} "
-        "WHERE platform IN {platforms:Array(String)} AND event_key IN {keys:Array(String)}",
-        parameters={"platforms": sorted({row.platform for row in rows.values()}), "keys": list(rows)},
+def _stored_keys(
+    client: AnalyticsClient, table: str, key: Sequence[str], keys: Sequence[tuple[Any, ...]]
+) -> set[tuple[Any, ...]]:
+    """Which of ``keys`` the table holds: one lookup on the sort key (each column ``IN`` the set of its values)."""
+    parameters = {f"k{n}": sorted({k[n] for k in keys}) for n in range(len(key))}
+    where = " AND ".join(  # IN a subquery: a set the primary key is searched with (IN an array is a scan)
+        f"{name} IN (SELECT arrayJoin({{k{n}:Array({'UInt64' if isinstance(keys[0][n], int) else 'String'})}}))"
+        for n, name in enumerate(key)
     )
-    return {key for (key,) in found}
+    _, found = client.query(f"SELECT DISTINCT {', '.join(key)} FROM {client.database}.{table} WHERE {where}",
+                            parameters=parameters)
+    return {tuple(row) for row in found}
 
 
 def write_profiles(client: AnalyticsClient, rows: Sequence[ProfileRow], *, deleted: Iterable[str] = (),
@@ -131,7 +164,7 @@ def write_profiles(client: AnalyticsClient, rows: Sequence[ProfileRow], *, delet
                              {}, None) for cid in sorted(set(deleted))]
     all_rows = [*rows, *tombstones]
     if all_rows:
-        client.insert(PROFILES_TABLE, [astuple(row) for row in all_rows], PROFILE_COLUMNS)
+        client.insert(PROFILES_TABLE, [values(row) for row in all_rows], PROFILE_COLUMNS)
 
 
 def write_identity_changes(

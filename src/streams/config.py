@@ -45,6 +45,10 @@ class PipelineConfig(BaseModel):
     segment_sweep_seconds: float = Field(
         default=600.0, gt=0, description="how often every segment is re-evaluated for windows that close with time "
         "alone (scrm serve; on Kafka, the worker owning the identity partition), e.g. SCRM_PIPELINE__SEGMENT_SWEEP_SECONDS",
+      )
+    analytics_sync_seconds: float = Field(
+        default=10.0, gt=0,
+        description="how often incidents, alerts, segment changes and connector health are copied to ClickHouse",
     )
     stall_seconds: float = Field(
         default=60.0, gt=0,

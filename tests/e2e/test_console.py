@@ -107,6 +107,27 @@ def test_dashboard_shows_status_alerts_and_charts(console_env: ConsoleEnv, page:
     assert page.exceptions() == []
 
 
+def test_dashboard_charts_share_of_voice_and_the_top_topics_trend_from_the_rollups(
+    console_env: ConsoleEnv, page: Page
+) -> None:
+    open_console(page, console_env.url)
+
+    page.wait_for("document.querySelectorAll('#chart-voice svg rect.bar').length > 0",
+                  message="the share-of-voice chart has no bars")
+    brands = page.evaluate("Array.from(document.querySelectorAll('#chart-voice .cat-label')).map(t => t.textContent)")
+    shares = page.evaluate("Array.from(document.querySelectorAll('#chart-voice .bar-note')).map(t => t.textContent)")
+    assert len(brands) == 2 and {b.lower() for b in brands} == {"acme", "bolt"}
+    assert sum(float(share.rstrip("%")) for share in shares) == pytest.approx(100, abs=0.2)
+
+    page.wait_for("document.querySelectorAll('#chart-topics svg path.trend-line').length > 0",
+                  message="the topic trend has no line")
+    lines = page.evaluate("document.querySelectorAll('#chart-topics svg path.trend-line').length")
+    legend = page.evaluate("Array.from(document.querySelectorAll('#chart-topics .legend text')).map(t => t.textContent)")
+    assert len(legend) == lines >= 1
+    assert page.evaluate("document.querySelectorAll('#chart-topics svg circle.trend-point title').length") > 0
+    assert page.exceptions() == []
+
+
 def test_untrusted_post_text_renders_as_text(console_env: ConsoleEnv, page: Page) -> None:
     open_console(page, console_env.url)
     page.wait_for(f"({alert_with_text(console_env.xss_text)}) !== null", message="the XSS post's alert is not listed")

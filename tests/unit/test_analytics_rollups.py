@@ -115,6 +115,13 @@ def test_every_rollup_equals_the_raw_aggregation_of_the_events(client):
                 "GROUP BY platform, author_id", brands) == \
         _raw(client, "SELECT platform, author_id, count(), max(author_followers), sum(likes + shares + replies) "
              "FROM {db}.events_current WHERE brand IN {brands:Array(String)} GROUP BY platform, author_id", brands)
+    assert _raw(client, "SELECT bucket, platform, brand, kind, language, countMerge(events), countIfMerge(voiced), "
+                "countIfMerge(negative), round(sumMerge(score_sum), 4) FROM {db}.events_hour "
+                "WHERE brand IN {brands:Array(String)} GROUP BY bucket, platform, brand, kind, language", brands) == \
+        _raw(client, "SELECT toStartOfHour(occurred_at) AS b, platform, brand, kind, language, count(), "
+             f"countIf(sentiment_label IS NOT NULL), countIf({label} = 'negative'), "
+             "round(sum(toFloat64(coalesce(sentiment_score, 0))), 4) FROM {db}.events_current "
+             "WHERE brand IN {brands:Array(String)} GROUP BY b, platform, brand, kind, language", brands)
 
 
 def test_the_read_helpers_report_what_the_events_say(client):
@@ -173,6 +180,7 @@ def _counts(client: AnalyticsClient, brands: tuple[str, ...]) -> tuple[Any, ...]
             f"SELECT countMerge(events) FROM {{db}}.brand_voice_hour {where}",
             f"SELECT countMerge(events) FROM {{db}}.topics_hour {where}",
             f"SELECT countMerge(events) FROM {{db}}.influencers_hour {where} AND topic = ''",
+            f"SELECT countMerge(events) FROM {{db}}.events_hour {where}",
         )
     )
 
@@ -189,7 +197,7 @@ def test_writing_the_same_batch_again_changes_no_count(client):
     assert write_events(client, retried) == 0  # re-processed later: new ingestion time, same events
 
     assert _counts(client, brands) == before
-    assert before[0] == before[1] == before[4] == 120
+    assert before[0] == before[1] == before[4] == before[7] == 120
 
 
 def test_a_batch_overlapping_stored_events_adds_only_the_new_ones(client):

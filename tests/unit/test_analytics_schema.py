@@ -43,7 +43,8 @@ def test_a_store_migrates_twice_to_the_same_schema_and_records_each_version_once
     _, rows = fresh.query(f"SELECT version, count() FROM {fresh.database}.{MIGRATIONS_TABLE} GROUP BY version")
     assert sorted(rows) == [(m.version, 1) for m in MIGRATIONS]
     assert {"events", "events_current", "identity_customers", "customer_redirects", "profiles",
-            *ROLLUPS, *(f"{r}_mv" for r in ROLLUPS)} <= set(schema)
+            *ROLLUPS, *(f"{r}_mv" for r in ROLLUPS), "incident_changes", "incidents", "incidents_mv", "alerts",
+            "segment_changes", "connector_health"} <= set(schema)
 
 
 def test_a_step_interrupted_before_its_record_runs_again_without_harm(fresh):

@@ -29,7 +29,8 @@ The model:
   ``topic = ''`` is the all-topics row that counts each event once, the other rows count it under each of its
   topics), ``brand_voice_hour`` (share of voice: every event naming a brand), ``topics_hour`` (top topics),
   ``influencers_hour`` (per author account, brand, topic (``''``: all) and language: events, followers,
-  engagement received).
+  engagement received), ``events_hour`` (every event per platform × brand × kind × language: the
+  dashboard's breakdowns).
 
 A view fires per inserted block, so the rollups count whatever is inserted: the writer (``analytics.writer``)
 never inserts an event key that is stored already, and on retries its blocks carry insert deduplication
@@ -44,9 +45,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analytics.client import AnalyticsClient
+from analytics.schema.operations import (
+    ALERT_STATEMENTS,
+    CONNECTOR_STATEMENTS,
+    INCIDENT_STATEMENTS,
+    SEGMENT_STATEMENTS,
+)
 from analytics.schema.rekey import rekey_legacy_events
 from analytics.schema.tables import (
     BRAND_VOICE_HOUR,
+    DEDUP_WINDOW,
+    EVENTS_HOUR,
     EVENTS_TABLE,
     EVENTS_VIEW,
     IDENTITIES_TABLE,
@@ -57,8 +66,6 @@ from analytics.schema.tables import (
     SENTIMENT_MINUTE,
     TOPICS_HOUR,
 )
-
-DEDUP_WINDOW = "non_replicated_deduplication_window = 1000"  # blocks whose tokens a table remembers
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,5 +201,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         f"maxState(author_followers) AS followers, {_ENGAGEMENT}, "
         f"countIfState({_LABEL} = 'negative') AS negative "
         "FROM {source} GROUP BY bucket, platform, author_id, brand, topic, language",
+    ),
+    Migration(11, "incidents", INCIDENT_STATEMENTS),
+    Migration(12, "alerts", ALERT_STATEMENTS),
+    Migration(13, "segment_changes", SEGMENT_STATEMENTS),
+    Migration(14, "connector_health", CONNECTOR_STATEMENTS),
+    _rollup(
+        15, EVENTS_HOUR,
+        "bucket DateTime('UTC'), platform LowCardinality(String), brand LowCardinality(String), "
+        "kind LowCardinality(String), language LowCardinality(String), events AggregateFunction(count), "
+        "voiced AggregateFunction(countIf, UInt8), negative AggregateFunction(countIf, UInt8), "
+        "score_sum AggregateFunction(sum, Float64)",
+        "platform, brand, kind, language, bucket",
+        "SELECT toStartOfHour(occurred_at) AS bucket, platform, brand, kind, language, countState() AS events, "
+        f"countIfState(sentiment_label IS NOT NULL) AS voiced, countIfState({_LABEL} = 'negative') AS negative, "
+        "sumState(toFloat64(coalesce(sentiment_score, 0))) AS score_sum "
+        "FROM {source} GROUP BY bucket, platform, brand, kind, language",
     ),
 )

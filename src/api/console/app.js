@@ -14,6 +14,8 @@
   const SENTIMENTS = ["negative", "neutral", "positive"];
   const SENTIMENT_COLORS = { negative: "#e5484d", neutral: "#8b95a7", positive: "#2f9e6a" };
   const VOLUME_COLOR = "#3e63dd";
+  const TREND_COLORS = ["#3e63dd", "#e5484d", "#2f9e6a", "#f76b15", "#8e4ec6"];
+  const TREND_TOPICS = 5; // the topic trend shows the window's top topics
 
   const state = {
     key: null,
@@ -537,6 +539,78 @@
     );
   }
 
+  /** Each brand's share of the events naming a brand (rows of /v1/analytics/share-of-voice). */
+  function drawShareOfVoice(rows, width) {
+    const prepared = rows.map((row) => {
+      const events = Number(row.events) || 0;
+      const negative = Math.min(Number(row.voiced) || 0, Number(row.negative) || 0);
+      const share = (100 * (Number(row.share) || 0)).toFixed(1) + "%";
+      return {
+        label: String(row.brand),
+        values: { events: events },
+        note: share,
+        tooltip: `${row.brand}: ${share} of brand mentions, ${fmtInt(events)} events, ` +
+          `${fmtInt(negative)} negative, reach ${fmtInt(Number(row.reach) || 0)}`,
+      };
+    });
+    return drawHorizontalBars(
+      prepared,
+      [{ key: "events", label: "events naming the brand", color: VOLUME_COLOR }],
+      width,
+      { maxRows: 8, emptyText: "No brand mentioned in the window", ariaLabel: "share of voice", noteWidth: 60 },
+    );
+  }
+
+  /** One line per topic: its posts per hour (series: [{topic, rows of /v1/analytics/sentiment/series}]). */
+  function drawTopicTrend(series, width) {
+    const height = 230;
+    const margin = { top: 30, right: 14, bottom: 40, left: 48 };
+    const lines = series.map((s) => ({
+      topic: s.topic,
+      points: s.rows.map((r) => ({ t: parseTime(r.bucket).getTime(), n: Number(r.events) || 0 })).filter((p) => !isNaN(p.t)),
+    })).filter((line) => line.points.length);
+    if (!lines.length) return emptyChart(width, height, "No topics in the window");
+    const times = lines.flatMap((line) => line.points.map((p) => p.t));
+    const start = Math.min.apply(null, times);
+    const end = Math.max.apply(null, times);
+    for (const line of lines) { // an hour without posts on the topic is a zero, not a gap the line jumps
+      const counts = new Map(line.points.map((p) => [p.t, p.n]));
+      line.points = [];
+      for (let t = start; t <= end && line.points.length < 2000; t += 3600000) line.points.push({ t: t, n: counts.get(t) || 0 });
+    }
+    const { ticks, top } = ticksFor(Math.max.apply(null, lines.flatMap((line) => line.points.map((p) => p.n))), 4);
+    const plotW = width - margin.left - margin.right;
+    const plotH = height - margin.top - margin.bottom;
+    const x = (t) => margin.left + (end === start ? plotW / 2 : ((t - start) / (end - start)) * plotW);
+    const y = (v) => margin.top + plotH - (v / top) * plotH;
+
+    const root = svg("svg", { width: width, height: height, viewBox: `0 0 ${width} ${height}`, class: "chart-svg", role: "img", "aria-label": "topic trend" });
+    legend(root, margin.left, 14, lines.map((line, i) => ({ label: truncate(line.topic, 14), color: TREND_COLORS[i % TREND_COLORS.length] })));
+    const axes = svg("g", { class: "axis" }, root);
+    for (const v of ticks) {
+      svg("line", { x1: margin.left, x2: width - margin.right, y1: y(v), y2: y(v), class: v === 0 ? "baseline" : "grid" }, axes);
+      svgText(axes, margin.left - 6, y(v) + 4, fmtInt(v), { "text-anchor": "end", class: "tick" });
+    }
+    svgText(axes, 12, margin.top + plotH / 2, "posts / h", { transform: `rotate(-90 12 ${margin.top + plotH / 2})`, "text-anchor": "middle", class: "axis-title" });
+    const labels = Math.max(2, Math.floor(plotW / 90));
+    for (let i = 0; i < labels; i++) {
+      const t = start + ((end - start) * i) / (labels - 1);
+      svgText(axes, x(t), margin.top + plotH + 16, fmtClock(new Date(t)), { "text-anchor": "middle", class: "tick" });
+    }
+    lines.forEach((line, i) => {
+      const color = TREND_COLORS[i % TREND_COLORS.length];
+      const group = svg("g", { class: "trend" }, root);
+      tip(group, line.topic);
+      const d = line.points.map((p, j) => `${j ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.n).toFixed(1)}`).join(" ");
+      svg("path", { d: d, fill: "none", stroke: color, "stroke-width": 2, class: "trend-line" }, group);
+      for (const p of line.points) {
+        const dot = svg("circle", { cx: x(p.t), cy: y(p.n), r: 3, fill: color, class: "trend-point" }, group);
+        tip(dot, `${line.topic} · ${fmtDay(new Date(p.t))} ${fmtClock(new Date(p.t))}: ${fmtInt(p.n)} posts`);
+      }
+    });
+    return root;
+  }
+
   /* ------------------------------------------------------------------ analytics panel */
 
   const BREAKDOWNS = [
@@ -548,18 +622,24 @@
   async function refreshAnalytics() {
     const note = $("analytics-note");
     try {
-      const [timeline, ...breakdowns] = await Promise.all([
+      const [timeline, voice, topics, ...breakdowns] = await Promise.all([
         api("/v1/analytics/sentiment?hours=24&bucket_minutes=30"),
+        api("/v1/analytics/share-of-voice?hours=24"),
+        api(`/v1/analytics/topics?hours=24&limit=${TREND_TOPICS}`),
         ...BREAKDOWNS.map(([by]) => api(`/v1/analytics/breakdown?by=${by}`)),
       ]);
+      const trends = await Promise.all(topics.map((t) =>
+        api(`/v1/analytics/sentiment/series?hours=24&bucket_minutes=60&topic=${encodeURIComponent(t.topic)}`)));
       show(note, false);
       show($("charts"), true);
       // Redraw only when the numbers changed, so a tooltip being read is not swept away.
-      const signature = JSON.stringify([timeline, breakdowns]);
+      const signature = JSON.stringify([timeline, voice, topics, trends, breakdowns]);
       if (signature !== state.analyticsSignature) {
         state.analyticsSignature = signature;
         mountChart($("chart-sentiment"), (w) => drawSentimentChart(timeline, 30, w));
         BREAKDOWNS.forEach(([, id], i) => mountChart($(id), (w) => drawBreakdown(breakdowns[i], w)));
+        mountChart($("chart-voice"), (w) => drawShareOfVoice(voice, w));
+        mountChart($("chart-topics"), (w) => drawTopicTrend(topics.map((t, i) => ({ topic: t.topic, rows: trends[i] })), w));
       }
       $("analytics-updated").textContent = "updated " + fmtClock(new Date());
     } catch (error) {

@@ -18,7 +18,7 @@ from sqlalchemy import JSON, DateTime, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from ingest.polling.engine import PollStats
-from sqlkit import upsert_rows
+from sqlkit import as_aware, upsert_rows
 
 
 class PollHealth(BaseModel):
@@ -98,6 +98,13 @@ def load_health(*, session: Session) -> dict[str, PollHealth]:
     """Every stored record, by connector name."""
     rows = session.execute(select(PollHealthRow.connector, PollHealthRow.health)).all()
     return {connector: PollHealth.model_validate(health) for connector, health in rows}
+
+
+def health_records(*, session: Session) -> list[tuple[PollHealth, datetime]]:
+    """Every stored record with when it was written, by connector name."""
+    rows = session.execute(select(PollHealthRow.health, PollHealthRow.updated_at)
+                           .order_by(PollHealthRow.connector)).all()
+    return [(PollHealth.model_validate(health), as_aware(at)) for health, at in rows]
 
 
 def save_health(health: PollHealth, at: datetime, *, session: Session) -> None:

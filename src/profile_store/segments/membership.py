@@ -175,3 +175,11 @@ def segment_counts(name: str, *, points: int = 60, session: Session) -> list[Cou
             members, left = members - count, left + count
     series.append(CountPoint(at=first + width * bucket, members=members, entered=entered, left=left))
     return series
+
+
+def changes_after(change_id: int, *, session: Session, limit: int = 1000) -> list[SegmentChange]:
+    """Entries and exits of every segment with a change id above ``change_id``, in id order, at most
+    ``limit``: the analytics sync's feed. Blocks."""
+    rows = session.scalars(select(SegmentChangeRow).where(SegmentChangeRow.change_id > change_id)
+                           .order_by(SegmentChangeRow.change_id).limit(limit))
+    return [_change(row) for row in rows]

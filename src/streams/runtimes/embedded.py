@@ -28,6 +28,7 @@ from streams.alert_batch import AlertOutcome
 from streams.config import PipelineConfig
 from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded
 from streams.identity_service import IdentityChanges
+from streams.jobs.analytics_sync import sync_analytics
 from streams.jobs.centrality import recompute_centrality
 from streams.jobs.suggestions import refresh_suggestions
 from streams.lanes import LaneContext, LaneHooks, lane_loop, lane_specs
@@ -155,12 +156,14 @@ class EmbeddedRuntime:
         stop = threading.Event()
         while self._cycle(stop, gather=False):
             pass
+        self.sync_analytics()
 
     def run(self, stop: threading.Event) -> None:
         """Process until ``stop`` is set; every ``jobs_interval_seconds`` also recompute centrality and
         identity suggestions. Restarts failed lanes (see the module docstring); returns with ``failure`` set
         when it gives up. Blocks."""
         next_jobs = time.monotonic() + self._config.jobs_interval_seconds
+        next_sync = time.monotonic() + self._config.analytics_sync_seconds
         restarts = 0
         while not stop.is_set():
             try:
@@ -185,6 +188,9 @@ class EmbeddedRuntime:
             if time.monotonic() >= next_jobs:
                 self.run_jobs()
                 next_jobs = time.monotonic() + self._config.jobs_interval_seconds
+            if time.monotonic() >= next_sync:
+                self.sync_analytics()
+                next_sync = time.monotonic() + self._config.analytics_sync_seconds
 
     def run_jobs(self) -> None:
         """Recompute network centrality and identity suggestions now (auto-accepted suggestions become
@@ -199,6 +205,17 @@ class EmbeddedRuntime:
             self.submit_links(signals)
         except Exception:
             log.exception("periodic identity jobs failed; retrying at the next interval")
+
+    def sync_analytics(self) -> None:
+        """Copy new incident versions, alerts, segment changes and connector health to ClickHouse now
+        (``streams.jobs.analytics_sync``; nothing without ClickHouse). Blocks; a failure is logged and the
+        next pass repeats it."""
+        if self._storage.analytics is None:
+            return
+        try:
+            sync_analytics(self._storage.session_factory, self._storage.analytics)
+        except Exception:
+            log.exception("analytics sync failed; the next pass repeats it")
 
     def _cycle(self, stop: threading.Event, *, gather: bool) -> int:
         """One batch of every lane that has records, in data-flow order; returns how many were handled."""

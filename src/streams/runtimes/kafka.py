@@ -9,8 +9,9 @@ application do not share one interpreter lock:
   ``scrm.profiles``, ``scrm.identity.assignments``, ``scrm.identity.links``;
 - ``alert`` on ``scrm.events.enriched`` too (``-alert``): detectors, incidents, outbox -> ``scrm.alerts``;
 - ``identity`` on the single-partition ``scrm.identity.links`` (``-identity``): merges and splits. The worker
-  owning that partition also runs the periodic jobs (network centrality, identity suggestions) and the
-  segment sweep (``streams.jobs.segments``), so one sweeper runs at a time;
+  owning that partition also runs the periodic jobs (network centrality, identity suggestions), the
+  segment sweep (``streams.jobs.segments``) and, with ClickHouse configured, the analytics sync (incidents,
+  alerts, segment changes, connector health), so one of each runs at a time;
 - ``deadletter`` on ``scrm.deadletter`` (``-deadletter``): the dead-letter table the API reads.
 
 A lane that stops for good stops the worker after the other lanes finish their batch, with an exit code a
@@ -34,6 +35,7 @@ from confluent_kafka.admin import AdminClient
 
 from enrichment.protocols import Enricher
 from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded, LaneFailed
+from streams.jobs.analytics_sync import run_syncs
 from streams.jobs.centrality import recompute_centrality
 from streams.jobs.segments import run_sweeps
 from streams.jobs.suggestions import refresh_suggestions
@@ -75,6 +77,8 @@ class KafkaWorker:
             if lane.name == "identity":
                 bodies += [("jobs", functools.partial(self._run_jobs, lane)),
                            ("segment-sweep", functools.partial(self._run_sweeps, lane))]
+                if self._storage.analytics is not None:
+                    bodies.append(("analytics-sync", functools.partial(self._run_analytics_sync, lane)))
         threads = [threading.Thread(target=self._guarded, args=(name, body, stop), name=f"scrm-{name}")
                    for name, body in bodies]
         for thread in threads:
@@ -132,6 +136,14 @@ class KafkaWorker:
         run_sweeps(self._storage.session_factory, stop, every_seconds=self._settings.pipeline.segment_sweep_seconds,
                    publish=lambda changes: producer.publish(segment_change_messages(changes)),
                    active=identity.transport.has_partitions)
+
+    def _run_analytics_sync(self, identity: LaneLoop, stop: threading.Event) -> None:
+        """Copy incidents, alerts, segment changes and connector health to ClickHouse while this worker's
+        ``identity`` lane owns the identity partition (one worker syncs; see ``streams.jobs.analytics_sync``)."""
+        assert self._storage.analytics is not None
+        run_syncs(self._storage.session_factory, self._storage.analytics, stop,
+                  every_seconds=self._settings.pipeline.analytics_sync_seconds,
+                  active=identity.transport.has_partitions)
 
     def _log_progress(self, last: dict[str, tuple[int, float]]) -> dict[str, tuple[int, float]]:
         now = time.monotonic()
