@@ -4,21 +4,17 @@ whose time window closed with no event of theirs leaves with the worker's sweep.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer
-from workers import START, Worker, as_json, produce, social_event, worker_env
+from workers import START, Worker, as_json, caused_by, produce, segment_changes_of, social_event, worker_env
 
 from streams.admin import ensure_topics
-from streams.topics import RAW_EVENTS, SEGMENT_CHANGES
+from streams.topics import RAW_EVENTS
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 2
@@ -39,9 +35,9 @@ def test_a_customer_enters_and_leaves_a_segment_seen_on_the_changes_topic(
         author = f"seg{uuid.uuid4().hex[:10]}"
         key = f"weibo:{author}".encode()
         produce(kafka_bootstrap, RAW_EVENTS, [(key, as_json(social_event("weibo", author, 1, "第一次来，看看")))])
-        _changes_of(kafka_bootstrap, _caused_by(author), want=1, timeout=120, worker=worker)  # next in a later batch
+        segment_changes_of(kafka_bootstrap, caused_by(author), want=1, timeout=120, worker=worker)  # next in a later batch
         produce(kafka_bootstrap, RAW_EVENTS, [(key, as_json(social_event("weibo", author, 2, "又来了")))])
-        changes = _changes_of(kafka_bootstrap, _caused_by(author), want=2, timeout=120, worker=worker)
+        changes = segment_changes_of(kafka_bootstrap, caused_by(author), want=2, timeout=120, worker=worker)
     finally:
         worker.stop()
     assert [(c["segment"], c["change"]) for c in changes] == [("first-timers", "enter"), ("first-timers", "leave")]
@@ -69,39 +65,14 @@ def test_the_worker_sweep_moves_a_customer_whose_window_closed_and_publishes_it(
         minutes_from_start = int((datetime.now(UTC) - START).total_seconds() // 60)
         produce(kafka_bootstrap, RAW_EVENTS, [(f"weibo:{quiet}".encode(),
                                                as_json(social_event("weibo", quiet, minutes_from_start, "在")))])
-        (entered,) = _changes_of(kafka_bootstrap, _caused_by(quiet), want=1, timeout=120, worker=worker)
+        (entered,) = segment_changes_of(kafka_bootstrap, caused_by(quiet), want=1, timeout=120, worker=worker)
         # three days later by event time: the stream's clock moves on, and only the sweep can see that the
         # quiet customer's window closed (no event of theirs arrives to re-decide them)
         produce(kafka_bootstrap, RAW_EVENTS, [(f"weibo:{busy}".encode(), as_json(
             social_event("weibo", busy, minutes_from_start + 3 * 24 * 60, "我也在")))])
-        (left,) = _changes_of(kafka_bootstrap, lambda c: c["customer_id"] == entered["customer_id"]
+        (left,) = segment_changes_of(kafka_bootstrap, lambda c: c["customer_id"] == entered["customer_id"]
                               and c["change"] == "leave", want=1, timeout=120, worker=worker)
     finally:
         worker.stop()
     assert entered["change"] == "enter"
     assert left["cause"].startswith("sweep:"), left
-
-
-def _caused_by(author: str) -> Callable[[dict], bool]:
-    return lambda change: author in (change.get("cause") or "")
-
-
-def _changes_of(bootstrap: str, match: Callable[[dict], bool], *, want: int, timeout: float,
-                worker: Worker) -> list[dict]:
-    """The changes ``match`` selects, in topic order, once ``want`` have arrived."""
-    consumer = KafkaConsumer(SEGMENT_CHANGES, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000)
-    found: dict[int, dict] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and len(found) < want:
-            assert worker.process.poll() is None, worker.log_tail()
-            for message in consumer:
-                change = json.loads(message.value)
-                if match(change):
-                    assert message.key == change["customer_id"].encode()
-                    found[change["change_id"]] = change  # at-least-once: a re-publication has the same id
-    finally:
-        consumer.close()
-    assert len(found) >= want, f"only {len(found)} segment changes after {timeout} s:\n{worker.log_tail()}"
-    return [found[i] for i in sorted(found)]

@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import servers
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import text
 
 from profile_store.database import make_engine
 from profile_store.repository import find_profile_by_identity
 from streams.storage import open_storage
+from streams.topics import SEGMENT_CHANGES
 
 T = TypeVar("T")
 START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -176,3 +177,30 @@ class Served:
 
     def tail(self) -> str:
         return "\n".join(self._log.read_text(errors="replace").splitlines()[-40:])
+
+
+def caused_by(author: str) -> Callable[[dict], bool]:
+    """Selects the segment changes an event of ``author`` caused."""
+    return lambda change: author in (change.get("cause") or "")
+
+
+def segment_changes_of(bootstrap: str, match: Callable[[dict], bool], *, want: int, timeout: float,
+                worker: Worker) -> list[dict]:
+    """The changes on ``scrm.segments.changes`` that ``match`` selects, in change-id order, once ``want`` have
+    arrived (each once: a re-publication has the same id); fails with the worker's log after ``timeout``."""
+    consumer = KafkaConsumer(SEGMENT_CHANGES, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000)
+    found: dict[int, dict] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and len(found) < want:
+            assert worker.process.poll() is None, worker.log_tail()
+            for message in consumer:
+                change = json.loads(message.value)
+                if match(change):
+                    assert message.key == change["customer_id"].encode()
+                    found[change["change_id"]] = change  # at-least-once: a re-publication has the same id
+    finally:
+        consumer.close()
+    assert len(found) >= want, f"only {len(found)} segment changes after {timeout} s:\n{worker.log_tail()}"
+    return [found[i] for i in sorted(found)]

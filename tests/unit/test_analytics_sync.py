@@ -5,6 +5,7 @@ pass inserts nothing, and the embedded runtime carries the pipeline's and the AP
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -139,6 +140,25 @@ def test_a_repeated_or_fully_overlapping_pass_inserts_nothing(sql, client, monke
     counts = _rows(client, "SELECT (SELECT count() FROM {db}.incident_changes), (SELECT count() FROM {db}.incidents), "
                            "(SELECT count() FROM {db}.alerts), (SELECT count() FROM {db}.connector_health)")
     assert counts == [(1, 1, 1, 1)], "counted once without FINAL"
+
+
+def test_the_sync_thread_skips_passes_while_inactive_and_makes_a_last_pass_when_stopped(sql, client):
+    with sql.session_factory.begin() as session:
+        save_incidents([(_incident(datetime.now(UTC)), "opened")], session=session)
+    stop = threading.Event()
+    asked: list[bool] = []
+
+    def active() -> bool:  # the first tick finds another worker syncing; the second stops this one
+        asked.append(True)
+        assert _rows(client, "SELECT count() FROM {db}.incident_changes") == [(0,)], "no pass while inactive"
+        if len(asked) == 2:
+            stop.set()
+        return False
+
+    analytics_sync.run_syncs(sql.session_factory, client, stop, every_seconds=0.001, active=active)
+
+    assert len(asked) == 2
+    assert _rows(client, "SELECT count() FROM {db}.incident_changes") == [(1,)], "the last pass on the way out"
 
 
 def test_the_embedded_runtime_carries_pipeline_and_api_changes_to_clickhouse(sql, client, event_factory):

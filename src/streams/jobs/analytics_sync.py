@@ -134,14 +134,20 @@ def run_syncs(session_factory: sessionmaker[Session], client: AnalyticsClient, s
               every_seconds: float, active: Callable[[], bool] = lambda: True) -> None:
     """A pass every ``every_seconds`` until ``stop`` is set (it ends a wait at once), skipped while
     ``active()`` is false (on Kafka: while this worker does not own the identity partition, so one worker
-    syncs). A failed pass is logged and the next one runs on time. Blocks."""
+    syncs), and a last pass once ``stop`` is set whatever ``active()`` says, so what was committed before a
+    worker stops reaches ClickHouse before it exits (passes are idempotent: any worker may run one). A
+    failed pass is logged and the next one runs on time. Blocks."""
     while not stop.wait(every_seconds):
-        if not active():
-            continue
-        try:
-            counts = sync_analytics(session_factory, client)
-        except Exception:  # a sync must never take the worker down; the next pass repeats this one
-            log.exception("analytics sync failed; the next runs in %.0f s", every_seconds)
-            continue
-        if counts != SyncCounts():
-            log.info("analytics sync: %s", counts)
+        if active():
+            _logged_pass(session_factory, client, every_seconds)
+    _logged_pass(session_factory, client, every_seconds)
+
+
+def _logged_pass(session_factory: sessionmaker[Session], client: AnalyticsClient, every_seconds: float) -> None:
+    try:
+        counts = sync_analytics(session_factory, client)
+    except Exception:  # a sync must never take the worker down; the next pass repeats this one
+        log.exception("analytics sync failed; the next runs in %.0f s", every_seconds)
+        return
+    if counts != SyncCounts():
+        log.info("analytics sync: %s", counts)
