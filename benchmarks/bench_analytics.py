@@ -6,8 +6,10 @@
 Generates ``--events`` events (60 days in event-time order, 6 platforms, 6 brands, 200,000 authors, a
 quarter of them engagement without text) and writes them into a fresh chDB store through the real schema
 (``analytics.schema.migrate``: events and every rollup's materialised view) and writer
-(``analytics.writer.write_events``, batches of ``--batch``: its key lookup included). Then measures, on the
-store: bytes per event (``system.parts``), thirty days of hourly sentiment for one brand from the rollup and
+(``analytics.writer.write_events``, batches of ``--batch``: its key lookup included), and a profile per
+author with every 20th author's account merged into the next author's customer (identity rows and redirects:
+the tables the leaderboard joins). ``--existing`` reuses a store made before (migrating it, timed). Then
+measures, on the store: bytes per event (``system.parts``), thirty days of hourly sentiment for one brand from the rollup and
 from raw events (median of ``--runs``, and the ratio; the two answers are checked equal), and p50/p99 over
 ``--runs`` of each query the ``/v1/analytics`` routes (the console's dashboard) run. Progress on stderr;
 prints a table; never asserts.
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.client import AnalyticsClient, chdb_dsn, connect
-from analytics.queries import breakdown, latest_event_time
+from analytics.queries import breakdown, count_events, latest_event_time
 from analytics.rollups import (
     Filters,
     influencers,
@@ -38,8 +40,8 @@ from analytics.rollups import (
     share_of_voice,
     top_topics,
 )
-from analytics.schema import migrate
-from analytics.writer import EventRow, write_events
+from analytics.schema import PROFILES_TABLE, ROLLUPS, migrate
+from analytics.writer import EventRow, ProfileRow, write_events, write_identity_changes, write_profiles
 
 END = datetime(2026, 11, 30, tzinfo=UTC)
 SPAN = timedelta(days=60)
@@ -79,10 +81,34 @@ def _events(start: int, count: int, total: int, rng: random.Random, customers: l
     return rows
 
 
+def _customers(rng: random.Random) -> list[str]:
+    """Each author's customer id (the first draws of ``rng``)."""
+    return [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(AUTHORS)]
+
+
+def _people(client: AnalyticsClient) -> int:
+    """A profile per author's customer and, as merges leave them, every 20th author's account moved to the
+    next author's customer (an identity row and a redirect each): the tables the leaderboard joins. Returns
+    how many merges."""
+    customers = _customers(random.Random(7))
+    for start in range(0, AUTHORS, 50_000):
+        write_profiles(client, [ProfileRow(
+            customer_id=customers[i], version=1, is_deleted=0, display_name=f"author {i}",
+            identities=[f"{PLATFORMS[i % len(PLATFORMS)]}:a{i}"], first_seen=END - SPAN, last_seen=END, event_count=50,
+            lifecycle="fan", followers=(i * 7919) % 100_000, verified=False, influence=(i % 1000) / 1000,
+            churn_risk=0.1, sentiment_ewma=0.0, positive=1, neutral=1, negative=1, brands={}, topics={}, crm_id=None,
+        ) for i in range(start, min(AUTHORS, start + 50_000))], version=1)
+    merged = range(0, AUTHORS - 1, 20)
+    write_identity_changes(client, assignments={f"{PLATFORMS[i % len(PLATFORMS)]}:a{i}": customers[i + 1] for i in merged},
+                           redirects={customers[i]: customers[i + 1] for i in merged}, version=2)
+    write_profiles(client, [], deleted=[customers[i] for i in merged], version=2)
+    return len(merged)
+
+
 def _ingest(client: AnalyticsClient, total: int, batch: int) -> float:
     """Write ``total`` events in batches; returns seconds spent in ``write_events`` (generation excluded)."""
     rng = random.Random(7)
-    customers = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(AUTHORS)]
+    customers = _customers(rng)
     spent = 0.0
     for start in range(0, total, batch):
         rows = _events(start, min(batch, total - start), total, rng, customers)
@@ -94,6 +120,10 @@ def _ingest(client: AnalyticsClient, total: int, batch: int) -> float:
               flush=True)
     print(file=sys.stderr)
     return spent
+
+
+def _count_profiles(client: AnalyticsClient) -> int:
+    return int(client.query(f"SELECT count() FROM {client.database}.{PROFILES_TABLE}")[1][0][0])
 
 
 def _bytes(client: AnalyticsClient) -> dict[str, int]:
@@ -119,7 +149,7 @@ def _p99(values: list[float]) -> float:
 def _rollup_vs_raw(client: AnalyticsClient, runs: int) -> tuple[float, float, bool]:
     db = client.database
     window = "bucket > {t:DateTime64(3)} - INTERVAL 30 DAY"
-    rollup = (f"SELECT bucket, countMerge(events), countIfMerge(negative), countIfMerge(positive) FROM {db}.sentiment_hour "
+    rollup = (f"SELECT bucket, sum(events), sum(negative), sum(positive) FROM {db}.sentiment_hour "
               f"WHERE brand = {{brand:String}} AND topic = '' AND {window} GROUP BY bucket ORDER BY bucket")
     raw = (f"SELECT toStartOfHour(occurred_at) AS bucket, count(), countIf(sentiment_label = 'negative'), "
            f"countIf(sentiment_label = 'positive') FROM {db}.events FINAL WHERE brand = {{brand:String}} "
@@ -158,20 +188,35 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--data-dir", type=Path, default=None, help="a new chDB path (default: a temporary one)")
+    parser.add_argument("--existing", action="store_true",
+                        help="--data-dir holds a store this script made before: migrate it (timed) and measure, "
+                        "without generating events again")
     args = parser.parse_args()
+    if args.existing and args.data_dir is None:
+        parser.error("--existing needs --data-dir")
     with tempfile.TemporaryDirectory(prefix="bench-analytics-") as tmp:
         client = connect(chdb_dsn((args.data_dir or Path(tmp)) / "analytics"))
-        migrate(client)
-        ingest_s = _ingest(client, args.events, args.batch)
+        began = time.perf_counter()
+        applied = migrate(client)
+        migrate_s = time.perf_counter() - began
+        if args.existing:
+            ingest_s = None
+            args.events = count_events(client)
+        else:
+            ingest_s = _ingest(client, args.events, args.batch)
+        merges = _people(client) if not _count_profiles(client) else None
         client.command(f"OPTIMIZE TABLE {client.database}.events FINAL")  # the merged state a day later
         sizes = _bytes(client)
         rollup_ms, raw_ms, same = _rollup_vs_raw(client, args.runs)
         timings = {name: _times(run, args.runs) for name, run in _dashboard(client).items()}
         client.close()
 
-    rollups = sum(size for table, size in sizes.items() if table != "events")
+    rollups = sum(size for table, size in sizes.items() if table in ROLLUPS)
     print(f"\n{args.events:,} generated events, chDB (in-process), batches of {args.batch:,}, this machine\n")
-    print(f"ingest through write_events   {args.events / ingest_s:>12,.0f} events/s ({ingest_s:.0f} s)")
+    print(f"migrations applied {applied or 'none'} in {migrate_s:.1f} s; profiles {AUTHORS:,} (one per author), "
+          f"merges {merges if merges is not None else 'as stored'} (identity rows and redirects the reads join)")
+    if ingest_s is not None:
+        print(f"ingest through write_events   {args.events / ingest_s:>12,.0f} events/s ({ingest_s:.0f} s)")
     print(f"bytes per event: events table {sizes.get('events', 0) / args.events:>10.1f}   "
           f"rollups {rollups / args.events:.1f}   total on disk {sum(sizes.values()) / 2**20:,.0f} MiB")
     print(f"30 days hourly sentiment, one brand: rollup {rollup_ms:.1f} ms, raw events {raw_ms:.1f} ms, "

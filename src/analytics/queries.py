@@ -19,8 +19,8 @@ def breakdown(client: AnalyticsClient, *, by: str, since: datetime) -> list[dict
     if by not in {"platform", "brand", "kind", "language"}:
         raise ValueError(f"cannot break down by {by!r}")
     sql = (
-        f"SELECT {by} AS key, countMerge(events) AS n, countIfMerge(voiced) AS voiced, sumMerge(score_sum) AS score, "
-        f"countIfMerge(negative) AS negative FROM {client.database}.{EVENTS_HOUR} "
+        f"SELECT {by} AS key, sum(events) AS n, sum(voiced) AS voiced, sum(score_sum) AS score, "
+        f"sum(negative) AS neg FROM {client.database}.{EVENTS_HOUR} "
         "WHERE bucket >= {since:DateTime64(3)} GROUP BY key ORDER BY n DESC, key"
     )
     _, rows = client.query(sql, {"since": since})

@@ -28,8 +28,7 @@ from analytics.schema.tables import (
 Dimension = Literal["brand", "platform", "topic", "language"]
 LeaderboardOrder = Literal["engagement", "followers", "events", "negative"]
 _DIMENSIONS: tuple[Dimension, ...] = ("brand", "platform", "topic", "language")
-_SENTIMENT = ("countMerge(events) AS n, countIfMerge(positive) AS pos, countIfMerge(neutral) AS neu, "
-              "countIfMerge(negative) AS neg, sumMerge(score_sum) AS score")
+_SENTIMENT = "sum(events) AS n, sum(positive) AS pos, sum(neutral) AS neu, sum(negative) AS neg, sum(score_sum) AS score"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +116,11 @@ def share_of_voice(client: AnalyticsClient, filters: Filters, *, bucket_hours: i
     if filters.topic is None and filters.language is None:
         where, parameters = filters.where(("brand", "platform"))
         table = BRAND_VOICE_HOUR
-        measures = ("countMerge(events) AS n, countIfMerge(voiced) AS voiced, countIfMerge(negative) AS neg, "
-                    "sumMerge(reach) AS reach")
+        measures = "sum(events) AS n, sum(voiced) AS voiced, sum(negative) AS neg, sum(reach) AS reach"
     else:
         where, parameters = _sentiment_source(filters)
         table = SENTIMENT_HOUR
-        measures = "countMerge(events) AS n, n AS voiced, countIfMerge(negative) AS neg, toUInt64(0) AS reach"
+        measures = "sum(events) AS n, n AS voiced, sum(negative) AS neg, toUInt64(0) AS reach"
     bucket = "toStartOfInterval(bucket, toIntervalHour({hours:UInt32}))" if bucket_hours else "toDateTime(0, 'UTC')"
     _, rows = client.query(
         f"SELECT b, brand, n, n / sum(n) OVER (PARTITION BY b) AS share, voiced, neg, reach FROM ("
@@ -139,8 +137,8 @@ def top_topics(client: AnalyticsClient, filters: Filters, *, limit: int = 20) ->
     share, reach and engagement received."""
     where, parameters = filters.where(_DIMENSIONS)
     _, rows = client.query(
-        "SELECT topic, countMerge(events) AS n, countIfMerge(positive) AS pos, countIfMerge(negative) AS neg, "
-        f"sumMerge(reach) AS reach, sumMerge(engagement) AS engagement FROM {client.database}.{TOPICS_HOUR} "
+        "SELECT topic, sum(events) AS n, sum(positive) AS pos, sum(negative) AS neg, "
+        f"sum(reach) AS reach, sum(engagement) AS engagement FROM {client.database}.{TOPICS_HOUR} "
         f"WHERE {where} GROUP BY topic ORDER BY n DESC, topic LIMIT {{limit:UInt32}}", {**parameters, "limit": limit},
     )
     return [{"topic": topic, "events": n, "positive": pos, "negative": neg, "negative_share": _mean(neg, n),
@@ -151,7 +149,12 @@ def influencers(
     client: AnalyticsClient, filters: Filters, *, limit: int = 20, order: LeaderboardOrder = "engagement"
 ) -> list[dict[str, Any]]:
     """The leaderboard: customers (each account under its current customer, after merges) by engagement
-    received, followers (the most of any of their accounts), events or negative events in the window."""
+    received, followers (the most of any of their accounts), events or negative events in the window.
+
+    Two reads: the ranking over the rollup (accounts summed per current customer; the identity and redirect
+    tables hold only identities and customers a merge or split moved, so they are small), then the profile
+    fields of the ``limit`` customers ranked, by primary key; joining every profile to rank a few cost more
+    than the ranking."""
     if order not in ("engagement", "followers", "events", "negative"):
         raise ValueError(f"cannot order by {order!r}")
     where, parameters = filters.where(_DIMENSIONS)
@@ -159,25 +162,28 @@ def influencers(
         where += " AND topic = {all_topics:String}"
         parameters["all_topics"] = ALL_TOPICS
     db = client.database
-    _, rows = client.query(
-        "SELECT c.customer, c.events, c.followers, c.engagement, c.negative, c.accounts, p.display_name, "
-        "p.influence FROM (SELECT multiIf(i.customer_id != '', i.customer_id, r.to_customer_id != '', "
-        "r.to_customer_id, a.written) AS customer, sum(a.n) AS events, max(a.followers) AS followers, "
-        "sum(a.engagement) AS engagement, sum(a.neg) AS negative, arraySort(groupUniqArray(a.account)) AS accounts "
-        "FROM (SELECT concat(platform, ':', author_id) AS account, argMaxMerge(customer_id) AS written, "
-        "countMerge(events) AS n, maxMerge(followers) AS followers, sumMerge(engagement) AS engagement, "
-        f"countIfMerge(negative) AS neg FROM {db}.{INFLUENCERS_HOUR} WHERE {where} GROUP BY account) AS a "
+    _, ranked = client.query(
+        "SELECT multiIf(i.customer_id != '', i.customer_id, r.to_customer_id != '', r.to_customer_id, a.written) "
+        "AS customer, sum(a.n) AS events, max(a.followers) AS followers, sum(a.engagement) AS engagement, "
+        "sum(a.neg) AS negative, groupArray(a.account) AS accounts "
+        "FROM (SELECT concat(platform, ':', author_id) AS account, max(customer_id) AS written, sum(events) AS n, "
+        "max(followers) AS followers, sum(engagement) AS engagement, sum(negative) AS neg "
+        f"FROM {db}.{INFLUENCERS_HOUR} WHERE {where} GROUP BY account) AS a "
         f"LEFT JOIN (SELECT identity_key, customer_id FROM {db}.{IDENTITIES_TABLE} FINAL) AS i "
         "ON i.identity_key = a.account "
         f"LEFT JOIN (SELECT from_customer_id, to_customer_id FROM {db}.{REDIRECTS_TABLE} FINAL) AS r "
-        "ON r.from_customer_id = a.written GROUP BY customer) AS c "
-        f"LEFT JOIN (SELECT customer_id, display_name, influence FROM {db}.{PROFILES_TABLE} FINAL) AS p "
-        f"ON p.customer_id = c.customer ORDER BY c.{order} DESC, c.customer LIMIT {{limit:UInt32}}",
+        f"ON r.from_customer_id = a.written GROUP BY customer ORDER BY {order} DESC, customer LIMIT {{limit:UInt32}}",
         {**parameters, "limit": limit},
     )
+    _, described = client.query(
+        f"SELECT customer_id, display_name, influence FROM {db}.{PROFILES_TABLE} FINAL "
+        "WHERE customer_id IN {ids:Array(String)}", {"ids": [row[0] for row in ranked]},
+    ) if ranked else (None, [])
+    profiles = {customer: (name, float(influence)) for customer, name, influence in described}
     return [{"customer_id": customer, "events": n, "followers": followers, "engagement": engagement,
-             "negative": neg, "accounts": list(accounts), "display_name": name, "influence": float(influence)}
-            for customer, n, followers, engagement, neg, accounts, name, influence in rows]
+             "negative": neg, "accounts": sorted(accounts), "display_name": profiles.get(customer, (None, 0.0))[0],
+             "influence": profiles.get(customer, (None, 0.0))[1]}
+            for customer, n, followers, engagement, neg, accounts in ranked]
 
 
 def _mean(total: float, count: int) -> float | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from analytics.client import AnalyticsClient
+from analytics.client import AnalyticsClient, connect
 from analytics.rollups import (
     Filters,
     influencers,
@@ -22,6 +22,8 @@ from analytics.rollups import (
     share_of_voice,
     top_topics,
 )
+from analytics.schema import migrate
+from analytics.schema.migrations import MIGRATIONS
 from analytics.writer import EventRow, write_events
 from streams.steps.analytics import event_row
 from streams.storage import Storage, open_storage
@@ -86,8 +88,8 @@ def test_every_rollup_equals_the_raw_aggregation_of_the_events(client):
 
     label = "coalesce(sentiment_label, '')"
     for table, bucket in (("sentiment_minute", "toStartOfMinute"), ("sentiment_hour", "toStartOfHour")):
-        rolled = _raw(client, "SELECT bucket, brand, platform, topic, language, countMerge(events), "
-                      "countIfMerge(positive), countIfMerge(neutral), countIfMerge(negative), round(sumMerge(score_sum), 4) "
+        rolled = _raw(client, "SELECT bucket, brand, platform, topic, language, sum(events), "
+                      "sum(positive), sum(neutral), sum(negative), round(sum(score_sum), 4) "
                       f"FROM {{db}}.{table} WHERE brand IN {{brands:Array(String)}} "
                       "GROUP BY bucket, brand, platform, topic, language", brands)
         raw = _raw(client, f"SELECT {bucket}(occurred_at) AS b, brand, platform, topic, language, count(), "
@@ -96,27 +98,27 @@ def test_every_rollup_equals_the_raw_aggregation_of_the_events(client):
                    "ARRAY JOIN arrayConcat([''], topics) AS topic WHERE brand IN {brands:Array(String)} "
                    "AND sentiment_label IS NOT NULL GROUP BY b, brand, platform, topic, language", brands)
         assert rolled == raw and rolled, table
-    assert _raw(client, "SELECT bucket, brand, platform, countMerge(events), countIfMerge(voiced), "
-                "countIfMerge(negative), sumMerge(reach), sumMerge(engagement) FROM {db}.brand_voice_hour "
+    assert _raw(client, "SELECT bucket, brand, platform, sum(events), sum(voiced), "
+                "sum(negative), sum(reach), sum(engagement) FROM {db}.brand_voice_hour "
                 "WHERE brand IN {brands:Array(String)} GROUP BY bucket, brand, platform", brands) == \
         _raw(client, "SELECT toStartOfHour(occurred_at) AS b, brand, platform, count(), "
              f"countIf(sentiment_label IS NOT NULL), countIf({label} = 'negative'), sum(author_followers), "
              "sum(likes + shares + replies) FROM {db}.events_current WHERE brand IN {brands:Array(String)} "
              "GROUP BY b, brand, platform", brands)
-    assert _raw(client, "SELECT bucket, brand, platform, language, topic, countMerge(events), countIfMerge(negative), "
-                "sumMerge(engagement) FROM {db}.topics_hour WHERE brand IN {brands:Array(String)} "
+    assert _raw(client, "SELECT bucket, brand, platform, language, topic, sum(events), sum(negative), "
+                "sum(engagement) FROM {db}.topics_hour WHERE brand IN {brands:Array(String)} "
                 "GROUP BY bucket, brand, platform, language, topic", brands) == \
         _raw(client, "SELECT toStartOfHour(occurred_at) AS b, brand, platform, language, topic, count(), "
              f"countIf({label} = 'negative'), sum(likes + shares + replies) FROM {{db}}.events_current "
              "ARRAY JOIN topics AS topic WHERE brand IN {brands:Array(String)} "
              "GROUP BY b, brand, platform, language, topic", brands)
-    assert _raw(client, "SELECT platform, author_id, countMerge(events), maxMerge(followers), sumMerge(engagement) "
+    assert _raw(client, "SELECT platform, author_id, sum(events), max(followers), sum(engagement) "
                 "FROM {db}.influencers_hour WHERE brand IN {brands:Array(String)} AND topic = '' "
                 "GROUP BY platform, author_id", brands) == \
         _raw(client, "SELECT platform, author_id, count(), max(author_followers), sum(likes + shares + replies) "
              "FROM {db}.events_current WHERE brand IN {brands:Array(String)} GROUP BY platform, author_id", brands)
-    assert _raw(client, "SELECT bucket, platform, brand, kind, language, countMerge(events), countIfMerge(voiced), "
-                "countIfMerge(negative), round(sumMerge(score_sum), 4) FROM {db}.events_hour "
+    assert _raw(client, "SELECT bucket, platform, brand, kind, language, sum(events), sum(voiced), "
+                "sum(negative), round(sum(score_sum), 4) FROM {db}.events_hour "
                 "WHERE brand IN {brands:Array(String)} GROUP BY bucket, platform, brand, kind, language", brands) == \
         _raw(client, "SELECT toStartOfHour(occurred_at) AS b, platform, brand, kind, language, count(), "
              f"countIf(sentiment_label IS NOT NULL), countIf({label} = 'negative'), "
@@ -175,12 +177,12 @@ def _counts(client: AnalyticsClient, brands: tuple[str, ...]) -> tuple[Any, ...]
         _raw(client, sql, brands)[0][0] for sql in (
             f"SELECT count() FROM {{db}}.events {where}",
             f"SELECT count() FROM {{db}}.events_current {where}",
-            f"SELECT countMerge(events) FROM {{db}}.sentiment_minute {where} AND topic = ''",
-            f"SELECT countMerge(events) FROM {{db}}.sentiment_hour {where} AND topic = ''",
-            f"SELECT countMerge(events) FROM {{db}}.brand_voice_hour {where}",
-            f"SELECT countMerge(events) FROM {{db}}.topics_hour {where}",
-            f"SELECT countMerge(events) FROM {{db}}.influencers_hour {where} AND topic = ''",
-            f"SELECT countMerge(events) FROM {{db}}.events_hour {where}",
+            f"SELECT sum(events) FROM {{db}}.sentiment_minute {where} AND topic = ''",
+            f"SELECT sum(events) FROM {{db}}.sentiment_hour {where} AND topic = ''",
+            f"SELECT sum(events) FROM {{db}}.brand_voice_hour {where}",
+            f"SELECT sum(events) FROM {{db}}.topics_hour {where}",
+            f"SELECT sum(events) FROM {{db}}.influencers_hour {where} AND topic = ''",
+            f"SELECT sum(events) FROM {{db}}.events_hour {where}",
         )
     )
 
@@ -209,3 +211,25 @@ def test_a_batch_overlapping_stored_events_adds_only_the_new_ones(client):
 
     assert _counts(client, brands)[:2] == (60, 60)
     assert _counts(client, brands)[4] == 60
+
+
+def test_a_store_made_before_plain_rollups_is_rebuilt_with_every_event_counted(chdb_storage_dsn):
+    old = connect(chdb_storage_dsn, f"scrm_upgrade_{uuid.uuid4().hex[:10]}")
+    try:
+        assert migrate(old, tuple(m for m in MIGRATIONS if m.version < 16))[-1] == 15
+        brands = _brands()
+        before, after = _rows(brands, 150, seed=5), _rows(brands, 50, seed=6)
+        write_events(old, before)
+        assert _raw(old, "SELECT countMerge(events) FROM {db}.sentiment_hour WHERE topic = '' "
+                    "AND brand IN {brands:Array(String)}", brands) == [(sum(1 for r in before if r.sentiment_label),)]
+
+        assert migrate(old) == [16]  # rebuilt from the stored events
+        write_events(old, after)  # and fed by the new views
+
+        rows = before + after
+        voiced = sum(1 for r in rows if r.sentiment_label)
+        topics = sum(len(set(r.topics)) for r in rows)
+        assert _counts(old, brands) == (200, 200, voiced, voiced, 200, topics, 200, 200)
+    finally:
+        old.command(f"DROP DATABASE IF EXISTS {old.database} SYNC")
+        old.close()
