@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from profile_store.segments.compile import compile_rule
 from profile_store.segments.dsl import parse_rule
 from profile_store.segments.store import SegmentChangeRow, SegmentMemberRow, SegmentRow, event_clock
-from sqlkit import as_aware
+from sqlkit import any_of, as_aware
 
 
 class SegmentChange(BaseModel):
@@ -79,13 +79,14 @@ def _update(segments: Sequence[SegmentRow], causes: Mapping[str, str], newest: d
         later = case((SegmentRow.clock.is_(None), clock), (SegmentRow.clock < clock, clock), else_=SegmentRow.clock)
         session.execute(update(SegmentRow).where(SegmentRow.name == row.name).values(clock=later))
         selected = compile_rule(parse_rule(row.rule), now=clock, dialect=dialect).subquery()
-        inside = set(session.scalars(select(selected.c.customer_id).where(selected.c.customer_id.in_(customers))))
+        inside = set(session.scalars(select(selected.c.customer_id).where(
+            any_of(selected.c.customer_id, customers, session=session))))
         before = set(session.scalars(select(SegmentMemberRow.customer_id).where(
-            SegmentMemberRow.segment == row.name, SegmentMemberRow.customer_id.in_(customers))))
+            SegmentMemberRow.segment == row.name, any_of(SegmentMemberRow.customer_id, customers, session=session))))
         entered, left = sorted(inside - before), sorted(before - inside)
         if left:
             session.execute(delete(SegmentMemberRow).where(SegmentMemberRow.segment == row.name,
-                                                           SegmentMemberRow.customer_id.in_(left)))
+                                                           any_of(SegmentMemberRow.customer_id, left, session=session)))
         if entered:
             session.execute(insert(SegmentMemberRow),
                             [{"segment": row.name, "customer_id": c, "since": clock} for c in entered])
@@ -120,7 +121,7 @@ def changes_caused_by(event_keys: Sequence[str], *, session: Session) -> list[Se
     """Every recorded change whose cause is one of ``event_keys``, in the order they were made."""
     if not event_keys:
         return []
-    rows = session.scalars(select(SegmentChangeRow).where(SegmentChangeRow.cause.in_(sorted(set(event_keys))))
+    rows = session.scalars(select(SegmentChangeRow).where(any_of(SegmentChangeRow.cause, sorted(set(event_keys)), session=session))
                            .order_by(SegmentChangeRow.change_id))
     return [_change(row) for row in rows]
 
