@@ -337,8 +337,9 @@ class ConsoleEnv:
     xss_text: str = XSS_TEXT
     chinese_negative: str = CHINESE_NEGATIVE
 
-    def post(self, n: int, platform: str, author: str, text: str, *, name: str, followers: int = 5000) -> None:
-        self.publish(social_event(n, platform, author, text, name=name, minutes_ago=1, followers=followers))
+    def post(self, n: int, platform: str, author: str, text: str, *, name: str, followers: int = 5000,
+             minutes_ago: float = 1) -> None:
+        self.publish(social_event(n, platform, author, text, name=name, minutes_ago=minutes_ago, followers=followers))
 
 
 @pytest.fixture(scope="module")

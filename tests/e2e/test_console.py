@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 if TYPE_CHECKING:  # the fixtures' types, from this folder's conftest.py
@@ -316,4 +317,39 @@ def test_the_360_view_shows_the_crm_attributes_and_consent(console_env: ConsoleE
     assert cells["tier"] == "gold" and cells["tags"] == "vip, beta" and cells["consent: marketing"] == "no"
     assert cells["consent: contact"] == "unknown"
     assert "CRM C-77" in page.evaluate("document.getElementById('pv-id').textContent")
+    assert page.exceptions() == []
+
+
+def test_the_360_view_pages_the_timeline_and_charts_sentiment_and_merge_history(
+    console_env: ConsoleEnv, page: Page
+) -> None:
+    for n in range(25):  # 25 posts over ten days, every third a complaint
+        text = f"第{n}次：质量太差了，退货" if n % 3 == 0 else f"第{n}次：很好用，推荐"
+        console_env.post(9100 + n, "weibo", "pager1", text, name="翻页测试", minutes_ago=600 * (25 - n))
+    console_env.post(9130, "douyin", "pager2", "抖音上也来说一句", name="翻页测试", minutes_ago=5)
+    linked = httpx.post(f"{console_env.url}/v1/identities/links", json={"a": "weibo:pager1", "b": "douyin:pager2"},
+                        headers={"X-API-Key": console_env.api_key}, timeout=30)
+    assert linked.status_code == 202, linked.text
+    console_env.post(9131, "weibo", "pager1", "合并以后再来", name="翻页测试")  # publishing drains: the link too
+
+    open_console(page, console_env.url)
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length > 1", message="the console did not load")
+    page.type_into("#profile-q", "翻页测试")
+    page.press_enter()
+    page.wait_for("document.querySelectorAll('#profile-rows tr').length === 1", message="the merged customer is not one row")
+    page.click("#profile-rows tr")
+
+    page.wait_for("document.querySelectorAll('#pv-timeline li').length === 20", message="no first page of 20")
+    first = page.evaluate("Array.from(document.querySelectorAll('#pv-timeline li')).map(li => li.dataset.eventId)")
+    assert first[:2] == ["e2e-9131", "e2e-9130"], "newest first, both accounts"
+    page.click("#pv-timeline-older")
+    page.wait_for("document.querySelectorAll('#pv-timeline li').length === 27 && "
+                  "document.getElementById('pv-timeline-older') === null", message="the older page did not load")
+    every = page.evaluate("Array.from(document.querySelectorAll('#pv-timeline li')).map(li => li.dataset.eventId)")
+    assert len(set(every)) == 27 and every[-1] == "e2e-9100", "each event once, the oldest last"
+
+    bars = page.evaluate("document.querySelectorAll('#pv-sentiment-days svg .bars .column').length")
+    assert bars >= 10, "a column per day from the first post to the last"
+    merges = page.evaluate("Array.from(document.querySelectorAll('#pv-merges li')).map(li => li.textContent)")
+    assert len(merges) == 1 and "merge" in merges[0] and "api" in merges[0]
     assert page.exceptions() == []

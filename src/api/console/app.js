@@ -10,6 +10,7 @@
   const STATUS_EVERY_MS = 3000;
   const ANALYTICS_EVERY_MS = 5000;
   const MAX_ALERTS = 200;
+  const TIMELINE_PAGE = 20; // timeline items per page in the profile view (older pages on request)
   const SVG_NS = "http://www.w3.org/2000/svg";
   const SENTIMENTS = ["negative", "neutral", "positive"];
   const SENTIMENT_COLORS = { negative: "#e5484d", neutral: "#8b95a7", positive: "#2f9e6a" };
@@ -1081,9 +1082,11 @@
     $("pv-close").focus();
     const id = encodeURIComponent(customerId);
     try {
-      const [profile, timeline] = await Promise.all([api(`/v1/profiles/${id}`), api(`/v1/profiles/${id}/timeline`)]);
+      const [profile, timeline, days, merges] = await Promise.all([api(`/v1/profiles/${id}`),
+        api(`/v1/profiles/${id}/timeline?limit=${TIMELINE_PAGE}`), api(`/v1/profiles/${id}/sentiment`),
+        api(`/v1/profiles/${id}/merges`)]);
       if (state.openProfileId !== customerId) return;
-      renderProfile(profile, timeline);
+      renderProfile(profile, timeline, days, merges);
     } catch (error) {
       if (error instanceof AuthError || state.openProfileId !== customerId) return;
       $("pv-name").textContent = "Profile unavailable";
@@ -1135,7 +1138,35 @@
     return el("div", { className: "kpi" }, [el("div", { className: "kpi-label", text: label }), el("div", { className: "kpi-value " + (className || ""), text: value })]);
   }
 
-  function renderProfile(profile, timeline) {
+  /** A customer's sentiment per day (GET /v1/profiles/{id}/sentiment) as the dashboard's stacked bars. */
+  function sentimentOverTime(days) {
+    const rows = [];
+    for (const day of days || []) {
+      for (const label of SENTIMENTS) if (day[label]) rows.push({ bucket: day.day, sentiment: label, count: day[label] });
+    }
+    const holder = el("div", { className: "chart-body", id: "pv-sentiment-days" });
+    holder._draw = (w) => drawSentimentChart(rows, 1440, w);
+    return holder;
+  }
+
+  /** Merges, splits and re-elections of the customer (GET /v1/profiles/{id}/merges), newest first. */
+  function renderMerges(merges) {
+    if (!merges || !merges.length) return el("p", { className: "muted small", text: "Never merged or split." });
+    const verbs = { merge: "merged with", split: "split from", reelect: "re-elected over" };
+    const list = el("ul", { className: "merges small", id: "pv-merges" });
+    for (const record of merges.slice().sort((a, b) => String(b.at).localeCompare(String(a.at)))) {
+      const by = record.provenance ? [record.provenance.source, record.provenance.actor, record.provenance.reference].filter(Boolean).join(" · ") : "";
+      list.appendChild(el("li", {}, [
+        el("time", { datetime: record.at, text: fmtDateTime(record.at) }), " ",
+        el("span", { className: `chip merge-${record.kind}`, text: record.kind }), " ",
+        el("span", { className: "mono", text: `${record.survivor} ${verbs[record.kind] || record.kind} ${record.other}` }),
+        by ? el("span", { className: "muted", text: ` (${by})` }) : null,
+      ]));
+    }
+    return list;
+  }
+
+  function renderProfile(profile, timeline, days, merges) {
     const body = $("pv-body");
     unmountCharts(body);
     const sentiment = profile.sentiment || { ewma: 0, positive: 0, neutral: 0, negative: 0 };
@@ -1166,7 +1197,7 @@
       return wrap;
     };
 
-    const charts = [smallBars(profile.counts_by_platform, VOLUME_COLOR, "events by platform"), smallBars(profile.counts_by_kind, "#8e4ec6", "events by kind"), sentimentShare(sentiment)];
+    const charts = [smallBars(profile.counts_by_platform, VOLUME_COLOR, "events by platform"), smallBars(profile.counts_by_kind, "#8e4ec6", "events by kind"), sentimentShare(sentiment), sentimentOverTime(days)];
 
     body.replaceChildren(
       kpis,
@@ -1176,13 +1207,15 @@
         section("By kind", [charts[1]]),
       ]),
       section("Sentiment", [charts[2]]),
+      section("Sentiment over time (per day, posts with text)", [charts[3]], "pv-sentiment-time"),
       el("div", { className: "pv-grid" }, [
         section("Topics", [weighted(topicEntries, "chip-topic", (v) => fmtFixed(Number(v), 2))]),
         section("Intents", [weighted(intentEntries, "chip-intent", (v) => fmtInt(Number(v)))]),
       ]),
       brandEntries.length ? section("Brands", [weighted(brandEntries, "chip-brand", (v) => fmtInt(Number(v)))]) : null,
       profile.crm_id ? section("CRM", [renderCrm(profile)], "pv-crm") : null,
-      section("Timeline", [renderTimeline(timeline)], "pv-timeline"),
+      section("Merge history", [renderMerges(merges)], "pv-merge-history"),
+      section("Timeline", [renderTimeline(timeline, profile.customer_id)], "pv-timeline"),
     );
     for (const holder of charts) mountChart(holder, holder._draw);
   }
@@ -1201,25 +1234,53 @@
     return el("table", { className: "crm-table small", id: "pv-crm" }, [el("tbody", {}, rows)]);
   }
 
-  function renderTimeline(items) {
-    if (!items || !items.length) return el("p", { className: "muted small", text: "No interactions recorded." });
+  /** One page of the timeline (GET /v1/profiles/{id}/timeline, keyset) and an "Older" button that appends
+   * the next page until the oldest event is shown. */
+  function renderTimeline(page, customerId) {
+    const items = (page && page.items) || [];
+    if (!items.length) return el("p", { className: "muted small", text: "No interactions recorded." });
     const list = el("ol", { className: "timeline", id: "pv-timeline" });
-    for (const item of items) {
-      const sentiment = SENTIMENTS.includes(item.sentiment) ? item.sentiment : null;
-      const entry = el("li", { className: "tl-item" + (sentiment ? " tl-" + sentiment : "") }, [
-        el("div", { className: "tl-meta" }, [
-          el("time", { className: "small", datetime: item.occurred_at, text: fmtDateTime(item.occurred_at) }),
-          el("span", { className: "chip", text: item.platform }),
-          el("span", { className: "chip", text: item.kind }),
-          sentiment ? el("span", { className: `chip sent-chip ${sentiment}`, text: sentiment }) : null,
-          externalLink(item.url, "open ↗"),
-        ]),
-        item.text ? el("p", { className: "tl-text", text: item.text }) : null,
-      ]);
-      entry.dataset.eventId = item.event_id;
-      list.appendChild(entry);
+    const holder = el("div", {}, [list]);
+    const append = (found) => {
+      for (const item of found) list.appendChild(timelineEntry(item));
+    };
+    append(items);
+    let next = page.next;
+    if (next) {
+      const older = el("button", { type: "button", className: "ghost", id: "pv-timeline-older", text: "Older" });
+      older.addEventListener("click", async () => {
+        older.disabled = true;
+        try {
+          const more = await api(`/v1/profiles/${encodeURIComponent(customerId)}/timeline?limit=${TIMELINE_PAGE}&before=${encodeURIComponent(next)}`);
+          if (state.openProfileId !== customerId) return;
+          append(more.items);
+          next = more.next;
+          if (next) older.disabled = false;
+          else older.remove();
+        } catch (error) {
+          older.disabled = false;
+          if (!(error instanceof AuthError)) older.title = `Could not load older events (${error.message})`;
+        }
+      });
+      holder.appendChild(older);
     }
-    return list;
+    return holder;
+  }
+
+  function timelineEntry(item) {
+    const sentiment = SENTIMENTS.includes(item.sentiment) ? item.sentiment : null;
+    const entry = el("li", { className: "tl-item" + (sentiment ? " tl-" + sentiment : "") }, [
+      el("div", { className: "tl-meta" }, [
+        el("time", { className: "small", datetime: item.occurred_at, text: fmtDateTime(item.occurred_at) }),
+        el("span", { className: "chip", text: item.platform }),
+        el("span", { className: "chip", text: item.kind }),
+        sentiment ? el("span", { className: `chip sent-chip ${sentiment}`, text: sentiment }) : null,
+        externalLink(item.url, "open ↗"),
+      ]),
+      item.text ? el("p", { className: "tl-text", text: item.text }) : null,
+    ]);
+    entry.dataset.eventId = item.event_id;
+    return entry;
   }
 
   /* ------------------------------------------------------------------ next actions */

@@ -9,9 +9,17 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_session, require_role
 from api.openapi import errors
-from profile_store.contracts import CustomerProfile, Lifecycle, MergeRecord, TimelineItem
+from profile_store.contracts import CustomerProfile, Lifecycle, MergeRecord
 from profile_store.identity_repository import merge_history
 from profile_store.repository import find_profile_by_identity, get_profile, resolve_redirect, search_profiles
+from profile_store.timeline import (
+    PAGE_MAX,
+    InvalidCursor,
+    SentimentDay,
+    TimelinePage,
+    sentiment_by_day,
+    timeline_page,
+)
 
 router = APIRouter(
     prefix="/v1/profiles", tags=["profiles"], dependencies=[Depends(require_role("agent", "marketer", "analyst"))]
@@ -45,10 +53,29 @@ def read_profile(customer_id: str, session: SessionDep) -> CustomerProfile:
     return profile
 
 
-@router.get("/{customer_id}/timeline", responses=errors(404))
-def read_timeline(customer_id: str, session: SessionDep) -> list[TimelineItem]:
-    """The customer's most recent interactions, newest first."""
-    return list(read_profile(customer_id, session).timeline)
+@router.get("/{customer_id}/timeline", responses=errors(400, 404))
+def read_timeline(
+    customer_id: str,
+    session: SessionDep,
+    before: Annotated[str | None, Query(max_length=2000, description="the `next` of the page before")] = None,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
+) -> TimelinePage:
+    """Every interaction of the customer (all their identities), newest first, a page at a time (keyset:
+    pass the page's ``next`` as ``before``; ``next`` is null on the last page). 404 if unknown, 400 for a
+    cursor this API did not give."""
+    current = read_profile(customer_id, session).customer_id  # a merged-away id: the survivor
+    try:
+        return timeline_page(current, before=before, limit=limit, session=session)
+    except InvalidCursor as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+
+
+@router.get("/{customer_id}/sentiment", responses=errors(404))
+def read_sentiment(customer_id: str, session: SessionDep) -> list[SentimentDay]:
+    """The customer's sentiment over event time: per UTC day with posts, counts by label and the mean
+    score, oldest first (events without text are no opinion and are left out). 404 if unknown."""
+    current = read_profile(customer_id, session).customer_id  # a merged-away id: the survivor
+    return sentiment_by_day(current, session=session)
 
 
 @router.get("/{customer_id}/merges")
