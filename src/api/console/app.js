@@ -977,14 +977,21 @@
     return el("span", { className: "action-field" }, [input, button]);
   }
 
-  /** POST one action; the answer replaces the incident's card (``input``, the field it came from, is
-   * emptied first so the new card does not carry the sent text over). */
+  /** POST one action; the answer replaces the incident's card. ``input``, the field it came from, is
+   * emptied once the answer is in: on this card and on any redraw of it that carried the sent text over
+   * (the live stream may echo the change before the POST answers). */
   async function act(alert, action, label, body, button, input) {
     button.disabled = true;
+    const sent = input ? input.value : "";
     try {
       const changed = await api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}/${action}`, { method: "POST", body: body });
-      if (input) input.value = "";
       addAlert(changed, false);
+      if (input) {
+        input.value = "";
+        const card = state.alerts.get(alert.alert_id);
+        const twin = card && card.querySelector(`input[data-action-input="${action}"]`);
+        if (twin && twin.value === sent) twin.value = "";
+      }
     } catch (error) {
       button.disabled = false;
       if (error instanceof AuthError) return;
