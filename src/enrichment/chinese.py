@@ -34,3 +34,10 @@ def to_traditional(text: str) -> str:
     """Simplified -> Traditional (used to build zh-Hant test sets)."""
     conv = _converter("s2t")
     return conv.convert(text) if conv is not None and text else text
+
+
+def head_input(text: str, language: str) -> str:
+    """What the heads read for a text of ``language``: zh-Hant and mixed text converted to Simplified (the
+    heads are trained on Simplified Chinese); anything else unchanged."""
+    return to_simplified(text) if language in ("zh-Hant", "mixed") else text
+

@@ -1,6 +1,8 @@
 """What enrichment says about a text (schema version 1). Frozen; every result carries the model stamp.
 
 The label sets are part of the contract: alert rules, segments and analysts filter on these strings.
+Labels are only ever added within a schema version (``purchased``, has bought: a lifecycle fact, not an
+opportunity, came with the learned intent head), never renamed or removed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ Language = Literal["zh-Hans", "zh-Hant", "en", "mixed", "other"]
 Intent = Literal[
     "complaint",
     "purchase_intent",
+    "purchased",
     "recommendation_request",
     "question",
     "praise",
@@ -22,6 +25,7 @@ Intent = Literal[
 INTENTS: tuple[Intent, ...] = (
     "complaint",
     "purchase_intent",
+    "purchased",
     "recommendation_request",
     "question",
     "praise",

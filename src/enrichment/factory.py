@@ -18,6 +18,7 @@ from enrichment.protocols import Enricher
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "data"
 HEAD_FILES = {"fast": "sentiment-fast-v1.npz", "e5": "sentiment-e5-v1.npz", "transformers": "sentiment-hf-v1.npz"}
+INTENT_HEAD_FILE = "intents-v1.npz"
 VERSION = "1"
 
 
@@ -27,6 +28,13 @@ def head_path(config: EnrichmentConfig) -> Path:
     if config.heads_dir is not None and (config.heads_dir / name).is_file():
         return config.heads_dir / name
     return SHIPPED_DIR / name
+
+
+def intent_head_path(config: EnrichmentConfig) -> Path:
+    """Where the intent head is read from: ``heads_dir`` first, then the shipped data dir."""
+    if config.heads_dir is not None and (config.heads_dir / INTENT_HEAD_FILE).is_file():
+        return config.heads_dir / INTENT_HEAD_FILE
+    return SHIPPED_DIR / INTENT_HEAD_FILE
 
 
 def make_embedder(config: EnrichmentConfig):  # type: ignore[no-untyped-def]
@@ -54,6 +62,7 @@ def build_enricher(config: EnrichmentConfig | None = None) -> Enricher:
         from enrichment.lexicon import LexiconEnricher
 
         return LexiconEnricher({t.id: t.keywords for t in topics})
+    from enrichment.intent_model import IntentHead
     from enrichment.linear import LinearEnricher
     from enrichment.sentiment_model import LinearHead
 
@@ -68,9 +77,10 @@ def build_enricher(config: EnrichmentConfig | None = None) -> Enricher:
     if head.embedder and head.embedder != embedder.name:
         raise EnrichmentError(f"head {path} was trained on {head.embedder!r}, not {embedder.name!r}: retrain it")
     matcher = TopicMatcher.build(topics, embedder.embed, config.topic_threshold)
+    intent_head = IntentHead.load(intent_head_path(config))
     stamp = ModelStamp(name=f"scrm-{config.model}:{embedder.name}",
-                       version=f"{VERSION}+{head.meta.get('version', '?')}")
-    enricher = LinearEnricher(head=head, embedder=embedder, topics=matcher, stamp=stamp,
+                       version=f"{VERSION}+{head.meta.get('version', '?')}+i{intent_head.meta.get('version', '?')}")
+    enricher = LinearEnricher(head=head, intent_head=intent_head, embedder=embedder, topics=matcher, stamp=stamp,
                               batch_size=config.batch_size, convert_traditional=config.convert_traditional)
     enricher.enrich(["warm-up 预热"])  # load lazy imports and caches now, not inside the first live batch
     return enricher

@@ -1,7 +1,8 @@
 """``LinearEnricher``: the model-backed enricher (default ``fast``; also ``e5`` / ``transformers``).
 
 Per batch: detect language, convert zh-Hant to Simplified (OpenCC), embed once, score sentiment with the
-linear head, match topics against the same embeddings, then intents/sarcasm/spam rules. Blocking,
+linear head, match topics against the same embeddings, intents and sarcasm with the intent head (both heads
+read the same hashed n-gram counts, computed once), then the spam heuristic. Blocking,
 deterministic, thread-safe after construction; returns one result per text in input order.
 """
 
@@ -11,14 +12,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from enrichment.chinese import to_simplified
+from enrichment.chinese import head_input
 from enrichment.contracts import Enrichment, ModelStamp, Sentiment
 from enrichment.embedders import Embedder
 from enrichment.emoji import emoji_sentiment
-from enrichment.intents import intents, sarcasm, spam_likelihood
+from enrichment.intent_model import IntentHead, intent_counts
+from enrichment.intents import intents, spam_likelihood
 from enrichment.language import detect_language
-from enrichment.lexicon import _sentiment as lexicon_sentiment
-from enrichment.sentiment_model import CLASSES, LinearHead
+from enrichment.sentiment_model import CLASSES, LinearHead, char_counts, word_counts
 from enrichment.topics import TopicMatcher
 
 NEUTRAL_MARGIN = 0.15
@@ -33,9 +34,11 @@ def sentiment_from_probs(probs: np.ndarray) -> Sentiment:
 
 
 class LinearEnricher:
-    def __init__(self, *, head: LinearHead, embedder: Embedder | None, topics: TopicMatcher,
-                 stamp: ModelStamp, batch_size: int = 256, convert_traditional: bool = True) -> None:
+    def __init__(self, *, head: LinearHead, intent_head: IntentHead, embedder: Embedder | None,
+                 topics: TopicMatcher, stamp: ModelStamp, batch_size: int = 256,
+                 convert_traditional: bool = True) -> None:
         self._head = head
+        self._intents = intent_head
         self._embedder = embedder
         self._topics = topics
         self._stamp = stamp
@@ -54,10 +57,11 @@ class LinearEnricher:
 
     def _enrich_batch(self, texts: list[str]) -> list[Enrichment]:
         languages = [detect_language(t) for t in texts]
-        normalised = [to_simplified(t) if self._convert and lang in ("zh-Hant", "mixed") else t
-                      for t, lang in zip(texts, languages, strict=True)]
+        normalised = [head_input(t, lang) if self._convert else t for t, lang in zip(texts, languages, strict=True)]
         vectors = self._embedder.embed(normalised) if self._embedder is not None else None
-        probs = self._head.predict_proba(normalised, vectors)
+        counts = (char_counts(normalised), word_counts(normalised))
+        probs = self._head.predict_proba(normalised, vectors, counts)
+        learned = self._intents.labels(intent_counts(*counts))
         topics = self._topics.match(normalised, vectors)
         results = []
         for i, text in enumerate(texts):
@@ -65,12 +69,11 @@ class LinearEnricher:
                 sent = Sentiment(label="neutral", score=0.0, confidence=0.5)
             else:
                 sent = emoji_sentiment(text) or sentiment_from_probs(probs[i])
-            lex = lexicon_sentiment(normalised[i].lower())
-            ironic = sarcasm(normalised[i], sent, lex.score)
+            ironic = "sarcasm" in learned[i] and "complaint" in learned[i]  # irony about a bad experience
             if ironic and sent.label == "positive":  # sarcastic praise is a complaint
                 sent = Sentiment(label="negative", score=-abs(sent.score), confidence=sent.confidence)
             results.append(Enrichment(
-                sentiment=sent, topics=topics[i], intents=intents(normalised[i], sent),
+                sentiment=sent, topics=topics[i], intents=intents(learned[i], sent),
                 sarcasm=ironic, language=languages[i],
                 spam=spam_likelihood(text), model=self._stamp,
             ))

@@ -150,6 +150,18 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return (probs / probs.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
+def read_head(path: Path, names: Sequence[str], *, what: str, build: str) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """The named float32 arrays and the JSON ``meta`` of a head file written with ``np.savez_compressed``.
+    Raises ``EnrichmentError`` naming ``what`` when the file is missing (saying to run ``build``) or unreadable."""
+    if not Path(path).is_file():
+        raise EnrichmentError(f"{what} {path} not found: run `{build}` to build it")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name].astype(np.float32) for name in names}, json.loads(str(data["meta"]))
+    except (OSError, KeyError, ValueError) as exc:
+        raise EnrichmentError(f"{what} {path} is unreadable: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class LinearHead:
     """``W`` (features x outputs), ``b`` (outputs), ``idf`` and metadata (embedder name, dense weight,
@@ -180,13 +192,17 @@ class LinearHead:
         edges = self.meta.get("length_bins")
         return [int(e) for e in edges] if isinstance(edges, list) else []
 
-    def features(self, texts: Sequence[str], dense: np.ndarray | None) -> sparse.csr_matrix:
+    def features(self, texts: Sequence[str], dense: np.ndarray | None,
+                 counts: tuple[sparse.csr_matrix, sparse.csr_matrix] | None = None) -> sparse.csr_matrix:
         """Exactly the feature rows the head was trained on: [char TF-IDF | word TF-IDF | dense | length
-        bins] (word and length parts only for heads that have them)."""
+        bins] (word and length parts only for heads that have them). ``counts``: the texts' raw
+        (``char_counts``, ``word_counts``) when the caller already has them."""
+        char, words = counts if counts is not None else (char_counts(texts), None)
         if not self.uses_words:
-            return combine(tfidf(char_counts(texts), self.idf), dense, self.dense_weight)
-        sparse_part = sparse.hstack([tfidf(char_counts(texts), self.idf[:N_FEATURES]),
-                                     tfidf(word_counts(texts), self.idf[N_FEATURES:])], format="csr")
+            return combine(tfidf(char, self.idf), dense, self.dense_weight)
+        words = words if words is not None else word_counts(texts)
+        sparse_part = sparse.hstack([tfidf(char, self.idf[:N_FEATURES]),
+                                     tfidf(words, self.idf[N_FEATURES:])], format="csr")
         x = combine(sparse_part, dense, self.dense_weight)
         if self.length_edges:
             x = sparse.hstack([x, sparse.csr_matrix(length_bins(texts, self.length_edges))], format="csr")
@@ -198,7 +214,8 @@ class LinearHead:
         names = self.meta.get("experts")
         return [str(n) for n in names] if isinstance(names, list) and names else ["joint"]
 
-    def predict_proba(self, texts: Sequence[str], dense: np.ndarray | None) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], dense: np.ndarray | None,
+                      counts: tuple[sparse.csr_matrix, sparse.csr_matrix] | None = None) -> np.ndarray:
         """Probabilities over ``CLASSES`` for each text (rows sum to 1).
 
         With K > 1 experts the weight matrix holds K blocks of ``len(CLASSES)`` columns (one softmax head
@@ -207,7 +224,7 @@ class LinearHead:
         """
         if not texts:
             return np.zeros((0, len(CLASSES)), dtype=np.float32)
-        logits = np.asarray(self.features(texts, dense) @ self.weights.astype(np.float32)) + self.bias
+        logits = np.asarray(self.features(texts, dense, counts) @ self.weights.astype(np.float32)) + self.bias
         k, c = len(self.experts), len(CLASSES)
         if k == 1:
             return _softmax(logits)
@@ -226,16 +243,9 @@ class LinearHead:
     def load(cls, path: Path) -> LinearHead:
         """Raises ``EnrichmentError`` when the file is missing, not a head, or needs a missing tokenizer
         (jieba for word features)."""
-        if not Path(path).is_file():
-            raise EnrichmentError(f"sentiment head {path} not found: run `scrm models train` to build it")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                head = cls(
-                    weights=data["weights"].astype(np.float32), bias=data["bias"].astype(np.float32),
-                    idf=data["idf"].astype(np.float32), meta=json.loads(str(data["meta"])),
-                )
-        except (OSError, KeyError, ValueError) as exc:
-            raise EnrichmentError(f"sentiment head {path} is unreadable: {exc}") from exc
+        arrays, meta = read_head(path, ("weights", "bias", "idf"), what="sentiment head",
+                                 build="scrm models train")
+        head = cls(weights=arrays["weights"], bias=arrays["bias"], idf=arrays["idf"], meta=meta)
         words = head.meta.get("words")
         if words and words != WORD_SCHEME:
             raise EnrichmentError(f"sentiment head {path} uses word features {words!r}; this code has "

