@@ -6,6 +6,8 @@ through ``SCRM_PIPELINE__ALERTS__...`` environment variables (nested delimiter `
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -21,7 +23,7 @@ class NegativePostConfig(_Config):
     min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     max_score: float = Field(default=-0.3, ge=-1.0, le=1.0)
     min_influence: float = Field(default=40.0, ge=0.0, le=100.0)
-    min_followers: int = Field(default=1000, ge=0)
+    min_followers: int = Field(default=10_000, ge=0)
     verified_counts: bool = True
 
 
@@ -76,12 +78,15 @@ class OpportunityConfig(_Config):
 
     enabled: bool = True
     purchase_intents: tuple[str, ...] = ("purchase_intent", "recommendation_request")
-    purchase_phrases: tuple[str, ...] = (
-        "求推荐", "想换手机", "哪里买", "在哪买", "怎么买", "想买", "有没有推荐", "值得买吗", "where can i buy",
-        "where to buy", "recommend", "want to buy", "looking for a new", "thinking of switching",
-    )
+    purchase_phrases: tuple[str, ...] = Field(
+        default=(), description="extra phrases that count as purchase intent (the intent head decides by "
+        "default: a phrase list cannot tell 'want to buy' from 'already bought' or 'I recommend')")
     influencer_min_influence: float = Field(default=40.0, ge=0.0, le=100.0)
     influencer_min_followers: int = Field(default=10_000, ge=0)
+    star_min_influence: float = Field(
+        default=70.0, ge=0.0, le=100.0, description="influence from which an influencer's praise or unanswered "
+        "question is an incident of its own (severity 3) rather than a digest item")
+    star_min_followers: int = Field(default=100_000, ge=0, description="followers with the same effect")
     advocate_lifecycles: tuple[str, ...] = ("advocate",)
     min_positive_score: float = Field(default=0.3, ge=-1.0, le=1.0)
     answer_within_minutes: int = Field(default=60, ge=1)
@@ -92,11 +97,22 @@ class OpportunityConfig(_Config):
 
 
 class IncidentConfig(_Config):
-    """Incident grouping and fire caps: at most ``max_new_per_window`` new incidents per rule and brand
-    per event-time window; alerts over the cap join one overflow incident of that rule and brand."""
+    """Incident grouping, budgets and digests, all on event time.
 
-    max_new_per_window: int = Field(default=20, ge=1)
+    An alert of severity ``digest_max_severity`` or lower does not open an incident of its own: it joins its
+    rule and brand's digest for the ``digest_window_minutes`` window it falls in (one incident a person works
+    through as a queue). A more severe alert opens its own incident within the budget of its rule and brand,
+    ``budgets[rule]`` (else ``max_new_per_window``) new incidents per ``cap_window_minutes`` window; alerts
+    over the budget join one overflow incident of that rule and brand."""
+
+    max_new_per_window: int = Field(default=5, ge=1)
+    budgets: dict[str, int] = Field(
+        default_factory=lambda: {"purchase_intent": 2, "unanswered_question": 2, "influencer_positive": 2},
+        description="new incidents per rule and brand per cap window, by rule (rules not named get "
+        "max_new_per_window): opportunities are worth a person's minute a few times an hour, a crisis more often")
     cap_window_minutes: int = Field(default=60, ge=1)
+    digest_max_severity: int = Field(default=2, ge=0, le=5, description="0: no digests")
+    digest_window_minutes: int = Field(default=240, ge=1, description="a digest per rule and brand every 4 hours of event time")
     keep_alert_ids: int = Field(default=50, ge=1)
     keep_event_ids: int = Field(default=50, ge=1)
     keep_posts: int = Field(default=10, ge=1)
@@ -128,3 +144,13 @@ class AlertingConfig(_Config):
     reply_templates: str | None = Field(
         default=None, description="path of a JSON file of reply templates overriding the packaged ones"
     )
+
+    def with_brand_accounts(self, accounts: Iterable[str], handles: Iterable[str] = ()) -> AlertingConfig:
+        """This config with more brand accounts (identity keys) and handles: they answer questions and are
+        never customers' opportunities or crises."""
+        opportunity = self.opportunity
+        merged = opportunity.model_copy(update={
+            "brand_accounts": tuple(dict.fromkeys([*opportunity.brand_accounts, *accounts])),
+            "brand_handles": tuple(dict.fromkeys([*opportunity.brand_handles, *handles])),
+        })
+        return self.model_copy(update={"opportunity": merged})

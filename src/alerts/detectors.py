@@ -149,8 +149,9 @@ def detect_risk_terms(post: ScoredPost, config: RiskTermsConfig) -> Alert | None
 
 
 def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Alert]:
-    """Purchase intent (severity 3, 4 from an influencer), an influencer's positive mention (3) and an
-    advocate's new content (2). One incident per kind, brand and author account (identity key) while open."""
+    """Purchase intent (severity 2, a digest item; 4 from an influencer), an influencer's positive mention
+    (2; 3 from a star: ``star_min_influence`` or ``star_min_followers``) and an advocate's new positive
+    content (2). Praise means a positive post that the intent head does not call a complaint. One incident per kind, brand and author account (identity key) while open."""
     if not config.enabled or not _is_text(post) or is_brand_account(post, config):
         return []
     event = post.event
@@ -164,21 +165,24 @@ def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Al
     if (intents or phrases) and post.sentiment_label != "negative":
         rule = "purchase_intent"
         alerts.append(make_alert(
-            rule=rule, kind="opportunity", severity=4 if influencer else 3,
+            rule=rule, kind="opportunity", severity=4 if influencer else 2,
             title=f"Purchase intent on {event.platform.value}" + (f" for {event.brand}" if event.brand else ""),
             dedup_key=f"opportunity:{rule}:{brand}:{event.identity_key}", post=post,
             evidence={**post_evidence(post), "matched_intents": intents, "matched_phrases": phrases},
         ))
-    positive = post.sentiment_label == "positive" and post.sentiment_score >= config.min_positive_score
+    # praise: positive and not a complaint (a complaint the sentiment model misread is no praise)
+    positive = (post.sentiment_label == "positive" and post.sentiment_score >= config.min_positive_score
+                and "complaint" not in post.intents)
     if positive and influencer and event.brand:
         rule = "influencer_positive"
+        big = post.author_influence >= config.star_min_influence or followers >= config.star_min_followers
         alerts.append(make_alert(
-            rule=rule, kind="opportunity", severity=3,
+            rule=rule, kind="opportunity", severity=3 if big else 2,
             title=f"Influencer praises {event.brand} on {event.platform.value}",
             dedup_key=f"opportunity:{rule}:{brand}:{event.identity_key}", post=post, evidence=post_evidence(post),
         ))
     advocate = post.author_lifecycle in config.advocate_lifecycles
-    if advocate and event.kind.value in CONTENT_KINDS and post.sentiment_label != "negative":
+    if advocate and event.kind.value in CONTENT_KINDS and positive:
         rule = "advocate_content"
         alerts.append(make_alert(
             rule=rule, kind="opportunity", severity=2,

@@ -38,6 +38,45 @@ def cap_key(alert: Alert, config: IncidentConfig) -> str:
     return f"{alert.rule}:{alert.brand or '-'}:{start.isoformat()}"
 
 
+def is_digested(alert: Alert, config: IncidentConfig) -> bool:
+    """Whether the alert is low enough in severity to join a digest instead of opening an incident."""
+    return alert.severity <= config.digest_max_severity
+
+
+def digest_key(alert: Alert, config: IncidentConfig) -> str:
+    """The digest incident of the alert's rule and brand for its event-time digest window."""
+    start = window_start(alert.occurred_at, config.digest_window_minutes)
+    return f"digest:{alert.rule}:{alert.brand or '-'}:{start.isoformat()}"
+
+
+def overflow_key(alert: Alert) -> str:
+    """The incident that alerts over their rule and brand's budget join."""
+    return f"overflow:{alert.rule}:{alert.brand or '-'}"
+
+
+def group_keys(alert: Alert, config: IncidentConfig) -> set[str]:
+    """Every dedup key the alert may end up under (its own, its digest's, its overflow's): the open
+    incidents to load before folding it."""
+    return {alert.dedup_key, digest_key(alert, config), overflow_key(alert)}
+
+
+def budget(rule: str, config: IncidentConfig) -> int:
+    """New incidents a rule may open per brand and cap window."""
+    return config.budgets.get(rule, config.max_new_per_window)
+
+
+_RULE_NOUNS = {
+    "purchase_intent": "purchase-intent posts", "unanswered_question": "unanswered questions",
+    "negative_post": "influential negative posts", "influencer_positive": "influencer mentions",
+    "advocate_content": "advocate posts", "risk_terms": "risk-term posts", "negative_spike": "negative spikes",
+    "negative_velocity": "fast-spreading negative posts",
+}
+
+
+def _noun(rule: str) -> str:
+    return _RULE_NOUNS.get(rule, rule.replace("_", " ") + " alerts")
+
+
 @dataclass
 class Folded:
     """What folding a batch's alerts did: alerts stamped with their incident, the incidents changed (by
@@ -58,29 +97,30 @@ def fold_alerts(
     generations: Mapping[str, int] | None = None,
 ) -> Folded:
     """Pure (``now`` is only recorded). Each alert updates the open incident of its dedup key or opens
-    one (``generations``: incidents each key had before, for the new one's id); when its rule has opened
-    ``max_new_per_window`` incidents for the brand in the alert's event-time cap window, it joins the
-    ``overflow:<rule>:<brand>`` incident instead. An incident's rule, title and suggested reply are its
-    lead alert's: the most severe, ties broken by alert id, so they do not depend on arrival order."""
+    one (``generations``: incidents each key had before, for the new one's id). A low-severity alert joins
+    its digest (``digest_key``) instead; when its rule has used its budget for the brand in the alert's
+    event-time cap window, it joins the ``overflow:<rule>:<brand>`` incident. An incident's rule and
+    suggested reply are its lead alert's (the most severe, ties broken by alert id, so they do not depend on
+    arrival order), and so is its title, except a digest's or overflow's, which says what it groups."""
     generations = generations or {}
     out = Folded(caps=dict(caps))
     current = dict(open_incidents)
     for alert in alerts:
-        key = alert.dedup_key
+        key = digest_key(alert, config) if is_digested(alert, config) else alert.dedup_key
         incident = current.get(key)
-        if incident is None:
+        if incident is None and key == alert.dedup_key:
             counter_key = cap_key(alert, config)
             start = window_start(alert.occurred_at, config.cap_window_minutes)
             counter = out.caps.get(counter_key) or CapCounter(
                 window_start=start, expires_at=start + timedelta(minutes=config.cap_window_minutes))
-            if counter.count >= config.max_new_per_window:
-                key = f"overflow:{alert.rule}:{alert.brand or '-'}"
+            if counter.count >= budget(alert.rule, config):
+                key = overflow_key(alert)
                 incident = current.get(key)
             else:
                 out.caps[counter_key] = counter.model_copy(update={"count": counter.count + 1})
         change: IncidentChange
         if incident is None:
-            incident, change = _open(alert, key, generations.get(key, 0), now), "opened"
+            incident, change = _open(alert, key, generations.get(key, 0), now, config), "opened"
             generations = {**generations, key: generations.get(key, 0) + 1}
         else:
             incident, change = _update(incident, alert, config, now)
@@ -92,14 +132,24 @@ def fold_alerts(
     return out
 
 
-def _title(alert: Alert, key: str) -> str:
-    return (f"More {alert.rule} alerts (over the cap): " if key != alert.dedup_key else "") + alert.title
+def _title(alert: Alert, key: str, count: int, first_seen: datetime, config: IncidentConfig) -> str:
+    """The lead alert's title, or for a digest or an overflow what it groups: how many of what, for which
+    brand, over which stretch of event time."""
+    brand = f" for {alert.brand}" if alert.brand else ""
+    if key.startswith("digest:"):
+        start = window_start(first_seen, config.digest_window_minutes)
+        end = start + timedelta(minutes=config.digest_window_minutes)
+        return f"Digest: {count} {_noun(alert.rule)}{brand}, {start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC"
+    if key.startswith("overflow:"):
+        return f"Over budget: {count} more {_noun(alert.rule)}{brand} since {first_seen:%Y-%m-%d %H:%M} UTC"
+    return alert.title
 
 
-def _open(alert: Alert, key: str, generation: int, now: datetime) -> Incident:
+def _open(alert: Alert, key: str, generation: int, now: datetime, config: IncidentConfig) -> Incident:
     return Incident(
         incident_id=incident_id(key, generation), dedup_key=key, rule=alert.rule, rules=(alert.rule,),
-        kind=alert.kind, severity=alert.severity, lead_alert_id=alert.alert_id, title=_title(alert, key),
+        kind=alert.kind, severity=alert.severity, lead_alert_id=alert.alert_id,
+        title=_title(alert, key, 1, alert.occurred_at, config),
         brand=alert.brand, topic=alert.topic, language=alert.language, platforms=(alert.platform,),
         customer_id=alert.customer_id, first_seen=alert.occurred_at, last_seen=alert.occurred_at, count=1,
         alert_ids=(alert.alert_id,), event_ids=(alert.event_id,), evidence=_merge_evidence({}, alert, 10),
@@ -116,7 +166,9 @@ def _update(incident: Incident, alert: Alert, config: IncidentConfig, now: datet
     updated = incident.model_copy(update={
         "severity": max(incident.severity, alert.severity),
         "lead_alert_id": alert.alert_id if lead else incident.lead_alert_id,
-        "title": _title(alert, incident.dedup_key) if lead else incident.title,
+        "title": _title(alert, incident.dedup_key, incident.count + 1, min(incident.first_seen, alert.occurred_at),
+                         config)
+        if lead or incident.dedup_key != alert.dedup_key else incident.title,
         "rule": alert.rule if lead else incident.rule,
         "rules": tuple(dict.fromkeys((*incident.rules, alert.rule))),
         "platforms": tuple(dict.fromkeys((*incident.platforms, alert.platform))),

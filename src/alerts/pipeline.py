@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from alerts.config import AlertingConfig
 from alerts.contracts import Alert, ScoredPost
-from alerts.incidents import cap_key, fold_alerts
+from alerts.incidents import cap_key, fold_alerts, group_keys
 from alerts.repository import (
     incident_generations,
     load_detector_state,
@@ -78,7 +78,7 @@ def process_posts(
         cap_keys = {f"cap:{cap_key(a, config.incidents)}" for a in raised}
         loaded_caps = load_detector_state(cap_keys, session=session).caps
         loaded |= {f"cap:{k}" for k in loaded_caps}
-        dedup_keys = {a.dedup_key for a in raised} | {f"overflow:{a.rule}:{a.brand or '-'}" for a in raised}
+        dedup_keys = {k for a in raised for k in group_keys(a, config.incidents)}
         current = open_incidents(dedup_keys, session=session)
         generations = incident_generations(dedup_keys - set(current), session=session)
         folded = fold_alerts(raised, current, loaded_caps, config.incidents, now, generations)

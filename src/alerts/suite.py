@@ -44,11 +44,13 @@ def _ordered(posts: Iterable[ScoredPost]) -> list[ScoredPost]:
 
 
 def _negative_for_spike(post: ScoredPost, config: AlertingConfig) -> bool:
-    return is_negative(post, max_score=config.negative_post.max_score, min_confidence=config.spike.min_confidence)
+    return (is_negative(post, max_score=config.negative_post.max_score, min_confidence=config.spike.min_confidence)
+            and not is_brand_account(post, config.opportunity))
 
 
 def _negative_for_velocity(post: ScoredPost, config: AlertingConfig) -> bool:
-    return is_negative(post, max_score=config.negative_post.max_score, min_confidence=config.velocity.min_confidence)
+    return (is_negative(post, max_score=config.negative_post.max_score, min_confidence=config.velocity.min_confidence)
+            and not is_brand_account(post, config.opportunity))
 
 
 def _brand_reply_parent(post: ScoredPost, config: AlertingConfig) -> str | None:
@@ -122,9 +124,11 @@ def settle_point(
 
 def detect_posts(posts: Sequence[ScoredPost], config: AlertingConfig) -> list[Alert]:
     """Pure. The per-post detectors' alerts (influential negative, risk terms, opportunities): each needs
-    its post only, so they fire at once, whatever the watermark."""
+    its post only, so they fire at once, whatever the watermark. The brands' own accounts raise none."""
     alerts: list[Alert] = []
     for post in _ordered(posts):
+        if is_brand_account(post, config.opportunity):  # a brand's own post is neither a crisis nor a lead
+            continue
         per_post = detect_negative_post(post, config.negative_post, config.risk_terms)
         per_post = per_post or detect_risk_terms(post, config.risk_terms)
         alerts.extend([per_post] if per_post else [])

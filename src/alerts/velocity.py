@@ -22,7 +22,6 @@ from alerts.state import PendingQuestion, PostRef, TrackedPost
 from ingest.contracts import event_key, post_key
 
 _HIT_KINDS = frozenset({"share", "reply", "comment"})
-_QUESTION_MARKS = ("?", "？", "吗", "嗎", "么", "麼", "如何", "怎么", "怎麼", "how do", "how can", "can i", "is there")
 
 
 def track_negative(post: ScoredPost, config: VelocityConfig) -> tuple[TrackedPost, Alert | None]:
@@ -86,14 +85,14 @@ def _alert(tracked: TrackedPost, trigger: ScoredPost, interactions: int, rate: f
 
 
 def is_question(post: ScoredPost, config: OpportunityConfig) -> bool:
-    """A customer's question to a brand (intent ``question`` or question marks/words in the text)."""
+    """A customer's question to a brand: a text the intent head calls a question (a question mark alone
+    is not one: "用了一个月了，没什么问题？" is a statement), by anyone but the brands' own accounts."""
     event = post.event
     if event.kind.value not in {"post", "mention", "comment", "reply", "chat_message"} or not event.text:
         return False
     if not event.brand or is_brand_account(post, config):
         return False
-    text = event.text.casefold()
-    return "question" in post.intents or any(mark in text for mark in _QUESTION_MARKS)
+    return "question" in post.intents
 
 
 def pending_question(post: ScoredPost, config: OpportunityConfig) -> PendingQuestion:
@@ -118,14 +117,21 @@ def expire_questions(
     return keys, alerts
 
 
+def _star(post: PostRef, config: OpportunityConfig) -> bool:
+    return post.influence >= config.star_min_influence or (post.followers or 0) >= config.star_min_followers
+
+
 def unanswered_alert(question: PendingQuestion, config: OpportunityConfig) -> Alert:
-    """The ``unanswered_question`` opportunity for a question past its due time."""
+    """The ``unanswered_question`` opportunity for a question past its due time: severity 3 from a star
+    (``star_min_influence`` / ``star_min_followers``), else 2 (a digest item). One incident per brand and
+    asking account while it is open: a person answers the account, not each question."""
     post = question.post
     rule = "unanswered_question"
-    dedup_key = f"opportunity:{rule}:{post_key(post.platform, post.event_id)}"
+    author = post.author_id or post.author
+    dedup_key = f"opportunity:{rule}:{question.brand or '-'}:{post.platform}:{author}"
     return Alert(
         alert_id=alert_id(rule, dedup_key, post.event_id),
-        rule=rule, kind="opportunity", severity=3,
+        rule=rule, kind="opportunity", severity=3 if _star(post, config) else 2,
         title=f"Question from {post.author} unanswered for {config.answer_within_minutes} min"
               + (f" ({question.brand})" if question.brand else ""),
         dedup_key=dedup_key, customer_id=post.customer_id, event_id=post.event_id, platform=post.platform,

@@ -14,6 +14,10 @@ platform = "x"
 brand = "acme"
 bearer_token = "..."
 query = "acme OR @acme"
+
+[brands.acme]                # the brand's own accounts: they answer questions, they are not customers
+accounts = ["weibo:1234567890", "x:44196397"]   # identity keys, <platform>:<author id>
+handles = ["acme_official"]  # optional: handles, for platforms whose ids an operator does not know
 ```
 - A connector's name (the table key) is the events' ``source``, a webhook connector's receiver URL
   (``/v1/ingest/webhooks/<name>``) and the key of a poll connector's stored cursors: lower-case letters,
@@ -31,6 +35,7 @@ Adding a webhook platform is one entry in ``PLATFORMS``; a polled one, one entry
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -38,11 +43,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ingest.adapters import douyin, meta, wechat, wecom
 from ingest.adapters.base import Delivery, WebhookReply, WebhookRequest
 from ingest.adapters.polled import PollConfig
+from ingest.contracts import Platform
 from ingest.exceptions import ConnectorsFileError
 from ingest.polling import POLLERS
 from ingest.polling.spec import Poller
@@ -149,14 +155,74 @@ def parse_connectors(
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConnectorsFileError(f"{where}: not TOML ({exc})") from exc
-    unknown = set(document) - {"connectors"}
+    unknown = set(document) - {"connectors", "brands"}
     if unknown:
-        raise ConnectorsFileError(f"{where}: unknown top-level keys {sorted(unknown)}; expected [connectors.<name>]")
+        raise ConnectorsFileError(f"{where}: unknown top-level keys {sorted(unknown)}; expected [connectors.<name>] "
+                                  "and [brands.<brand>]")
     tables = document.get("connectors", {})
     if not isinstance(tables, dict):
         raise ConnectorsFileError(f"{where}: 'connectors' must be a table of [connectors.<name>] tables")
+    parse_brands(text, where=where)
     overrides = _env_overrides(tables, environ, where)
     return {name: _connector(name, table, overrides.get(name, {}), where) for name, table in tables.items()}
+
+
+class BrandAccounts(BaseModel):
+    """A brand's own accounts (``[brands.<brand>]``): identity keys ``<platform>:<author id>`` and, where
+    an id is not known, handles."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    accounts: tuple[str, ...] = ()
+    handles: tuple[str, ...] = ()
+
+    @field_validator("accounts")
+    @classmethod
+    def _identity_keys(cls, accounts: tuple[str, ...]) -> tuple[str, ...]:
+        platforms = {p.value for p in Platform}
+        for key in accounts:
+            platform, _, author = key.partition(":")
+            if platform not in platforms or not author:
+                raise ValueError(f"{key!r} is not <platform>:<author id> (platforms: {', '.join(sorted(platforms))})")
+        return accounts
+
+
+def brands_toml(brands: Mapping[str, BrandAccounts]) -> str:
+    """``[brands.<brand>]`` tables for a connectors file."""
+    tables = []
+    for brand, accounts in brands.items():
+        tables.append(f"[brands.{json.dumps(brand)}]\naccounts = {json.dumps(list(accounts.accounts), ensure_ascii=False)}\n"
+                      f"handles = {json.dumps(list(accounts.handles), ensure_ascii=False)}\n")
+    return "\n".join(tables)
+
+
+def parse_brands(text: str, *, where: str = "connectors file") -> dict[str, BrandAccounts]:
+    """The ``[brands.<brand>]`` tables of a connectors file. Pure; raises ``ConnectorsFileError`` naming
+    the brand and the problem."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConnectorsFileError(f"{where}: not TOML ({exc})") from exc
+    tables = document.get("brands", {})
+    if not isinstance(tables, dict):
+        raise ConnectorsFileError(f"{where}: 'brands' must be a table of [brands.<brand>] tables")
+    brands: dict[str, BrandAccounts] = {}
+    for brand, table in tables.items():
+        try:
+            brands[brand] = BrandAccounts.model_validate(table)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'table'}: {e['msg']}" for e in exc.errors())
+            raise ConnectorsFileError(f"{where}: brand {brand!r}: {problems}") from exc
+    return brands
+
+
+def load_brands(path: Path) -> dict[str, BrandAccounts]:
+    """Read ``path`` and return its brands' accounts (see ``parse_brands``); raises ``ConnectorsFileError``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConnectorsFileError(f"connectors file {path}: cannot read it ({type(exc).__name__})") from exc
+    return parse_brands(text, where=str(path))
 
 
 def _env_overrides(tables: Mapping[str, Any], environ: Mapping[str, str], where: str) -> dict[str, dict[str, str]]:

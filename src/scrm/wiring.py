@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +10,8 @@ from pathlib import Path
 from analytics.analyst import AnalystDoor, open_analyst_door
 from enrichment.factory import build_enricher
 from enrichment.protocols import Enricher
+from ingest.connectors import BrandAccounts, load_brands
+from streams.config import PipelineConfig
 from streams.runtimes.embedded import EmbeddedRuntime
 from streams.settings import EmbeddedSettings
 from streams.storage import Storage, open_storage
@@ -34,7 +36,8 @@ def embedded_platform(settings: EmbeddedSettings, *, with_analytics: bool = True
     door = open_analyst_door(settings.analytics_dsn, settings.analyst) if storage.analytics else None
     try:
         enricher = build_enricher(settings.enrichment)
-        runtime = EmbeddedRuntime(config=settings.pipeline, enricher=enricher, storage=storage)
+        pipeline = with_brands(settings.pipeline, brands_of(settings.connectors_file))
+        runtime = EmbeddedRuntime(config=pipeline, enricher=enricher, storage=storage)
         yield EmbeddedPlatform(storage=storage, enricher=enricher, runtime=runtime, analyst_door=door)
     finally:
         if door is not None:
@@ -55,3 +58,18 @@ def open_state(settings: EmbeddedSettings) -> Iterator[Storage]:
 def embedded_settings(data_dir: Path | None) -> EmbeddedSettings:
     """Settings from the environment, with ``--data-dir`` taking precedence when given."""
     return EmbeddedSettings(data_dir=data_dir) if data_dir else EmbeddedSettings()
+
+
+def brands_of(connectors_file: Path | None) -> dict[str, BrandAccounts]:
+    """The ``[brands.<brand>]`` tables of the connectors file (none without one); raises
+    ``ConnectorsFileError``."""
+    return load_brands(connectors_file) if connectors_file else {}
+
+
+def with_brands(pipeline: PipelineConfig, brands: Mapping[str, BrandAccounts]) -> PipelineConfig:
+    """The pipeline config with every brand's own accounts known to the detectors."""
+    if not brands:
+        return pipeline
+    alerts = pipeline.alerts.with_brand_accounts(
+        [key for b in brands.values() for key in b.accounts], [h for b in brands.values() for h in b.handles])
+    return pipeline.model_copy(update={"alerts": alerts})

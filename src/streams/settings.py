@@ -55,6 +55,8 @@ class WorkerSettings(BaseSettings):
         description="a worker silent this long (killed, partitioned off) loses its partitions to the others; "
         "heartbeats come from librdkafka's own thread, so a long batch does not count as silence",
     )
+    connectors_file: Path | None = Field(
+        default=None, description="connectors TOML: the worker reads its [brands.<brand>] accounts (docs/connectors.md)")
     pipeline: PipelineConfig = PipelineConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()
 

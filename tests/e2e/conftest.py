@@ -337,7 +337,7 @@ class ConsoleEnv:
     xss_text: str = XSS_TEXT
     chinese_negative: str = CHINESE_NEGATIVE
 
-    def post(self, n: int, platform: str, author: str, text: str, *, name: str, followers: int = 5000,
+    def post(self, n: int, platform: str, author: str, text: str, *, name: str, followers: int = 20_000,
              minutes_ago: float = 1) -> None:
         self.publish(social_event(n, platform, author, text, name=name, minutes_ago=minutes_ago, followers=followers))
 
@@ -374,7 +374,7 @@ def console_env(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iter
     runtime.publish(social_event(1001, "weibo", "wxm88", CHINESE_NEGATIVE, name="王小明", minutes_ago=5,
                                  followers=52000))
     runtime.publish(social_event(1002, "reddit", "mallory", XSS_TEXT, name="Mallory", minutes_ago=8,
-                                 followers=5000))
+                                 followers=20_000))
     runtime.drain()
 
     def import_crm(text: str) -> None:

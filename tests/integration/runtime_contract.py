@@ -19,15 +19,26 @@ from sqlalchemy.orm import Session
 from alerts.tables import IncidentRow, SignalRow
 from ingest.deadletter_store import list_dead_letters
 from ingest.simulator import SimulatorConfig, raw_records
+from ingest.simulator.population import brand_accounts
 from profile_store.tables import ProfileRow
 
 START = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
 
 
+def contract_config(*, hours: float = 2.0, events_per_hour: float = 1200.0) -> SimulatorConfig:
+    """The simulator config of ``contract_input``."""
+    return SimulatorConfig(seed=11, customers=300, start=START, events_per_hour=events_per_hour,
+                           crisis_at=START + timedelta(hours=hours / 2), invalid_ratio=0.01)
+
+
+def brand_account_keys() -> list[str]:
+    """The identity keys of the contract input's brand accounts (configured as not customers)."""
+    return [key for accounts in brand_accounts(contract_config()).values() for key in accounts.accounts]
+
+
 def contract_input(*, hours: float = 2.0, events_per_hour: float = 1200.0) -> list[bytes]:
     """The suite's raw lines (deterministic)."""
-    config = SimulatorConfig(seed=11, customers=300, start=START, events_per_hour=events_per_hour,
-                             crisis_at=START + timedelta(hours=hours / 2), invalid_ratio=0.01)
+    config = contract_config(hours=hours, events_per_hour=events_per_hour)
     lines: list[bytes] = []
     authors: dict[tuple[str, str], dict[str, Any]] = {}
     end = START + timedelta(hours=hours)

@@ -56,7 +56,7 @@ def test_events_become_a_postgres_profile_an_alert_and_dead_letters(
     worker: Worker, kafka_bootstrap: str, fresh_database_url: str
 ) -> None:
     author = f"it{uuid.uuid4().hex[:10]}"
-    negative = social_event("weibo", author, 1, "快递太慢了，质量问题太多，我要投诉！terrible")
+    negative = social_event("weibo", author, 1, "快递太慢了，质量问题太多，我要投诉！")
     positive = social_event("weibo", author, 2, "客服很好，谢谢，满意")
     bad_bytes = b"\xff\xfe not json " + author.encode()
     produce(kafka_bootstrap, RAW_EVENTS, [

@@ -20,7 +20,7 @@ import pytest
 import servers
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from runtime_contract import Outcome, contract_input, observe
+from runtime_contract import Outcome, brand_account_keys, contract_input, observe
 
 from alerts.config import AlertingConfig, IncidentConfig
 from enrichment.config import EnrichmentConfig
@@ -36,10 +36,13 @@ from streams.storage import open_storage
 
 pytestmark = pytest.mark.integration
 
-PIPELINE = PipelineConfig(batch_size=200, batch_max_ms=50,
-                          alerts=AlertingConfig(incidents=IncidentConfig(max_new_per_window=1000)))
+PIPELINE = PipelineConfig(
+    batch_size=200, batch_max_ms=50,
+    alerts=AlertingConfig(incidents=IncidentConfig(max_new_per_window=1000, budgets={})).with_brand_accounts(
+        brand_account_keys()))
 """Fire caps this input never fills: which per-post alerts a full cap window admits follows arrival order
-(they fire at once, before the watermark could order them), so the contract holds caps of no window."""
+(they fire at once, before the watermark could order them), so the contract holds caps of no window. The
+simulated brands' own accounts are configured: they build no profile on either runtime."""
 
 
 @pytest.fixture(scope="module")
@@ -149,5 +152,7 @@ def _assert_same(expected: Outcome, actual: Outcome) -> None:
     assert actual.incidents == expected.incidents
     assert actual.alerts == expected.alerts
     assert set(actual.profiles) == set(expected.profiles), "the same customers"
+    brands = set(brand_account_keys())
+    assert not [p for p in expected.profiles.values() if brands & set(p["identities"])], "a brand is no customer"
     differing = [cid for cid in expected.profiles if actual.profiles[cid] != expected.profiles[cid]]
     assert not differing, f"{len(differing)} profiles differ, e.g. {differing[:3]}"

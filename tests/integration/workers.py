@@ -35,7 +35,7 @@ def social_event(platform: str, author: str, n: int, text: str, **extra: Any) ->
     return {
         "event_id": f"{platform}-{author}-{n}", "platform": platform, "kind": extra.pop("kind", "post"),
         "occurred_at": at.isoformat(), "received_at": (at + timedelta(seconds=2)).isoformat(),
-        "author": {"id": author, "handle": f"h{author}", "display_name": f"用户{author}", "followers": 5000},
+        "author": {"id": author, "handle": f"h{author}", "display_name": f"用户{author}", "followers": 20_000},
         "brand": "acme", "text": text, "source": "integration-test", **extra,
     }
 

@@ -441,3 +441,30 @@ def test_a_runtime_whose_database_stays_away_stops_says_why_and_health_turns_503
         assert runtime.pending() == 2, "its enriched record still waits for the apply and alert lanes"
     finally:
         storage.close()
+
+
+def test_a_brands_own_account_builds_no_profile_and_answers_for_the_brand(sqlite_url, event_factory):
+    """Configured brand accounts (a connectors file's [brands.<brand>] tables): their posts and replies
+    are stored and counted, but no customer profile is built for them and they raise no alert."""
+    from alerts.config import AlertingConfig
+
+    config = PipelineConfig(batch_size=4, alerts=AlertingConfig().with_brand_accounts(["weibo:acme-official"]))
+    storage = open_storage(sqlite_url, None)
+    try:
+        harness = Harness(storage, config)
+        official = {"id": "acme-official", "handle": "Acme官方微博", "followers": 2_000_000, "verified": True}
+        harness.run(
+            _bytes(event_factory(event_id="p1", author=official, text=NEGATIVE_TEXT, at=T0)),
+            _bytes(event_factory(event_id="c1", author={"id": "dan"}, kind="comment", parent_id="p1",
+                                 text="love it, great service", at=T0 + timedelta(minutes=1))),
+            _bytes(event_factory(event_id="r1", author=official, kind="reply", parent_id="c1", text="谢谢支持",
+                                 at=T0 + timedelta(minutes=2))),
+        )
+        assert harness.runtime.stats.processed == 3
+        assert harness.profile_json("weibo:acme-official") is None
+        assert harness.profile_json("weibo:dan") is not None
+        assert harness.notified == []
+        with storage.session_factory() as session:
+            assert len(events_of_identities(["weibo:acme-official"], session=session)) == 2
+    finally:
+        storage.close()

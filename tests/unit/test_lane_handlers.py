@@ -42,7 +42,7 @@ def _as_records(messages: Sequence[Outgoing], topic: str) -> list[SourceRecord]:
 def test_raw_records_flow_through_enrich_then_apply_and_alert_to_profiles_alerts_and_dead_letters(
     storage, event_factory
 ):
-    complaint = event_factory(author={"id": "u-9", "followers": 5000}, text="terrible quality, broken after a day, I want a refund",
+    complaint = event_factory(author={"id": "u-9", "followers": 20_000}, text="terrible quality, broken after a day, I want a refund",
                               identity_hints={"email": "nine@example.com"})
     raw = [
         SourceRecord(value=json.dumps(complaint).encode(), topic=RAW_EVENTS, partition=0, offset=0, key=b"weibo:u-9"),

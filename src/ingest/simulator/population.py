@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from ingest.connectors import BrandAccounts
 from ingest.contracts import Author, IdentityHints, Platform
 from ingest.simulator.config import SimulatorConfig
 from ingest.simulator.draws import B36, B62, B64, HEX, chars, cumulative, pick
@@ -331,3 +332,19 @@ class Population:
         persona = Persona(platform, author, IdentityHints(), bank, "positive", brand, 0, 1.0, 8)
         persona.is_brand = True
         return persona
+
+
+def brand_accounts(config: SimulatorConfig) -> dict[str, BrandAccounts]:
+    """The simulated brands' own accounts, as a connectors file's ``[brands.<brand>]`` tables would list
+    them (identity keys on every platform, and their handles)."""
+    population = Population(config)
+    out: dict[str, BrandAccounts] = {}
+    for brand in config.brands:
+        personas = [p for (_, b), p in sorted(population.brand_accounts.items(), key=lambda kv: kv[0][0].value)
+                    if b == brand]
+        out[brand] = BrandAccounts(
+            accounts=tuple(f"{p.platform.value}:{p.author.id}" for p in personas),
+            handles=tuple(dict.fromkeys(p.author.handle for p in personas if p.author.handle)),
+        )
+    return out
+

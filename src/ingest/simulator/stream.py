@@ -11,6 +11,7 @@ platform.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections import deque
 from collections.abc import Iterator
@@ -55,8 +56,14 @@ _MASK64 = (1 << 64) - 1
 # no webhooks: the connector polls, so these arrive later
 _POLLED = (Platform.ZHIHU, Platform.REDDIT, Platform.YOUTUBE, Platform.XIAOHONGSHU)
 _BRAND_POST_SHARE = 0.02
+_ANSWERED_SHARE = 0.6  # questions to a brand that one of its accounts answers (a reply to the question)
+_ANSWER_DELAY_MIN = (3.0, 50.0)  # most within the hour; a tenth come late, after the detectors' hour
+_LATE_ANSWER_DELAY_MIN = (65.0, 180.0)
+_ASKING = frozenset({"question", "purchase"})
+_ANSWER_IDS = 1 << 39  # answers take ids from their own counter range: the rest of the stream keeps its ids
 _CRISIS_KINDS = (EventKind.POST, EventKind.MENTION, EventKind.SHARE, EventKind.COMMENT, EventKind.REPLY)
 _CRISIS_KIND_CUM = cumulative([35.0, 15.0, 25.0, 15.0, 10.0])
+_ANSWERABLE = (EventKind.POST, EventKind.MENTION, EventKind.COMMENT, EventKind.REPLY)
 _NO_METRICS = Metrics()
 
 
@@ -86,6 +93,7 @@ class _Channel:
         self.crisis_comments: deque[Item] = deque(maxlen=200)
         self.brand_accounts = brand_accounts
         self.reposts_are_roots = platform is Platform.WEIBO or platform is Platform.X
+        self.answers = 0
 
 
 class _Stream:
@@ -116,6 +124,10 @@ class _Stream:
         self.crisis_platform = self.rng.choice(candidates) if candidates else next(iter(pop.by_platform))
         self.crisis_started = False
         self.metrics_cache: dict[int, Metrics] = {}
+        # brand answers draw from their own generator, so the customer stream is the same with or without them
+        self.answer_rng = random.Random(config.seed * 1_000_003 + 31)
+        self.answers: list[tuple[int, int, Item, str, Platform]] = []  # heap: (time, seq, question, brand, platform)
+        self.answer_seq = 0
 
     # ---- arrivals
 
@@ -139,6 +151,10 @@ class _Stream:
                     t = float(seg_end)
                     break
                 us = int(t)
+                while self.answers and self.answers[0][0] < us:  # answers due before this arrival come first
+                    due, _, question, brand, platform = heapq.heappop(self.answers)
+                    last = due if due > last else last + 1
+                    yield self._answer(question, brand, platform, last)
                 us = us if us > last else last + 1
                 last = us
                 if crisis_share and rng.random() < crisis_share:
@@ -195,7 +211,32 @@ class _Stream:
         rating = None
         if kind is REVIEW:
             rating = 1 + int(rng.random() * 2) if intent in NEGATIVE_INTENTS else 3 + int(rng.random() * 3)
-        return self._emit(persona, kind, us, text, brand_field, parent, brand_field, rating=rating)
+        event = self._emit(persona, kind, us, text, brand_field, parent, brand_field, rating=rating)
+        if intent in _ASKING and brand_field and kind in _ANSWERABLE:
+            self._schedule_answer(ch, kind, brand_field, us)
+        return event
+
+    def _schedule_answer(self, ch: _Channel, kind: EventKind, brand: str, us: int) -> None:
+        """Maybe schedule the brand's answer to the question just emitted (its item is the newest of its
+        pool). Draws only from ``answer_rng``."""
+        a = self.answer_rng
+        if a.random() >= _ANSWERED_SHARE:
+            return
+        low, high = _LATE_ANSWER_DELAY_MIN if a.random() < 0.1 else _ANSWER_DELAY_MIN
+        question = ch.comments[-1] if kind is COMMENT or kind is REPLY else ch.roots[-1]
+        self.answer_seq += 1
+        due = us + int((low + a.random() * (high - low)) * 60_000_000)
+        heapq.heappush(self.answers, (due, self.answer_seq, question, brand, ch.platform))
+
+    def _answer(self, question: Item, brand: str, platform: Platform, us: int) -> SocialEvent:
+        """The brand account's reply to ``question`` (template intent ``answer``)."""
+        persona = self.channels[platform].brand_accounts[brand]
+        rng, self.rng = self.rng, self.answer_rng  # the answer's draws must not move the customer stream
+        try:
+            text = self._text(persona, "answer", brand, None)
+            return self._emit(persona, REPLY, us, text, brand, question, brand, answer=True)
+        finally:
+            self.rng = rng
 
     def _brand_post(self, us: int) -> SocialEvent:
         rng = self.rng
@@ -295,11 +336,16 @@ class _Stream:
         *,
         rating: int | None = None,
         crisis: bool = False,
+        answer: bool = False,
     ) -> SocialEvent:
         rng = self.rng
         ch = persona.channel
-        count = ch.count
-        ch.count = count + 1
+        if answer:  # a counter of their own: answers never shift the ids of the rest of the stream
+            count = _ANSWER_IDS + ch.answers
+            ch.answers += 1
+        else:
+            count = ch.count
+            ch.count = count + 1
         s = (count * 0x9E3779B97F4A7C15 + ch.salt) & _MASK40  # a bijection: unique ids that look random
         s64 = (s * 0xD6E8FEB86659FD93 + ch.salt64) & _MASK64
         occurred = ch.epoch + timedelta(microseconds=us)
@@ -347,7 +393,7 @@ class _Stream:
             (ch.brand_roots if persona.is_brand else ch.roots).append(item)
             if crisis:
                 ch.crisis_roots.append(item)
-        elif parent is not None and kind is not SHARE:
+        elif parent is not None and kind is not SHARE and not answer:
             handle = persona.author.handle or persona.author.display_name or persona.author.id
             item = Item(event_id, parent.thread_id, parent.brand, parent.url, handle, parent.native)
             ch.comments.append(item)

@@ -26,7 +26,8 @@ INTENTS: tuple[str, ...] = (
     "safety",
     "neutral",
 )
-"""Intents of the customer template banks (brand accounts' own posts use intent ``"official"``)."""
+"""Intents of the customer template banks (brand accounts' own posts use intent ``"official"``, their
+answers to customers' questions ``"answer"``)."""
 
 NEGATIVE_INTENTS: frozenset[str] = frozenset(
     {"delivery", "quality", "price", "service", "churn", "app_bug", "safety"}
@@ -80,7 +81,8 @@ _PATTERNS = _compile_patterns()
 
 
 def template_intent(text: str | None) -> str | None:
-    """The intent of the simulator template ``text`` was filled from (one of ``INTENTS`` or ``"official"``).
+    """The intent of the simulator template ``text`` was filled from (one of ``INTENTS``, ``"official"`` or
+    ``"answer"``).
 
     Mention prefixes and repost decorations are tolerated. Returns ``None`` for text no template produced
     (e.g. a bare "转发微博" repost). Pure; meant for tests and demos, not as a classifier.

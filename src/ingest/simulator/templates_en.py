@@ -57,5 +57,7 @@ official  | Meet the new {brand} {product}, available today
 official  | {brand} holiday sale: {product} up to {n}0% off
 official  | Thanks for the love! Share this post for a chance to win a {brand} {product}
 official  | {brand} now offers {days}-day no-questions-asked returns on the {product}
+answer    | Hi there, thanks for reaching out to {brand}! We've sent you a DM with the details.
+answer    | Good question! The {product} setup guide is on the {brand} help center, and our team is happy to help in DMs.
 """
 """English (en)."""

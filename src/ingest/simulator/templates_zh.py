@@ -62,6 +62,9 @@ official  | 【新品】{brand} {product} 今天正式开售，点击链接了�
 official  | {brand} 双11狂欢：{product} 限时优惠，{n}折起
 official  | 感谢大家对{brand} {product}的支持，转发本条抽{n}位送新品
 official  | {brand} 服务升级：{product} 全国联保，{days}天无理由退换
+answer    | 您好，感谢关注{brand}！详细信息已私信您，请查收～
+answer    | 亲，{product}的问题可以在{brand}官网“服务支持”里找到说明，也可以私信小助手哦
+answer    | 您好，已为您登记，{brand}客服会在{n}小时内联系您
 """
 """Simplified Chinese (zh-Hans); a few mix in English words."""
 
@@ -117,5 +120,7 @@ neutral   | 看到{brand}發表會了，大家覺得如何？
 official  | 【新品上市】{brand} {product} 今日開賣，詳情請點連結
 official  | {brand} 雙11：{product} 限時優惠，{n}折起
 official  | 感謝支持{brand} {product}，分享本文抽{n}位送新品
+answer    | 您好，感謝關注{brand}！詳細資訊已私訊給您，請查收～
+answer    | 您好，{product}的相關說明可以在{brand}官網「服務支援」查看，也歡迎私訊小幫手
 """
 """Traditional Chinese (zh-Hant)."""

@@ -37,7 +37,9 @@ def handle(args: argparse.Namespace) -> int:
     from ingest.simulator import SimulatorConfig, raw_records
     from ingest.simulator.native import DemoConnectors, native_request
     from ingest.simulator.polled import PlatformStandIns
+    from ingest.simulator.population import brand_accounts
     from scrm.commands._serving import Deliver, serve_embedded
+    from scrm.wiring import with_brands
     from streams.runtimes.embedded import EmbeddedRuntime
     from streams.settings import EmbeddedSettings
 
@@ -52,6 +54,8 @@ def handle(args: argparse.Namespace) -> int:
         invalid_ratio=0.002,
     )
 
+    # the simulated brands' own accounts, as a connectors file's [brands.<brand>] tables would name them
+    settings = settings.model_copy(update={"pipeline": with_brands(settings.pipeline, brand_accounts(simulator))})
     brands = {brand: DemoConnectors.create(brand, os.urandom(32)) for brand in simulator.brands}
     standins = PlatformStandIns(POLLED)
     standins.start()

@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "run, scrm import jsonl, scrm publish). --format platform: what each platform would send: signed "
         "webhook requests (WeChat, Meta, Douyin), API pages (X, Reddit, YouTube, Weibo) and, for what no "
         "platform delivers natively, SocialEvent lines; the connectors file holding the secrets is written "
-        "beside it as FILE.connectors.toml.",
+        "beside it as FILE.connectors.toml. Both formats write the simulated brands' own accounts there "
+        "([brands.<brand>] tables).",
     )
     parser.add_argument("--out", type=Path, required=True, metavar="FILE")
     parser.add_argument("--format", choices=["jsonl", "platform"], default="jsonl")
@@ -38,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ingest.connectors import brands_toml
     from ingest.simulator import SimulatorConfig, simulate_events
+    from ingest.simulator.population import brand_accounts
     from scrm.progress import Progress
 
     if args.events < 1:
@@ -55,6 +58,8 @@ def handle(args: argparse.Namespace) -> int:
             yield event
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    connectors = args.out.with_name(args.out.name + ".connectors.toml")
+    brands = brands_toml(brand_accounts(config))
     kinds: Counter[str] = Counter()
     with args.out.open("w", encoding="utf-8") as out:
         if args.format == "jsonl":
@@ -63,6 +68,9 @@ def handle(args: argparse.Namespace) -> int:
             for event in events():
                 out.write(encode_event(event).decode("utf-8") + "\n")
                 kinds["event"] += 1
+            connectors.write_text(brands, encoding="utf-8")
+            print(f"scrm simulate: the simulated brands' own accounts: {connectors} "
+                  "(SCRM_CONNECTORS_FILE for scrm run)", file=sys.stderr)
         else:
             from ingest.simulator.platform_file import PlatformFile
 
@@ -70,8 +78,7 @@ def handle(args: argparse.Namespace) -> int:
             for line in rendered.lines(events()):
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 kinds[f"{line['kind']} {line.get('platform', '')}".strip()] += 1
-            connectors = args.out.with_name(args.out.name + ".connectors.toml")
-            connectors.write_text(rendered.connectors_toml(), encoding="utf-8")
+            connectors.write_text(rendered.connectors_toml() + "\n" + brands, encoding="utf-8")
             print(f"scrm simulate: connectors (with the secrets that signed the requests): {connectors}",
                   file=sys.stderr)
     progress.done()

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 
 
@@ -30,8 +31,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def handle(args: argparse.Namespace) -> int:
     from enrichment.factory import build_enricher
+    from ingest.exceptions import ConnectorsFileError
     from scrm.heap import settle_heap
     from scrm.observability import observe, serve_health
+    from scrm.wiring import brands_of, with_brands
     from streams.admin import ensure_topics
     from streams.health import LaneWatch
     from streams.heartbeats import HeartbeatWriter
@@ -45,6 +48,12 @@ def handle(args: argparse.Namespace) -> int:
     overrides = {"kafka_bootstrap": args.bootstrap, "lanes": args.lanes and tuple(args.lanes.split(",")),
                  "metrics_port": args.metrics_port}
     settings = WorkerSettings(**{name: value for name, value in overrides.items() if value})
+    try:
+        settings = settings.model_copy(update={
+            "pipeline": with_brands(settings.pipeline, brands_of(settings.connectors_file))})
+    except ConnectorsFileError as exc:
+        print(f"scrm worker: {exc}", file=sys.stderr)
+        return 2
     created = ensure_topics(settings.kafka_bootstrap, settings.partitions, settings.kafka)
     if created:
         log.info("created topics: %s", ", ".join(created))

@@ -54,10 +54,19 @@ def test_purchase_intent_is_an_opportunity_with_a_suggested_reply_in_the_posts_l
     alerts, _ = run_detectors([post], DetectorState(), CONFIG)
     (alert,) = alerts
     assert alert.rule == "purchase_intent" and alert.kind == "opportunity"
-    assert alert.evidence["matched_phrases"] == ["求推荐", "想换手机"]
+    assert alert.evidence["matched_intents"] == ["recommendation_request"] and alert.evidence["matched_phrases"] == []
     assert alert.suggested_reply is not None and alert.suggested_reply.language == "zh-Hans"
     assert alert.suggested_reply.template_id == "purchase.zh-Hans"
     assert "@" + post.event.author.handle in alert.suggested_reply.text and "acme" in alert.suggested_reply.text
+
+
+def test_an_operators_purchase_phrases_count_where_the_intent_head_saw_none():
+    post = make_post(text="想换手机了，求推荐！", language="zh-Hans")
+    assert run_detectors([post], DetectorState(), CONFIG)[0] == []
+    config = CONFIG.model_copy(update={"opportunity": CONFIG.opportunity.model_copy(
+        update={"purchase_phrases": ("求推荐",)})})
+    (alert,) = run_detectors([post], DetectorState(), config)[0]
+    assert alert.rule == "purchase_intent" and alert.evidence["matched_phrases"] == ["求推荐"]
 
 
 def test_a_delivery_complaint_gets_the_apology_and_next_step_template_in_traditional_chinese():
@@ -75,7 +84,8 @@ def test_reply_templates_can_be_overridden_by_a_file(tmp_path):
     override.write_text('{"templates": [{"id": "purchase.en", "intent": "purchase_intent", "topic": null, '
                         '"language": "en", "text": "Custom {brand} offer"}]}', encoding="utf-8")
     config = AlertingConfig(reply_templates=str(override))
-    alerts, _ = run_detectors([make_post(text="where can I buy one?")], DetectorState(), config)
+    alerts, _ = run_detectors([make_post(text="where can I buy one?", intents=("purchase_intent",))], DetectorState(),
+                              config)
     assert alerts[0].suggested_reply is not None and alerts[0].suggested_reply.text == "Custom acme offer"
 
 

@@ -191,7 +191,7 @@ def test_the_run_loop_sleeps_on_the_outbox_signal_and_checks_slas_only_every_int
 
 
 def test_failed_deliveries_retry_with_backoff_then_succeed_and_survive_a_restart(storage):
-    _apply(storage, [make_post(at=T0, text="where can I buy one?")])
+    _apply(storage, [make_post(at=T0, text="where can I buy one?", intents=("purchase_intent",))])
     now = [WALL]
     sender = Recorder(failures=2)
     _dispatcher(storage, sender, clock=lambda: now[0]).run_once()
@@ -208,7 +208,7 @@ def test_failed_deliveries_retry_with_backoff_then_succeed_and_survive_a_restart
 
 
 def test_a_delivery_failing_every_attempt_is_dead_lettered_not_lost(storage):
-    _apply(storage, [make_post(at=T0, text="where can I buy one?")])
+    _apply(storage, [make_post(at=T0, text="where can I buy one?", intents=("purchase_intent",))])
     now = [WALL]
     dispatcher = _dispatcher(storage, Recorder(failures=100), clock=lambda: now[0])
     for _ in range(6):

@@ -38,7 +38,7 @@ def test_slow_sharing_does_not_fire():
 
 
 def test_a_question_unanswered_past_its_time_on_event_time_is_an_opportunity():
-    question = make_post(at=T0, text="does the acme x1 support wireless charging?")
+    question = make_post(at=T0, text="does the acme x1 support wireless charging?", intents=("question",))
     _, state = run_detectors([question], DetectorState(), CONFIG)
     alerts, state = run_detectors([make_post(at=T0 + timedelta(minutes=59))], state, CONFIG)
     assert alerts == [] and len(state.questions) == 1
@@ -50,7 +50,7 @@ def test_a_question_unanswered_past_its_time_on_event_time_is_an_opportunity():
 
 
 def test_a_brand_reply_answers_the_question():
-    question = make_post(at=T0, text="is there a warranty?")
+    question = make_post(at=T0, text="is there a warranty?", intents=("question",))
     reply = make_post(at=T0 + timedelta(minutes=5), kind="reply", text="yes, 2 years",
                       parent_id=question.event.event_id, author={"handle": "acme_official"})
     _, state = run_detectors([question, reply], DetectorState(), CONFIG)
@@ -65,6 +65,61 @@ def test_fire_caps_send_alerts_over_the_cap_into_one_overflow_incident():
     keys = sorted(folded.incidents)
     assert len(keys) == 6 and "overflow:negative_post:acme" in keys
     assert folded.incidents["overflow:negative_post:acme"].count == 3
+
+
+def test_a_question_mark_without_the_question_intent_waits_for_no_answer():
+    statement = make_post(at=T0, text="用了一个月了，没什么问题？", intents=("praise",))
+    _, state = run_detectors([statement], DetectorState(), CONFIG)
+    assert state.questions == {}
+
+
+def test_over_budget_incidents_are_titled_by_what_they_group_not_by_one_author():
+    posts = [negative(T0 + timedelta(minutes=i), author={"followers": 50_000, "handle": f"critic{i}"})
+             for i in range(8)]
+    alerts, _ = run_detectors(posts, DetectorState(), CONFIG)
+    folded = fold_alerts(alerts, {}, {}, IncidentConfig(budgets={"negative_post": 2}), T0)
+    overflow = folded.incidents["overflow:negative_post:acme"]
+    assert len(folded.incidents) == 3 and overflow.count == 6
+    assert overflow.title == "Over budget: 6 more influential negative posts for acme since 2026-11-02 00:02 UTC"
+    assert "critic" not in overflow.title
+
+
+def test_low_severity_alerts_join_one_digest_per_rule_brand_and_window():
+    buyers = [make_post(at=T0 + timedelta(minutes=20 * i), text=f"want to buy the x{i}", intents=("purchase_intent",))
+              for i in range(6)]
+    alerts, _ = run_detectors(buyers, DetectorState(), CONFIG)
+    assert {a.severity for a in alerts} == {2}
+    folded = fold_alerts(alerts, {}, {}, IncidentConfig(digest_window_minutes=60), T0)
+    digests = sorted(folded.incidents.values(), key=lambda i: i.first_seen)
+    assert [i.count for i in digests] == [3, 3]  # 20-minute steps: three per event-time hour
+    assert [i.dedup_key for i in digests] == ["digest:purchase_intent:acme:2026-11-02T00:00:00+00:00",
+                                             "digest:purchase_intent:acme:2026-11-02T01:00:00+00:00"]
+    assert digests[0].title == "Digest: 3 purchase-intent posts for acme, 2026-11-02 00:00–01:00 UTC"
+    assert len(digests[0].evidence["posts"]) == 3
+    assert folded.caps == {}  # digests spend no budget
+    (four_hours,) = fold_alerts(alerts, {}, {}, IncidentConfig(), T0).incidents.values()  # the default window
+    assert four_hours.count == 6 and four_hours.title.endswith("2026-11-02 00:00–04:00 UTC")
+    influencer = make_post(at=T0, text="want to buy the x9", intents=("purchase_intent",), author={"followers": 90_000})
+    (alert,) = run_detectors([influencer], DetectorState(), CONFIG)[0]
+    assert alert.severity == 4
+    assert list(fold_alerts([alert], {}, {}, IncidentConfig(), T0).incidents) == [alert.dedup_key]
+    no_digest = fold_alerts(alerts, {}, {}, IncidentConfig(digest_max_severity=0, budgets={"purchase_intent": 10}), T0)
+    assert len(no_digest.incidents) == 6
+
+
+def test_the_brands_own_accounts_raise_nothing_and_answer_questions():
+    config = CONFIG.with_brand_accounts(["weibo:brand1"])
+    official = dict(id="brand1", handle="Acme官方微博", followers=2_000_000, verified=True)
+    own = [negative(T0, author=official, text="now offers no-questions-asked returns"),
+           make_post(at=T0, author=official, text="want to buy? new x2 on sale", intents=("purchase_intent", "question"),
+                     label="positive", score=0.8)]
+    alerts, state = run_detectors(own, DetectorState(), config)
+    assert alerts == [] and state.questions == {}
+    question = make_post(at=T0, text="is there a warranty?", intents=("question",))
+    reply = make_post(at=T0 + timedelta(minutes=5), kind="reply", text="yes", parent_id=question.event.event_id,
+                      author=official)
+    _, state = run_detectors([question, reply], DetectorState(), config)
+    assert state.questions == {}
 
 
 def test_lifecycle_moves_and_escalation_rules():

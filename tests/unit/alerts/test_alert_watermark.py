@@ -34,7 +34,8 @@ def _posts() -> list[ScoredPost]:
     posts.append(spreading)
     posts += [make_post(at=T0 + timedelta(minutes=81, seconds=11 * i), kind="share", parent_id=spreading.event.event_id,
                         text=None) for i in range(6)]
-    posts.append(make_post(at=T0 + timedelta(minutes=30, seconds=5), text="does it work with my old charger?"))
+    posts.append(make_post(at=T0 + timedelta(minutes=30, seconds=5), text="does it work with my old charger?",
+                           intents=("question",)))
     posts.append(make_post(at=T0 + timedelta(minutes=45, seconds=9), text="where can i buy one", intents=("purchase_intent",)))
     return sorted(posts, key=lambda p: p.event.occurred_at_utc)
 

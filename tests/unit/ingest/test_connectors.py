@@ -10,7 +10,14 @@ import pytest
 
 from ingest.adapters.meta import MetaConnector
 from ingest.adapters.wechat import WeChatConfig
-from ingest.connectors import PLATFORMS, env_name, load_connectors, parse_connectors
+from ingest.connectors import (
+    PLATFORMS,
+    env_name,
+    load_brands,
+    load_connectors,
+    parse_brands,
+    parse_connectors,
+)
 from ingest.exceptions import ConnectorsFileError
 
 FILE = textwrap.dedent("""
@@ -109,3 +116,32 @@ def test_broken_toml_and_a_missing_file_are_clear_errors(tmp_path: Path):
     path = tmp_path / "connectors.toml"
     path.write_text(FILE, encoding="utf-8")
     assert sorted(load_connectors(path, {})) == ["acme-wechat", "acme_meta"]
+
+
+def test_brand_tables_name_each_brands_own_accounts(tmp_path: Path):
+    text = FILE + textwrap.dedent("""
+        [brands.acme]
+        accounts = ["weibo:5591632313", "x:1676070087321220954"]
+        handles = ["acme_official"]
+
+        [brands.lumo]
+        accounts = ["wechat:gh_9c40d710a893"]
+    """)
+    path = tmp_path / "connectors.toml"
+    path.write_text(text, encoding="utf-8")
+    brands = load_brands(path)
+    assert brands["acme"].accounts == ("weibo:5591632313", "x:1676070087321220954")
+    assert brands["acme"].handles == ("acme_official",) and brands["lumo"].handles == ()
+    assert sorted(parse_connectors(text, {})) == ["acme-wechat", "acme_meta"], "brands are no connectors"
+
+
+@pytest.mark.parametrize(("table", "problem"), [
+    ('accounts = ["5591632313"]', "is not <platform>:<author id>"),
+    ('accounts = ["myspace:1"]', "is not <platform>:<author id>"),
+    ('owners = ["li"]', "owners: Extra inputs are not permitted"),
+])
+def test_a_brand_account_that_is_no_identity_key_is_refused_naming_the_brand(table: str, problem: str):
+    with pytest.raises(ConnectorsFileError, match=f"brand 'acme': .*{problem}"):
+        parse_brands(f"[brands.acme]\n{table}\n")
+    with pytest.raises(ConnectorsFileError, match="brand 'acme'"):
+        parse_connectors(f"[brands.acme]\n{table}\n", {})
