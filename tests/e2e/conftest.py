@@ -333,6 +333,8 @@ class ConsoleEnv:
     url_without_analytics: str  # same database, no analytics: the 503 path
     publish: Callable[[bytes], None]  # publish one raw event and drain the runtime
     import_crm: Callable[[str], None]  # import a CRM CSV (its text) as ``scrm import-crm`` does
+    find_matches: Callable[[], None]  # run the identity suggestion job once
+    settle: Callable[[], None]  # drain the runtime: identity links submitted through the API are applied
     api_key: str = API_KEY
     xss_text: str = XSS_TEXT
     chinese_negative: str = CHINESE_NEGATIVE
@@ -386,6 +388,16 @@ def console_env(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iter
             imported = parse_crm_csv(text.splitlines(keepends=True), source_name="crm.csv", at=at)
             run_import(imported, source="crm.csv", at=at, session_factory=storage.session_factory)
 
+    def find_matches() -> None:
+        from streams.jobs.suggestions import refresh_suggestions
+
+        with drain_lock:
+            refresh_suggestions(storage.session_factory)
+
+    def settle() -> None:
+        with drain_lock:
+            runtime.drain()
+
     def services(analytics: Any) -> ApiServices:
         connectors = parse_connectors('[connectors.acme-meta]\nplatform = "meta"\nbrand = "acme"\n'
                                       'app_secret = "s"\nverify_token = "v"\n', {})
@@ -400,7 +412,7 @@ def console_env(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iter
     without_analytics = Server(create_app(services(None)))
     try:
         yield ConsoleEnv(url=with_analytics.url, url_without_analytics=without_analytics.url, publish=publish,
-                         import_crm=import_crm)
+                         import_crm=import_crm, find_matches=find_matches, settle=settle)
     finally:
         with_analytics.stop()
         without_analytics.stop()

@@ -353,3 +353,52 @@ def test_the_360_view_pages_the_timeline_and_charts_sentiment_and_merge_history(
     merges = page.evaluate("Array.from(document.querySelectorAll('#pv-merges li')).map(li => li.textContent)")
     assert len(merges) == 1 and "merge" in merges[0] and "api" in merges[0]
     assert page.exceptions() == []
+
+
+def _review_row(identity: str) -> str:
+    return (f"Array.from(document.querySelectorAll('#review-list li.review-row'))"
+            f".find(li => li.textContent.includes({js(identity)})) || null")
+
+
+def test_the_review_queue_links_a_probable_match_and_keeps_a_rejected_pair_apart(
+    console_env: ConsoleEnv, page: Page
+) -> None:
+    # accounts no other test uses: one person on two platforms, and two strangers who share a handle
+    console_env.post(9201, "weibo", "reviewq_mei", "新耳机到了，音质不错", name="林小美", followers=300)
+    console_env.post(9202, "douyin", "reviewq_mei", "耳机音质真不错", name="林小美", followers=300)
+    console_env.post(9203, "x", "reviewq_sam", "Battery lasts two days", name="Sam Q", followers=300)
+    console_env.post(9204, "reddit", "reviewq_sam", "Charger arrived today", name="Sam Q", followers=300)
+    console_env.find_matches()
+
+    open_console(page, console_env.url)
+    mei, sam = _review_row("weibo:reviewq_mei"), _review_row("reddit:reviewq_sam")
+    page.wait_for(f"({mei}) !== null && ({sam}) !== null", message="the suggestions are not listed")
+    evidence = page.evaluate(f"({mei}).querySelector('.review-evidence').textContent")
+    assert "林小美" in evidence and "(the same)" in evidence and "douyin:reviewq_mei" in page.evaluate(
+        f"({mei}).textContent")
+    assert page.evaluate(f"({mei}).querySelector('.meter') !== null")
+
+    page.evaluate(f"({mei}).setAttribute('id', 'rq-mei')")
+    page.click("#rq-mei button[data-action=accept]")
+    page.wait_for(f"({mei}) === null && document.getElementById('review-note').textContent.includes('Linked')",
+                  message="accepting did not take the match off the queue")
+    page.evaluate(f"({sam}).setAttribute('id', 'rq-sam')")
+    page.click("#rq-sam button[data-action=reject]")
+    page.wait_for(f"({sam}) === null && document.getElementById('review-note').textContent.includes('apart')",
+                  message="rejecting did not take the pair off the queue")
+
+    console_env.settle()  # the identity lane applies the accepted link
+    headers = {"X-API-Key": console_env.api_key}
+    (merged,) = httpx.get(f"{console_env.url}/v1/profiles", params={"identity": "weibo:reviewq_mei"},
+                          headers=headers, timeout=30).json()
+    assert set(merged["identities"]) >= {"weibo:reviewq_mei", "douyin:reviewq_mei"}
+    (apart,) = httpx.get(f"{console_env.url}/v1/profiles", params={"identity": "x:reviewq_sam"},
+                         headers=headers, timeout=30).json()
+    assert "reddit:reviewq_sam" not in apart["identities"]
+    rejected = httpx.get(f"{console_env.url}/v1/identities/suggestions", params={"state": "rejected"},
+                         headers=headers, timeout=30).json()
+    assert {(s["a"], s["b"]) for s in rejected} >= {("reddit:reviewq_sam", "x:reviewq_sam")}
+    page.click("#review-refresh")
+    page.wait_for(f"document.getElementById('review-summary').textContent.length > 0 && ({mei}) === null "
+                  f"&& ({sam}) === null", message="a decided match came back")
+    assert page.exceptions() == []

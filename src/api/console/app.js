@@ -49,6 +49,13 @@
     return node;
   }
 
+  /** A small horizontal bar filled to ``value`` out of 100. */
+  function meter(value, title) {
+    return el("span", { className: "meter", title: title }, [
+      el("span", { className: "meter-fill", style: `width:${Math.max(0, Math.min(100, value))}%` }),
+    ]);
+  }
+
   function svg(tag, attrs, parent) {
     const node = document.createElementNS(SVG_NS, tag);
     for (const [name, value] of Object.entries(attrs || {})) {
@@ -161,6 +168,7 @@
       if (state.key === usedKey) requireKey("That API key was not accepted. Enter a valid key.");
       throw new AuthError("unauthorized");
     }
+    if (response.status === 204) return null; // no content: a decision recorded, nothing to show
     if (!response.ok) {
       let detail = "";
       try {
@@ -229,6 +237,7 @@
     searchProfiles();
     loadSegments();
     loadBuilder();
+    loadReview();
   }
 
   /* ------------------------------------------------------------------ pollers */
@@ -1046,9 +1055,7 @@
         ]),
         el("td", {}, [el("span", { className: `lc lc-${profile.lifecycle}`, text: profile.lifecycle })]),
         el("td", { className: "num" }, [
-          el("span", { className: "meter", title: `${fmtFixed(influence, 1)} / 100` }, [
-            el("span", { className: "meter-fill", style: `width:${Math.max(0, Math.min(100, influence))}%` }),
-          ]),
+          meter(influence, `${fmtFixed(influence, 1)} / 100`),
           el("span", { text: fmtFixed(influence, 1) }),
         ]),
         el("td", { className: `num sent ${sentimentClass(ewma)}`, text: fmtSigned(ewma) }),
@@ -1317,6 +1324,85 @@
       if (error instanceof AuthError) return;
       note.textContent = error instanceof HttpError && error.status === 403
         ? "Your key may not read next actions (agents and marketers can)." : "Next actions are unavailable.";
+      show(note, true);
+    }
+  }
+
+  /* ------------------------------------------------------------------ identity review */
+
+  /** The pending identity suggestions (GET /v1/identities/suggestions), each with its score, its evidence
+   * and accept / reject buttons. Texts from the platforms are rendered as text only. */
+  async function loadReview() {
+    const note = $("review-note");
+    try {
+      const pending = await api("/v1/identities/suggestions?state=pending&limit=50");
+      $("review-list").replaceChildren(...pending.map(reviewRow));
+      $("review-summary").textContent = pending.length
+        ? `${pending.length} probable match${pending.length === 1 ? "" : "es"} to review, best first`
+        : "Nothing to review: no probable matches are waiting.";
+      show(note, false);
+    } catch (error) {
+      if (error instanceof AuthError) return;
+      note.textContent = error instanceof HttpError && error.status === 403
+        ? "Your key may not read identity suggestions." : "Identity suggestions are unavailable.";
+      show(note, true);
+    }
+  }
+
+  function reviewRow(suggestion) {
+    const ev = suggestion.evidence || {};
+    const names = Array.isArray(ev.display_names) ? ev.display_names.filter(Boolean) : [];
+    const handles = Array.isArray(ev.handles) ? ev.handles.filter(Boolean) : [];
+    const threads = Array.isArray(ev.shared_threads) ? ev.shared_threads : [];
+    const facts = [
+      names.length ? `names: ${names.join(" / ")}` : null,
+      typeof ev.name_similarity === "number" ? `name similarity ${Math.round(ev.name_similarity * 100)} %` : null,
+      handles.length ? `handles: ${handles.join(" / ")}${ev.same_handle ? " (the same)" : ""}` : null,
+      threads.length ? `active in ${threads.length} of the same thread${threads.length === 1 ? "" : "s"}` : null,
+    ].filter(Boolean);
+    const score = Math.round((Number(suggestion.score) || 0) * 100);
+    const accept = el("button", { type: "button", className: "primary small-button", text: "Same person",
+      "data-action": "accept" });
+    const reject = el("button", { type: "button", className: "ghost small-button", text: "Different people",
+      "data-action": "reject" });
+    const row = el("li", { className: "review-row", "data-suggestion": suggestion.suggestion_id }, [
+      el("div", { className: "review-pair", text: `${suggestion.a}  ↔  ${suggestion.b}` }),
+      el("div", { className: "small" }, [
+        meter(score, `score ${score} / 100`),
+        el("span", { text: `score ${score}` }),
+      ]),
+      el("ul", { className: "review-evidence small" }, facts.map((fact) => el("li", { text: fact }))),
+      el("div", { className: "review-actions" }, [accept, reject]),
+    ]);
+    accept.addEventListener("click", () => decide(suggestion, "accept", row));
+    reject.addEventListener("click", () => decide(suggestion, "reject", row));
+    return row;
+  }
+
+  /** Accept (a link, merging the two customers shortly) or reject (never suggested again) one suggestion. */
+  async function decide(suggestion, action, row) {
+    const note = $("review-note");
+    for (const button of row.querySelectorAll("button")) button.disabled = true;
+    try {
+      await api(`/v1/identities/suggestions/${encodeURIComponent(suggestion.suggestion_id)}/${action}`,
+                { method: "POST" });
+      row.remove();
+      note.textContent = action === "accept"
+        ? `Linked ${suggestion.a} and ${suggestion.b}: their profiles merge in a moment.`
+        : `Kept ${suggestion.a} and ${suggestion.b} apart; they will not be suggested again.`;
+      show(note, true);
+      const left = $("review-list").children.length;
+      $("review-summary").textContent = left ? `${left} left to review` : "Nothing left to review.";
+    } catch (error) {
+      for (const button of row.querySelectorAll("button")) button.disabled = false;
+      if (error instanceof AuthError) return;
+      if (error instanceof HttpError && error.status === 409) {  // someone else decided meanwhile
+        await loadReview();
+        return;
+      }
+      note.textContent = error instanceof HttpError && error.status === 403
+        ? "Your API key's role may not decide identity matches (agents can)."
+        : `Could not ${action} the match (${error.message}).`;
       show(note, true);
     }
   }
@@ -1601,6 +1687,7 @@
     $("profile-search").addEventListener("submit", searchProfiles);
     $("segment-form").addEventListener("submit", saveSegment);
     $("next-actions-form").addEventListener("submit", loadNextActions);
+    $("review-refresh").addEventListener("click", loadReview);
     $("segment-rule").addEventListener("input", previewSegment);
     $("segment-builder").addEventListener("submit", addCondition);
     $("segment-members-more").addEventListener("click", () => showMembers(membersView.name, membersView.next));
