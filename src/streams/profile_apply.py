@@ -84,13 +84,16 @@ class ProfileUpdate:
 def apply_profiles(
     events: Sequence[EnrichedEvent], *, session: Session, cache: ProfileCache | None = None,
     not_customers: frozenset[str] = frozenset(),
+    not_customer_handles: frozenset[str] = frozenset(),
 ) -> ProfileUpdate:
     """Blocks; idempotent by event key (``SocialEvent.event_key``: platform, author id and event id, so
     two authors' events with one event id are two events). Takes per-customer locks (before storing
     anything) until the caller's transaction ends. ``cache`` spares re-validating profiles unchanged since
     the last batch. Events of the accounts in ``not_customers`` (identity keys: the brands' own accounts)
-    are stored and their accounts registered, but they build no profile: a brand is not its own customer,
-    so it never appears in profile lists, segments, rankings or lifecycle counts."""
+    or whose author handle is in ``not_customer_handles`` (the same accounts where only the handle is
+    known, as the alert detectors match them) are stored and their accounts registered, but they build no
+    profile: a brand is not its own customer, so it never appears in profile lists, segments, rankings or
+    lifecycle counts."""
     by_key = {e.event.event_key: e for e in events}
     unseen = unseen_event_keys(by_key, session=session)
     hinted = {key: hint_links(e.event) for key, e in by_key.items()}
@@ -104,7 +107,8 @@ def apply_profiles(
     fresh_stamped = [e for key, e in stamped.items() if key in unseen]
     by_customer: dict[str, list[EnrichedEvent]] = {}
     for enriched in fresh_stamped:
-        if enriched.event.identity_key not in not_customers:
+        author = enriched.event.author
+        if enriched.event.identity_key not in not_customers and not (author.handle and author.handle in not_customer_handles):
             by_customer.setdefault(enriched.customer_id, []).append(enriched)
     profiles = load_profiles({e.customer_id for e in stamped.values()}, session=session, cache=cache)
     changed = tuple(by_customer)

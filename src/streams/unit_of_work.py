@@ -52,6 +52,7 @@ def apply_enriched_batch(
     analytics: AnalyticsClient | None,
     profile_cache: ProfileCache | None = None,
     not_customers: frozenset[str] = frozenset(),
+    not_customer_handles: frozenset[str] = frozenset(),
 ) -> BatchOutcome:
     """Blocks. Idempotent by ``<platform>:<event_id>``: only unseen events are folded. Analytics rows are
     written for every event of the batch (replayed ones too), because a worker killed after the commit but
@@ -59,11 +60,12 @@ def apply_enriched_batch(
     (``analytics.writer``). The batch's current profiles reach ClickHouse inside the transaction (a replay
     writes them again, so a write lost to a crash is repeated). Raises on
     database errors (then nothing is applied). ``profile_cache``: the caller's, kept across batches (see
-    ``ProfileCache``). ``not_customers``: the brands' own accounts, which build no profile
-    (``apply_profiles``)."""
+    ``ProfileCache``). ``not_customers`` / ``not_customer_handles``: the brands' own accounts, which build
+    no profile (``apply_profiles``)."""
 
     def transaction(session: Session) -> tuple[ProfileUpdate, list[SegmentChange]]:
-        applied = apply_profiles(events, session=session, cache=profile_cache, not_customers=not_customers)
+        applied = apply_profiles(events, session=session, cache=profile_cache, not_customers=not_customers,
+                                 not_customer_handles=not_customer_handles)
         if analytics is not None:  # under the customers' locks, so profile versions follow the database's order
             version = time.time_ns()
             write_profiles(analytics, [profile_row(p, version=version) for p in applied.profiles.values()],

@@ -448,7 +448,8 @@ def test_a_brands_own_account_builds_no_profile_and_answers_for_the_brand(sqlite
     are stored and counted, but no customer profile is built for them and they raise no alert."""
     from alerts.config import AlertingConfig
 
-    config = PipelineConfig(batch_size=4, alerts=AlertingConfig().with_brand_accounts(["weibo:acme-official"]))
+    config = PipelineConfig(batch_size=4, alerts=AlertingConfig().with_brand_accounts(["weibo:acme-official"],
+                                                                                      ["acme_official"]))
     storage = open_storage(sqlite_url, None)
     try:
         harness = Harness(storage, config)
@@ -459,9 +460,12 @@ def test_a_brands_own_account_builds_no_profile_and_answers_for_the_brand(sqlite
                                  text="love it, great service", at=T0 + timedelta(minutes=1))),
             _bytes(event_factory(event_id="r1", author=official, kind="reply", parent_id="c1", text="谢谢支持",
                                  at=T0 + timedelta(minutes=2))),
+            _bytes(event_factory(event_id="x1", platform="x", author={"id": "9001", "handle": "acme_official"},
+                                 text="Our holiday sale starts today", at=T0 + timedelta(minutes=3))),
         )
-        assert harness.runtime.stats.processed == 3
+        assert harness.runtime.stats.processed == 4
         assert harness.profile_json("weibo:acme-official") is None
+        assert harness.profile_json("x:9001") is None, "known by its handle only, still the brand's"
         assert harness.profile_json("weibo:dan") is not None
         assert harness.notified == []
         with storage.session_factory() as session:

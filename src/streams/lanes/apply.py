@@ -24,11 +24,13 @@ def build(context: LaneContext) -> Handler:
     storage = context.storage
     profile_cache = ProfileCache(context.pipeline.profile_cache_size)
     brand_accounts = frozenset(context.pipeline.alerts.opportunity.brand_accounts)
+    brand_handles = frozenset(context.pipeline.alerts.opportunity.brand_handles)
 
     def handle(records: list[SourceRecord]) -> Handled:
         events, dead = parse_records(records, EnrichedEvent, stage="apply")
         outcome = apply_enriched_batch(events, session_factory=storage.session_factory, analytics=storage.analytics,
-                                       profile_cache=profile_cache, not_customers=brand_accounts)
+                                       profile_cache=profile_cache, not_customers=brand_accounts,
+                                       not_customer_handles=brand_handles)
         if context.hooks.applied is not None:
             context.hooks.applied(outcome)
         return Handled(
