@@ -76,6 +76,34 @@ class Alert(_Frozen):
     incident_id: str | None = None
 
 
+class SignalPost(_Frozen):
+    """The post behind one alert, as a digest or incident lists it (text and author from the alert's
+    evidence; ``None`` where the detector kept none, e.g. a spike's window)."""
+
+    alert_id: str
+    rule: str
+    severity: int
+    event_id: str | None = None
+    platform: str | None = None
+    occurred_at: datetime
+    author: str | None = None
+    text: str | None = None
+    url: str | None = None
+
+    @classmethod
+    def of(cls, alert: Alert) -> SignalPost:
+        nested = alert.evidence.get("post")
+        post: dict[str, Any] = nested if isinstance(nested, dict) else alert.evidence
+
+        def field(name: str) -> str | None:
+            value = post.get(name)
+            return str(value) if value is not None else None
+
+        return cls(alert_id=alert.alert_id, rule=alert.rule, severity=alert.severity, event_id=alert.event_id,
+                   platform=alert.platform, occurred_at=alert.occurred_at, author=field("author"),
+                   text=field("text"), url=field("url"))
+
+
 class Comment(_Frozen):
     """A note an agent left on an incident."""
 

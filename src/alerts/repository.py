@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from alerts.contracts import Alert, Incident, IncidentChange
+from alerts.contracts import Alert, Incident, IncidentChange, SignalPost
 from alerts.exceptions import AlertNotFound
 from alerts.incidents import escalation_clock
 from alerts.outbox_signal import notify_outbox
@@ -26,6 +26,8 @@ from alerts.state import (
 )
 from alerts.tables import DetectorStateRow, EventLedgerRow, IncidentRow, OutboxRow, SignalRow
 from sqlkit import any_of, as_aware, insert_new, lock_keys, upsert_rows
+from sqlkit.keyset import InvalidCursor as InvalidCursor  # raised by incident_posts
+from sqlkit.keyset import decode_cursor, encode_cursor
 
 _KINDS: dict[str, tuple[str, Any]] = {
     "scope": ("scopes", ScopeSeries),
@@ -282,11 +284,27 @@ def incidents_due_for_escalation(
 
 
 def list_alerts(*, session: Session, rule: str | None = None, incident_id: str | None = None,
-                limit: int = 100) -> list[Alert]:
-    """Stored alert signals (what detectors raised, each stamped with its incident), newest event first."""
-    query = select(SignalRow.data).order_by(SignalRow.occurred_at.desc(), SignalRow.alert_id).limit(limit)
+                limit: int = 100, before: tuple[datetime, str] | None = None) -> list[Alert]:
+    """Stored alert signals (what detectors raised, each stamped with its incident), newest event first
+    (ties: greater alert id first); ``before``: only those after this (occurred_at, alert_id) in that order,
+    for keyset pages."""
+    query = select(SignalRow.data).order_by(SignalRow.occurred_at.desc(), SignalRow.alert_id.desc()).limit(limit)
     if rule:
         query = query.where(SignalRow.rule == rule)
     if incident_id:
         query = query.where(SignalRow.incident_id == incident_id)
+    if before is not None:
+        at, alert_id = before
+        query = query.where(or_(SignalRow.occurred_at < at, and_(SignalRow.occurred_at == at, SignalRow.alert_id < alert_id)))
     return [Alert.model_validate(data) for data in session.scalars(query)]
+
+
+def incident_posts(incident_id: str, *, session: Session, before: str | None = None,
+                   limit: int = 50) -> tuple[list[SignalPost], str | None]:
+    """One page of the posts behind an incident (a digest's queue): each alert's post, newest first, and
+    the cursor of the next page (``None`` after the last). Raises ``InvalidCursor`` for a bad ``before``."""
+    page = list_alerts(session=session, incident_id=incident_id, limit=limit + 1,
+                       before=decode_cursor(before) if before else None)
+    more, page = len(page) > limit, page[:limit]
+    cursor = encode_cursor(as_aware(page[-1].occurred_at), page[-1].alert_id) if more else None
+    return [SignalPost.of(alert) for alert in page], cursor

@@ -10,9 +10,8 @@ Repositories: every function blocks.
 
 from __future__ import annotations
 
-import base64
 import json
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -23,16 +22,14 @@ from profile_store.contracts import TimelineItem
 from profile_store.identity_repository import identities_of
 from profile_store.tables import ProfileEventRow
 from sqlkit import any_of, as_aware
+from sqlkit.keyset import InvalidCursor as InvalidCursor  # raised by timeline_page
+from sqlkit.keyset import decode_cursor, encode_cursor
 
 PAGE_MAX = 200
 """Most items one page holds."""
 TEXT_CHARS = 280
 """Text shown per item, as in the profile's own timeline."""
 _LABELS = ("negative", "neutral", "positive")
-
-
-class InvalidCursor(ValueError):
-    """A ``before`` cursor this module did not make."""
 
 
 class TimelinePage(BaseModel):
@@ -69,14 +66,14 @@ def timeline_page(customer_id: str, *, before: str | None = None, limit: int = 5
     query = select(ProfileEventRow.occurred_at, ProfileEventRow.event_key, cast(ProfileEventRow.data, Text)).where(
         any_of(ProfileEventRow.identity_key, keys, session=session))
     if before is not None:
-        at, key = _decode(before)
+        at, key = decode_cursor(before)
         query = query.where(or_(ProfileEventRow.occurred_at < at,
                                 and_(ProfileEventRow.occurred_at == at, ProfileEventRow.event_key < key)))
     rows = session.execute(query.order_by(ProfileEventRow.occurred_at.desc(), ProfileEventRow.event_key.desc())
                            .limit(limit + 1)).all()
     items = tuple(_item(json.loads(data)) for _, _, data in rows[:limit])
     last = rows[limit - 1] if len(rows) > limit else None
-    return TimelinePage(items=items, next=_encode(as_aware(last[0]), last[1]) if last is not None else None)
+    return TimelinePage(items=items, next=encode_cursor(as_aware(last[0]), last[1]) if last is not None else None)
 
 
 def sentiment_by_day(customer_id: str, *, session: Session) -> list[SentimentDay]:
@@ -111,20 +108,3 @@ def _item(data: dict[str, Any]) -> TimelineItem:
     return TimelineItem(event_id=event["event_id"], occurred_at=event["occurred_at"], platform=event["platform"],
                         kind=event["kind"], text=text, url=event.get("url"),
                         sentiment=enrichment.get("sentiment", {}).get("label") if text else None)
-
-
-def _encode(at: datetime, key: str) -> str:
-    raw = json.dumps([at.isoformat(), key], ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        parsed = datetime.fromisoformat(at)
-    except (ValueError, TypeError) as exc:
-        raise InvalidCursor("not a timeline cursor") from exc
-    if parsed.tzinfo is None or not isinstance(key, str):
-        raise InvalidCursor("not a timeline cursor")
-    return parsed, key
-

@@ -402,3 +402,20 @@ def test_the_review_queue_links_a_probable_match_and_keeps_a_rejected_pair_apart
     page.wait_for(f"document.getElementById('review-summary').textContent.length > 0 && ({mei}) === null "
                   f"&& ({sam}) === null", message="a decided match came back")
     assert page.exceptions() == []
+
+
+def test_a_digest_card_lists_every_post_it_holds(console_env: ConsoleEnv, page: Page) -> None:
+    for n in range(14):  # ordinary buyers (few followers): severity 2, so one digest, not fourteen incidents
+        console_env.post(9300 + n, "weibo", f"digest_buyer{n}", f"想买第{n}款耳机，哪里买？", name=f"买家{n}", followers=80)
+    open_console(page, console_env.url)
+    digest = ("Array.from(document.querySelectorAll('#alerts-list li.alert'))"
+              ".find(li => li.textContent.includes('Digest:') && li.textContent.includes('purchase-intent')) || null")
+    page.wait_for(f"({digest}) !== null", message="no purchase-intent digest is listed")
+    assert page.evaluate(f"({digest}).querySelectorAll('.all-posts li').length") == 0
+    page.evaluate(f"({digest}).setAttribute('id', 'digest-card'); ({digest}).querySelector('details').open = true")
+    page.click("#digest-card button[data-action=all-posts]")
+    page.wait_for(f"({digest})?.querySelectorAll('.all-posts li').length >= 14", message="the digest's posts did not load")
+    listed = page.evaluate(f"Array.from(({digest}).querySelectorAll('.all-posts li')).map(li => li.textContent)")
+    assert all(any(f"想买第{n}款耳机" in text for text in listed) for n in range(14)), "every post, each once"
+    assert len(listed) == len(set(listed))
+    assert page.exceptions() == []

@@ -756,6 +756,9 @@
     if (existing) {
       if (existing.querySelector("details[open]")) node.querySelector("details").open = true;
       if (existing.id) node.id = existing.id; // an anchor someone set on the card survives its redraw
+      const loaded = existing.querySelector(".all-posts-box"); // keep the posts someone is reading
+      const twinBox = node.querySelector(".all-posts-box");
+      if (loaded && twinBox && loaded.querySelector(".all-posts li")) twinBox.replaceWith(loaded);
       for (const input of existing.querySelectorAll("input[data-action-input]")) { // keep what is being typed
         const twin = node.querySelector(`input[data-action-input="${input.dataset.actionInput}"]`);
         if (twin && input.value) twin.value = input.value;
@@ -929,6 +932,8 @@
       }
     }
     if (facts.children.length) details.appendChild(facts);
+    const shown = Array.isArray(evidence.posts) ? evidence.posts.length : 0;
+    if (alert.incident_id && Number(alert.count) > Math.max(1, shown)) details.appendChild(allPostsBox(alert));
 
     const reply = alert.suggested_reply;
     if (reply && typeof reply.text === "string") {
@@ -963,6 +968,37 @@
       item.appendChild(actions);
     }
     return item;
+  }
+
+  /** "All N posts": the posts behind an incident page by page (GET /v1/alerts/{id}/posts): a digest's
+   * queue, where the card shows the latest few. Texts are rendered as text only. */
+  function allPostsBox(alert) {
+    const list = el("ol", { className: "all-posts" });
+    const more = el("button", { type: "button", className: "ghost small-button", text: `All ${fmtInt(alert.count)} posts`,
+      "data-action": "all-posts" });
+    let cursor = null;
+    more.addEventListener("click", async () => {
+      more.disabled = true;
+      try {
+        const params = new URLSearchParams({ limit: "50" });
+        if (cursor) params.set("before", cursor);
+        const page = await api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}/posts?${params.toString()}`);
+        for (const post of page.items) {
+          list.appendChild(el("li", { className: "small", "data-event-id": post.event_id || "" }, [
+            el("span", { className: "muted", text: `${fmtDateTime(post.occurred_at)} · ${post.platform || ""} · ${post.author || "?"}: ` }),
+            String(post.text || "(no text)"), " ", externalLink(post.url, "open"),
+          ]));
+        }
+        cursor = page.next;
+        more.textContent = "More";
+        more.disabled = false;
+        if (!cursor) more.remove();
+      } catch (error) {
+        more.disabled = false;
+        if (!(error instanceof AuthError)) more.textContent = "Could not load the posts; try again";
+      }
+    });
+    return el("div", { className: "all-posts-box" }, [list, more]);
   }
 
   /** A button POSTing one incident action (body from ``body()``); the answer is rendered in place. */

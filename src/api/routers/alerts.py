@@ -15,9 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from alerts import incidents as lifecycle
-from alerts.contracts import AlertKind, AlertState, Incident
+from alerts.contracts import AlertKind, AlertState, Incident, SignalPost
 from alerts.exceptions import AlertNotFound, InvalidTransition
-from alerts.repository import change_incident, get_incident, incidents_updated_after, list_incidents
+from alerts.repository import (
+    InvalidCursor,
+    change_incident,
+    get_incident,
+    incident_posts,
+    incidents_updated_after,
+    list_incidents,
+)
 from api.auth import Principal
 from api.deps import current_principal, get_session, require_role
 from api.openapi import errors
@@ -145,6 +152,30 @@ def read_alert(alert_id: str, session: SessionDep, kinds: KindsDep) -> IncidentO
     if incident is None or (kinds is not None and incident.kind not in kinds):
         raise HTTPException(status_code=404, detail="no such alert")
     return IncidentOut.of(incident)
+
+
+class IncidentPosts(BaseModel):
+    """One page of the posts behind an incident, newest first; ``next``: the cursor of the page after."""
+
+    items: list[SignalPost]
+    next: str | None = None
+
+
+@router.get("/{alert_id}/posts", responses=errors(400, 404))
+def read_incident_posts(
+    alert_id: str, session: SessionDep, kinds: KindsDep,
+    before: Annotated[str | None, Query(max_length=512, description="the `next` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> IncidentPosts:
+    """Every post behind an incident, page by page (a digest's queue: its card shows the latest few)."""
+    incident = get_incident(alert_id, session=session)
+    if incident is None or (kinds is not None and incident.kind not in kinds):
+        raise HTTPException(status_code=404, detail="no such alert")
+    try:
+        items, cursor = incident_posts(incident.incident_id, session=session, before=before, limit=limit)
+    except InvalidCursor as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    return IncidentPosts(items=items, next=cursor)
 
 
 def _act(session: Session, alert_id: str, change: Callable[[Incident], Incident]) -> IncidentOut:

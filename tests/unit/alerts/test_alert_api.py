@@ -103,3 +103,26 @@ def test_every_action_records_the_person_the_key_names(client):
     assert commented["comments"][-1]["author"] == "li.wei@acme.com"
     resolved = client.post(f"{base}/resolve", headers=_h(key)).json()
     assert resolved["resolved_by"] == "li.wei@acme.com"
+
+
+def test_a_digest_lists_every_post_behind_it_page_by_page(client, sqlite_url):
+    storage = open_storage(sqlite_url, None)
+    buyers = [make_post(at=T0 + timedelta(minutes=i), text=f"想买 x{i}，哪里有货？", intents=("purchase_intent",))
+              for i in range(23)]
+    with storage.session_factory() as session, session.begin():
+        process_posts(buyers, [], config=AlertingConfig(), now=datetime.now(UTC), session=session)
+    storage.close()
+    (digest,) = [i for i in client.get("/v1/alerts", headers=_h("marketer-key")).json()
+                 if i["dedup_key"].startswith("digest:")]
+    assert digest["count"] == 23 and len(digest["evidence"]["posts"]) == 10, "the card holds the latest ten"
+    url = f"/v1/alerts/{digest['incident_id']}/posts"
+    first = client.get(url, params={"limit": 20}, headers=_h("marketer-key")).json()
+    rest = client.get(url, params={"limit": 20, "before": first["next"]}, headers=_h("marketer-key")).json()
+    texts = [p["text"] for p in first["items"] + rest["items"]]
+    assert texts == [f"想买 x{i}，哪里有货？" for i in reversed(range(23))], "every post once, newest first"
+    assert len(first["items"]) == 20 and first["next"] and rest["next"] is None
+    assert {p["rule"] for p in first["items"]} == {"purchase_intent"} and first["items"][0]["author"]
+    assert client.get(url, params={"before": "not-a-cursor"}, headers=_h("agent-key")).status_code == 400
+    assert client.get("/v1/alerts/nope/posts", headers=_h("agent-key")).status_code == 404
+    crisis = next(i for i in client.get("/v1/alerts", headers=_h("agent-key")).json() if i["kind"] == "crisis")
+    assert client.get(f"/v1/alerts/{crisis['incident_id']}/posts", headers=_h("marketer-key")).status_code == 404
