@@ -135,6 +135,11 @@ class AlertingConfig(_Config):
         "watermark (the minimum progress over every partition) is this far past them, then take them in "
         "event-time order; a post later than that is counted as late. Raise it for sources that deliver out of order",
     )
+    spam_threshold: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="a post whose spam likelihood is at least this raises no alert of any kind and counts in no "
+        "spike, share velocity or pending question (1.0: spam is not discounted)",
+    )
     negative_post: NegativePostConfig = NegativePostConfig()
     spike: SpikeConfig = SpikeConfig()
     velocity: VelocityConfig = VelocityConfig()

@@ -37,6 +37,7 @@ class ScoredPost(_Frozen):
     language: str = "other"
     author_influence: float = 0.0
     author_lifecycle: str = "prospect"
+    spam: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class SuggestedReply(_Frozen):

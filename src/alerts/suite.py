@@ -43,14 +43,23 @@ def _ordered(posts: Iterable[ScoredPost]) -> list[ScoredPost]:
     return sorted(posts, key=lambda p: (p.event.occurred_at_utc, p.event.post_key, p.event.event_key))
 
 
+def _discounted(post: ScoredPost, config: AlertingConfig) -> bool:
+    """Posts no detector counts: the brands' own, and spam."""
+    return post.spam >= config.spam_threshold or is_brand_account(post, config.opportunity)
+
+
 def _negative_for_spike(post: ScoredPost, config: AlertingConfig) -> bool:
     return (is_negative(post, max_score=config.negative_post.max_score, min_confidence=config.spike.min_confidence)
-            and not is_brand_account(post, config.opportunity))
+            and not _discounted(post, config))
 
 
 def _negative_for_velocity(post: ScoredPost, config: AlertingConfig) -> bool:
     return (is_negative(post, max_score=config.negative_post.max_score, min_confidence=config.velocity.min_confidence)
-            and not is_brand_account(post, config.opportunity))
+            and not _discounted(post, config))
+
+
+def _asks(post: ScoredPost, config: AlertingConfig) -> bool:
+    return is_question(post, config.opportunity) and post.spam < config.spam_threshold
 
 
 def _brand_reply_parent(post: ScoredPost, config: AlertingConfig) -> str | None:
@@ -78,7 +87,7 @@ def state_keys(posts: Iterable[ScoredPost], config: AlertingConfig, late: Iterab
             if is_hit(post):
                 keys.add(f"track:{post_key(event.platform.value, event.parent_id or '')}")
         if config.opportunity.enabled:
-            if is_question(post, config.opportunity):
+            if _asks(post, config):
                 keys.add(f"question:{own}")
             parent = _brand_reply_parent(post, config)
             if parent:
@@ -124,10 +133,11 @@ def settle_point(
 
 def detect_posts(posts: Sequence[ScoredPost], config: AlertingConfig) -> list[Alert]:
     """Pure. The per-post detectors' alerts (influential negative, risk terms, opportunities): each needs
-    its post only, so they fire at once, whatever the watermark. The brands' own accounts raise none."""
+    its post only, so they fire at once, whatever the watermark. The brands' own accounts and spam (spam
+    likelihood at least ``spam_threshold``) raise none."""
     alerts: list[Alert] = []
     for post in _ordered(posts):
-        if is_brand_account(post, config.opportunity):  # a brand's own post is neither a crisis nor a lead
+        if _discounted(post, config):  # a brand's own post or spam is neither a crisis nor a lead
             continue
         per_post = detect_negative_post(post, config.negative_post, config.risk_terms)
         per_post = per_post or detect_risk_terms(post, config.risk_terms)
@@ -173,7 +183,7 @@ def run_windowed(
                 tracked[parent], alert = observe_hit(tracked[parent], post, config.velocity)
                 alerts.extend([alert] if alert else [])
         if config.opportunity.enabled:
-            if is_question(post, config.opportunity) and own not in questions:
+            if _asks(post, config) and own not in questions:
                 questions[own] = pending_question(post, config.opportunity)
             answered = _brand_reply_parent(post, config)
             if answered:

@@ -36,6 +36,7 @@ def scored_post(enriched: EnrichedEvent, standing: AuthorStanding) -> ScoredPost
         language=enrichment.language,
         author_influence=standing.influence,
         author_lifecycle=standing.lifecycle,
+        spam=enrichment.spam,
     )
 
 

@@ -28,6 +28,7 @@ def make_post(
     language: str = "en",
     influence: float = 0.0,
     lifecycle: str = "prospect",
+    spam: float = 0.0,
     customer_id: str | None = None,
     author: dict[str, Any] | None = None,
     **event: Any,
@@ -43,7 +44,7 @@ def make_post(
     return ScoredPost(
         customer_id=customer_id or f"c-{author_fields['id']}", event=SocialEvent.model_validate(fields),
         sentiment_label=label, sentiment_score=score, sentiment_confidence=confidence, topics=topics,
-        intents=intents, language=language, author_influence=influence, author_lifecycle=lifecycle,
+        intents=intents, language=language, author_influence=influence, author_lifecycle=lifecycle, spam=spam,
     )
 
 

@@ -140,3 +140,19 @@ def test_lifecycle_moves_and_escalation_rules():
         lc.acknowledge(resolved, by="li", now=T0)
     with pytest.raises(InvalidTransition):
         lc.resolve(resolved, by="li", now=T0)
+
+
+def test_spam_raises_nothing_and_counts_in_no_spike():
+    """The same "加微信领取免费iPhone" from a hundred influential accounts, confidently negative: a burst
+    of spam raises no alert (spam likelihood at or over ``spam_threshold``); the same posts without the
+    spam score do alert."""
+    spam = [negative(T0 + timedelta(seconds=5 * i), text="加微信 领取免费iPhone，名额有限！", spam=0.85,
+                     author={"followers": 80_000}) for i in range(100)]
+    question = make_post(at=T0, text="加微信领取？", intents=("question",), spam=0.85)
+    alerts, state = run_detectors([*spam, question], DetectorState(), CONFIG)
+    assert alerts == [] and state.questions == {}
+    honest = [p.model_copy(update={"spam": 0.0}) for p in spam]
+    alerts, _ = run_detectors(honest, DetectorState(), CONFIG)
+    assert {"negative_post", "negative_spike"} <= {a.rule for a in alerts}
+    lenient = CONFIG.model_copy(update={"spam_threshold": 1.0})
+    assert run_detectors(spam[:1], DetectorState(), lenient)[0], "1.0: spam is not discounted"
