@@ -95,6 +95,14 @@ class OpportunityConfig(_Config):
     )
     brand_handles: tuple[str, ...] = Field(default=(), description="handles of the brands' own accounts")
 
+    def is_brand(self, identity_key: str, handle: str | None) -> bool:
+        """Whether an account is one of the brands' own (by identity key, or by handle where one is listed)."""
+        return identity_key in self.brand_accounts or (handle is not None and handle in self.brand_handles)
+
+    def is_star(self, influence: float, followers: int) -> bool:
+        """Whether an author's praise or unanswered question deserves an incident of its own."""
+        return influence >= self.star_min_influence or followers >= self.star_min_followers
+
 
 class IncidentConfig(_Config):
     """Incident grouping, budgets and digests, all on event time.

@@ -151,7 +151,8 @@ def detect_risk_terms(post: ScoredPost, config: RiskTermsConfig) -> Alert | None
 def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Alert]:
     """Purchase intent (severity 2, a digest item; 4 from an influencer), an influencer's positive mention
     (2; 3 from a star: ``star_min_influence`` or ``star_min_followers``) and an advocate's new positive
-    content (2). Praise means a positive post that the intent head does not call a complaint. One incident per kind, brand and author account (identity key) while open."""
+    content (2). Praise means a positive post that the intent head does not call a complaint. One incident
+    per kind, brand and author account (identity key) while open."""
     if not config.enabled or not _is_text(post) or is_brand_account(post, config):
         return []
     event = post.event
@@ -175,7 +176,7 @@ def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Al
                 and "complaint" not in post.intents)
     if positive and influencer and event.brand:
         rule = "influencer_positive"
-        big = post.author_influence >= config.star_min_influence or followers >= config.star_min_followers
+        big = config.is_star(post.author_influence, followers)
         alerts.append(make_alert(
             rule=rule, kind="opportunity", severity=3 if big else 2,
             title=f"Influencer praises {event.brand} on {event.platform.value}",
@@ -194,7 +195,4 @@ def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Al
 
 def is_brand_account(post: ScoredPost, config: OpportunityConfig) -> bool:
     """Whether the author is one of the brands' own accounts (by identity key or handle)."""
-    author = post.event.author
-    return post.event.identity_key in config.brand_accounts or (
-        author.handle is not None and author.handle in config.brand_handles
-    )
+    return config.is_brand(post.event.identity_key, post.event.author.handle)

@@ -117,10 +117,6 @@ def expire_questions(
     return keys, alerts
 
 
-def _star(post: PostRef, config: OpportunityConfig) -> bool:
-    return post.influence >= config.star_min_influence or (post.followers or 0) >= config.star_min_followers
-
-
 def unanswered_alert(question: PendingQuestion, config: OpportunityConfig) -> Alert:
     """The ``unanswered_question`` opportunity for a question past its due time: severity 3 from a star
     (``star_min_influence`` / ``star_min_followers``), else 2 (a digest item). One incident per brand and
@@ -131,7 +127,7 @@ def unanswered_alert(question: PendingQuestion, config: OpportunityConfig) -> Al
     dedup_key = f"opportunity:{rule}:{question.brand or '-'}:{post.platform}:{author}"
     return Alert(
         alert_id=alert_id(rule, dedup_key, post.event_id),
-        rule=rule, kind="opportunity", severity=3 if _star(post, config) else 2,
+        rule=rule, kind="opportunity", severity=3 if config.is_star(post.influence, post.followers or 0) else 2,
         title=f"Question from {post.author} unanswered for {config.answer_within_minutes} min"
               + (f" ({question.brand})" if question.brand else ""),
         dedup_key=dedup_key, customer_id=post.customer_id, event_id=post.event_id, platform=post.platform,

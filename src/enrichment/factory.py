@@ -24,17 +24,18 @@ VERSION = "1"
 
 def head_path(config: EnrichmentConfig) -> Path:
     """Where the head for ``config.model`` is read from: ``heads_dir`` first, then the shipped data dir."""
-    name = HEAD_FILES[config.model]
-    if config.heads_dir is not None and (config.heads_dir / name).is_file():
-        return config.heads_dir / name
-    return SHIPPED_DIR / name
+    return _head_file(HEAD_FILES[config.model], config)
 
 
 def intent_head_path(config: EnrichmentConfig) -> Path:
     """Where the intent head is read from: ``heads_dir`` first, then the shipped data dir."""
-    if config.heads_dir is not None and (config.heads_dir / INTENT_HEAD_FILE).is_file():
-        return config.heads_dir / INTENT_HEAD_FILE
-    return SHIPPED_DIR / INTENT_HEAD_FILE
+    return _head_file(INTENT_HEAD_FILE, config)
+
+
+def _head_file(name: str, config: EnrichmentConfig) -> Path:
+    if config.heads_dir is not None and (config.heads_dir / name).is_file():
+        return config.heads_dir / name
+    return SHIPPED_DIR / name
 
 
 def make_embedder(config: EnrichmentConfig):  # type: ignore[no-untyped-def]

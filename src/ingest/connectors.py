@@ -139,11 +139,14 @@ def env_name(connector: str) -> str:
 def load_connectors(path: Path, environ: Mapping[str, str]) -> dict[str, AnyConnector]:
     """Read ``path`` and build its connectors (see ``parse_connectors``). Blocks on the file; raises
     ``ConnectorsFileError`` (also for a missing or unreadable file)."""
+    return parse_connectors(_read(path), environ, where=str(path))
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConnectorsFileError(f"connectors file {path}: cannot read it ({type(exc).__name__})") from exc
-    return parse_connectors(text, environ, where=str(path))
 
 
 def parse_connectors(
@@ -162,7 +165,7 @@ def parse_connectors(
     tables = document.get("connectors", {})
     if not isinstance(tables, dict):
         raise ConnectorsFileError(f"{where}: 'connectors' must be a table of [connectors.<name>] tables")
-    parse_brands(text, where=where)
+    _brands_of(document, where)
     overrides = _env_overrides(tables, environ, where)
     return {name: _connector(name, table, overrides.get(name, {}), where) for name, table in tables.items()}
 
@@ -203,6 +206,10 @@ def parse_brands(text: str, *, where: str = "connectors file") -> dict[str, Bran
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConnectorsFileError(f"{where}: not TOML ({exc})") from exc
+    return _brands_of(document, where)
+
+
+def _brands_of(document: Mapping[str, Any], where: str) -> dict[str, BrandAccounts]:
     tables = document.get("brands", {})
     if not isinstance(tables, dict):
         raise ConnectorsFileError(f"{where}: 'brands' must be a table of [brands.<brand>] tables")
@@ -218,11 +225,7 @@ def parse_brands(text: str, *, where: str = "connectors file") -> dict[str, Bran
 
 def load_brands(path: Path) -> dict[str, BrandAccounts]:
     """Read ``path`` and return its brands' accounts (see ``parse_brands``); raises ``ConnectorsFileError``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConnectorsFileError(f"connectors file {path}: cannot read it ({type(exc).__name__})") from exc
-    return parse_brands(text, where=str(path))
+    return parse_brands(_read(path), where=str(path))
 
 
 def _env_overrides(tables: Mapping[str, Any], environ: Mapping[str, str], where: str) -> dict[str, dict[str, str]]:

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ingest.contracts import post_key
+from ingest.contracts import SocialEvent, post_key
 from profile_store.contracts import CustomerProfile, IdentityLink
 from profile_store.crm_records import overlay_crm
 from profile_store.identity_graph import elect_customer_id, new_customer_id
@@ -83,17 +83,14 @@ class ProfileUpdate:
 
 def apply_profiles(
     events: Sequence[EnrichedEvent], *, session: Session, cache: ProfileCache | None = None,
-    not_customers: frozenset[str] = frozenset(),
-    not_customer_handles: frozenset[str] = frozenset(),
+    not_customer: Callable[[SocialEvent], bool] | None = None,
 ) -> ProfileUpdate:
     """Blocks; idempotent by event key (``SocialEvent.event_key``: platform, author id and event id, so
     two authors' events with one event id are two events). Takes per-customer locks (before storing
     anything) until the caller's transaction ends. ``cache`` spares re-validating profiles unchanged since
-    the last batch. Events of the accounts in ``not_customers`` (identity keys: the brands' own accounts)
-    or whose author handle is in ``not_customer_handles`` (the same accounts where only the handle is
-    known, as the alert detectors match them) are stored and their accounts registered, but they build no
-    profile: a brand is not its own customer, so it never appears in profile lists, segments, rankings or
-    lifecycle counts."""
+    the last batch. Events ``not_customer`` picks (the brands' own accounts) are stored and their accounts
+    registered, but they build no profile: a brand is not its own customer, so it never appears in profile
+    lists, segments, rankings or lifecycle counts."""
     by_key = {e.event.event_key: e for e in events}
     unseen = unseen_event_keys(by_key, session=session)
     hinted = {key: hint_links(e.event) for key, e in by_key.items()}
@@ -107,8 +104,7 @@ def apply_profiles(
     fresh_stamped = [e for key, e in stamped.items() if key in unseen]
     by_customer: dict[str, list[EnrichedEvent]] = {}
     for enriched in fresh_stamped:
-        author = enriched.event.author
-        if enriched.event.identity_key not in not_customers and not (author.handle and author.handle in not_customer_handles):
+        if not_customer is None or not not_customer(enriched.event):
             by_customer.setdefault(enriched.customer_id, []).append(enriched)
     profiles = load_profiles({e.customer_id for e in stamped.values()}, session=session, cache=cache)
     changed = tuple(by_customer)

@@ -10,7 +10,7 @@ writer inserts only events not stored yet, so re-writing them is harmless.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.client import AnalyticsClient
 from analytics.writer import write_events, write_profiles
+from ingest.contracts import SocialEvent
 from profile_store.contracts import CustomerProfile, LinkSignal
 from profile_store.profile_cache import ProfileCache
 from profile_store.segments.membership import SegmentChange, apply_batch_memberships
@@ -51,8 +52,7 @@ def apply_enriched_batch(
     session_factory: sessionmaker[Session],
     analytics: AnalyticsClient | None,
     profile_cache: ProfileCache | None = None,
-    not_customers: frozenset[str] = frozenset(),
-    not_customer_handles: frozenset[str] = frozenset(),
+    not_customer: Callable[[SocialEvent], bool] | None = None,
 ) -> BatchOutcome:
     """Blocks. Idempotent by ``<platform>:<event_id>``: only unseen events are folded. Analytics rows are
     written for every event of the batch (replayed ones too), because a worker killed after the commit but
@@ -60,12 +60,11 @@ def apply_enriched_batch(
     (``analytics.writer``). The batch's current profiles reach ClickHouse inside the transaction (a replay
     writes them again, so a write lost to a crash is repeated). Raises on
     database errors (then nothing is applied). ``profile_cache``: the caller's, kept across batches (see
-    ``ProfileCache``). ``not_customers`` / ``not_customer_handles``: the brands' own accounts, which build
-    no profile (``apply_profiles``)."""
+    ``ProfileCache``). ``not_customer``: picks the brands' own accounts, which build no profile
+    (``apply_profiles``)."""
 
     def transaction(session: Session) -> tuple[ProfileUpdate, list[SegmentChange]]:
-        applied = apply_profiles(events, session=session, cache=profile_cache, not_customers=not_customers,
-                                 not_customer_handles=not_customer_handles)
+        applied = apply_profiles(events, session=session, cache=profile_cache, not_customer=not_customer)
         if analytics is not None:  # under the customers' locks, so profile versions follow the database's order
             version = time.time_ns()
             write_profiles(analytics, [profile_row(p, version=version) for p in applied.profiles.values()],

@@ -229,14 +229,10 @@ class _Stream:
         heapq.heappush(self.answers, (due, self.answer_seq, question, brand, ch.platform))
 
     def _answer(self, question: Item, brand: str, platform: Platform, us: int) -> SocialEvent:
-        """The brand account's reply to ``question`` (template intent ``answer``)."""
+        """The brand account's reply to ``question`` (template intent ``answer``), drawn from ``answer_rng``."""
         persona = self.channels[platform].brand_accounts[brand]
-        rng, self.rng = self.rng, self.answer_rng  # the answer's draws must not move the customer stream
-        try:
-            text = self._text(persona, "answer", brand, None)
-            return self._emit(persona, REPLY, us, text, brand, question, brand, answer=True)
-        finally:
-            self.rng = rng
+        text = self._text(persona, "answer", brand, None, rng=self.answer_rng)
+        return self._emit(persona, REPLY, us, text, brand, question, brand, answer=True)
 
     def _brand_post(self, us: int) -> SocialEvent:
         rng = self.rng
@@ -294,8 +290,9 @@ class _Stream:
         r = self.rng.random()
         return pool[n - 1 - int(n * r * r)]  # biased towards recent items
 
-    def _text(self, persona: Persona, intent: str, brand: str, product: int | None) -> str:
-        rng = self.rng
+    def _text(self, persona: Persona, intent: str, brand: str, product: int | None,
+              rng: random.Random | None = None) -> str:
+        rng = rng or self.rng
         bank = persona.bank
         templates = TEMPLATES[bank][intent]
         template = templates[int(rng.random() * len(templates))]
@@ -338,7 +335,7 @@ class _Stream:
         crisis: bool = False,
         answer: bool = False,
     ) -> SocialEvent:
-        rng = self.rng
+        rng = self.answer_rng if answer else self.rng  # answers never move the customer stream
         ch = persona.channel
         if answer:  # a counter of their own: answers never shift the ids of the rest of the stream
             count = _ANSWER_IDS + ch.answers

@@ -8,6 +8,7 @@ keys to ``scrm.identity.assignments``, the links the events' hints state (and re
 
 from __future__ import annotations
 
+from ingest.contracts import SocialEvent
 from ingest.records import SourceRecord
 from profile_store.profile_cache import ProfileCache
 from streams.contracts import EnrichedEvent
@@ -23,14 +24,15 @@ from streams.unit_of_work import apply_enriched_batch
 def build(context: LaneContext) -> Handler:
     storage = context.storage
     profile_cache = ProfileCache(context.pipeline.profile_cache_size)
-    brand_accounts = frozenset(context.pipeline.alerts.opportunity.brand_accounts)
-    brand_handles = frozenset(context.pipeline.alerts.opportunity.brand_handles)
+    brands = context.pipeline.alerts.opportunity
+
+    def brand_account(event: SocialEvent) -> bool:
+        return brands.is_brand(event.identity_key, event.author.handle)
 
     def handle(records: list[SourceRecord]) -> Handled:
         events, dead = parse_records(records, EnrichedEvent, stage="apply")
         outcome = apply_enriched_batch(events, session_factory=storage.session_factory, analytics=storage.analytics,
-                                       profile_cache=profile_cache, not_customers=brand_accounts,
-                                       not_customer_handles=brand_handles)
+                                       profile_cache=profile_cache, not_customer=brand_account)
         if context.hooks.applied is not None:
             context.hooks.applied(outcome)
         return Handled(
