@@ -26,6 +26,7 @@ from api.routers import (
     analytics,
     connectors,
     console,
+    customers,
     deadletters,
     enrich,
     exports,
@@ -42,7 +43,7 @@ from api.webhooks import PullQueue, Receivers
 from enrichment.protocols import Enricher
 from ingest.connectors import AnyConnector
 from ingest.sink import IntakeSink
-from profile_store.contracts import LinkSignal
+from profile_store.contracts import ErasureRecord, LinkSignal
 
 CONSOLE_DIR = Path(__file__).parent / "console"
 BODY_LIMITS = {"/v1/ingest/events": 16 * 1024 * 1024}
@@ -83,6 +84,11 @@ class ApiServices:
     ticket_secret: str | None = None
     rate_limits: RateLimits = RateLimits()
     """Per-key allowances of the expensive routes (``api.ratelimit``)."""
+    erase: Callable[[str, str, str | None], ErasureRecord | None] | None = None
+    """Erases a person (subject, requested by, reason; ``streams.erasure.erase`` as the runtime runs it):
+    ``DELETE /v1/customers/{id}``; ``None``: that route answers 503."""
+    verify_erasure: Callable[[str], tuple[bool, dict[str, int], list[ErasureRecord]]] | None = None
+    """Whether a subject is listed, what traces of it are left per store, and its erasures."""
     """Signs stream tickets (``api.tickets``); the same on every API process behind one address."""
 
 
@@ -116,9 +122,11 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.runtime_name = services.runtime_name
     app.state.readiness = services.readiness
     app.state.metrics = services.metrics
+    app.state.erase = services.erase
+    app.state.verify_erasure = services.verify_erasure
     app.state.receivers = Receivers(connectors=dict(services.connectors), sink=services.intake,
                                     health=services.connector_health, pulls=services.pulls, clock=services.clock)
-    for module in (health, profiles, identities, segments, exports, next_actions, alerts, analytics, deadletters,
+    for module in (health, profiles, customers, identities, segments, exports, next_actions, alerts, analytics, deadletters,
                    enrich, ingest, webhooks, connectors, console):
         app.include_router(module.router)
     document_statuses(app)

@@ -27,6 +27,9 @@ class ApiSettings(BaseSettings):
     clickhouse_dsn: str | None = None
     api_keys: SecretStr = Field(default=SecretStr(""),
                                 description="bootstrap keys: comma-separated key:role pairs (hashed, never logged)")
+    privacy_secret: SecretStr = Field(
+        default=SecretStr(""), description="the deployment's secret for the erasure suppression list (the workers' "
+        "SCRM_PRIVACY_SECRET); unset: DELETE /v1/customers/{id} answers 503")
     ticket_secret: SecretStr | None = Field(
         default=None, description="signs stream tickets; set the same on every API process behind one address")
     rate_limits: RateLimits = Field(default_factory=RateLimits, description="per-key allowances (SCRM_RATE_LIMITS__*)")

@@ -8,11 +8,11 @@ Repository functions take a keyword-only ``session`` and never commit.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, func, select, update
+from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, delete, func, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from ingest.deadletter import DeadLetter
@@ -177,3 +177,21 @@ def waivers_of(lane: str, *, session: Session) -> list[GuardTrip]:
     """The waived trips of ``lane`` (what its guard must honour on start)."""
     query = select(GuardTripRow).where(GuardTripRow.lane == lane, GuardTripRow.waived_at.is_not(None))
     return [_trip(row) for row in session.scalars(query.order_by(GuardTripRow.id))]
+
+
+def delete_keyed(keys: Iterable[str], *, session: Session) -> int:
+    """Delete the dead letters whose record key is one of ``keys`` (the raw topic's key is the author's
+    identity key: an erased person's invalid events); returns how many."""
+    wanted = [key.encode() for key in set(keys)]
+    if not wanted:
+        return 0
+    result = session.execute(delete(DeadLetterRow).where(DeadLetterRow.key.in_(wanted)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def count_keyed(keys: Iterable[str], *, session: Session) -> int:
+    """How many dead letters are keyed by one of ``keys``."""
+    wanted = [key.encode() for key in set(keys)]
+    if not wanted:
+        return 0
+    return int(session.scalar(select(func.count()).select_from(DeadLetterRow).where(DeadLetterRow.key.in_(wanted))) or 0)

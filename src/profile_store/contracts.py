@@ -175,3 +175,17 @@ class CrmRecord(_Frozen):
     consent: Consent = Consent()
     stage: CrmStage = "customer"
     identities: tuple[str, ...] = ()
+
+
+class ErasureRecord(_Frozen):
+    """The audit of one erasure (``erasure_audit``): who asked, when, why, how many rows each store lost
+    (``sql.<table>``, ``clickhouse.<table>``, ``kafka.<topic>`` tombstones, ``suppressed_keys``), and the
+    keyed hash of the subject asked for. Never the erased data."""
+
+    erasure_id: str
+    subject_digest: str
+    requested_by: str
+    reason: str | None = None
+    requested_at: datetime
+    completed_at: datetime | None = None
+    counts: dict[str, int] = Field(default_factory=dict)

@@ -36,6 +36,8 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # a deleted row's bytes are overwritten, not left in free space: an erasure removes the person from the file
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -37,7 +37,8 @@ def embedded_platform(settings: EmbeddedSettings, *, with_analytics: bool = True
     try:
         enricher = build_enricher(settings.enrichment)
         pipeline = with_brands(settings.pipeline, brands_of(settings.connectors_file))
-        runtime = EmbeddedRuntime(config=pipeline, enricher=enricher, storage=storage)
+        runtime = EmbeddedRuntime(config=pipeline, enricher=enricher, storage=storage,
+                                  privacy=settings.privacy_key())
         yield EmbeddedPlatform(storage=storage, enricher=enricher, runtime=runtime, analyst_door=door)
     finally:
         if door is not None:

@@ -28,6 +28,7 @@ from alerts.config import AlertingConfig
 from alerts.contracts import Alert
 from alerts.pipeline import process_posts
 from alerts.repository import claim_events
+from profile_store.privacy import PrivacyKey, suppressed
 from profile_store.repository import centrality_of, load_author_folds, save_author_folds, survivors_of
 from sqlkit import locked_transaction
 from streams.contracts import EnrichedEvent
@@ -41,6 +42,8 @@ class AlertOutcome:
 
     fresh: frozenset[str]
     alerts: tuple[Alert, ...]
+    suppressed: int = 0
+    """Events of erased people dropped (read in the transaction, like ``unit_of_work.apply_enriched_batch``)."""
 
     def new_alerts(self) -> list[Alert]:
         """The alerts raised by this batch's fresh events (not re-published ones)."""
@@ -53,17 +56,25 @@ def alert_enriched_batch(
     session_factory: sessionmaker[Session],
     config: AlertingConfig,
     progress: tuple[Mapping[str, datetime], int] | None = None,
+    privacy: PrivacyKey | None = None,
 ) -> AlertOutcome:
     """Blocks. Idempotent by event key (platform, author id, event id: two authors' events with one event
     id are both judged): only events never seen by the detectors move their state. ``progress``: the
     latest event time per stream position this batch read, and how many positions there are (the alert
     lane's, ``streams.steps.watermark``); without it the events are taken as one ordered stream. Raises on
-    database errors (then nothing is recorded)."""
-    unique = {e.event.event_key: e for e in events}
-    if not unique:
+    database errors (then nothing is recorded). With ``privacy`` (the lane always passes it), events of
+    erased people are dropped before anything is read or written."""
+    batch = {e.event.event_key: e for e in events}
+    if not batch:
         return AlertOutcome(fresh=frozenset(), alerts=())
+    unique: dict[str, EnrichedEvent] = {}
 
     def transaction(session: Session) -> tuple[set[str], list[Alert]]:
+        erased = set() if privacy is None else suppressed(
+            {key for e in batch.values() for key in (e.event.identity_key, e.customer_id)}, privacy, session=session)
+        unique.clear()
+        unique.update((k, e) for k, e in batch.items()
+                      if e.event.identity_key not in erased and e.customer_id not in erased)
         fresh_keys = claim_events(unique, session=session)
         fresh = [e for key, e in unique.items() if key in fresh_keys]
         survivors = survivors_of({e.customer_id for e in fresh}, session=session)
@@ -77,4 +88,4 @@ def alert_enriched_batch(
         return fresh_keys, alerts
 
     fresh_keys, alerts = locked_transaction(session_factory, transaction)
-    return AlertOutcome(fresh=frozenset(fresh_keys), alerts=tuple(alerts))
+    return AlertOutcome(fresh=frozenset(fresh_keys), alerts=tuple(alerts), suppressed=len(batch) - len(unique))

@@ -31,7 +31,7 @@ FRESH_WITHIN = timedelta(seconds=30)
 """A row older than this is a silent worker (it writes every ``heartbeat_seconds``, default 5)."""
 FORGET_AFTER = timedelta(minutes=10)
 """A silent worker's rows are ignored after this (a worker killed for good, not restarted)."""
-COUNTERS = ("records", "batches", "published", "dead_lettered", "poison", "retries", "waiting")
+COUNTERS = ("records", "batches", "published", "dead_lettered", "suppressed", "poison", "retries", "waiting")
 
 
 class LaneBeat(BaseModel):
@@ -45,6 +45,7 @@ class LaneBeat(BaseModel):
     batches: int = 0
     published: int = 0
     dead_lettered: int = 0
+    suppressed: int = 0
     poison: int = 0
     retries: int = 0
     busy_seconds: float = 0.0
@@ -114,6 +115,7 @@ def pipeline_summary(beats: Sequence[LaneBeat], now: datetime) -> dict[str, Any]
         "received": lane("enrich", "records"),
         "processed": lane("apply", "records"),
         "dead_lettered": sum(totals["dead_lettered"] for totals in lanes.values()),
+        "suppressed": sum(totals["suppressed"] for totals in lanes.values()),
         "alerts": lane("alert", "published") - lane("alert", "dead_lettered"),
         "batches": sum(totals["batches"] for totals in lanes.values()),
         "waiting": sum(totals["waiting"] for totals in lanes.values()),

@@ -46,6 +46,7 @@ from profile_store.identity_repository import (
     remove_link,
     set_redirects,
 )
+from profile_store.privacy import PrivacyKey, suppressed
 from profile_store.repository import (
     centrality_of,
     delete_profiles,
@@ -76,6 +77,8 @@ class IdentityChanges:
     segment_changes: list[SegmentChange] = field(default_factory=list)
     """The segment entries and exits the signals caused (merged-away customers leave every segment; the
     survivor and split parts are re-decided), made now or by an earlier attempt at the same signals."""
+    suppressed: int = 0
+    """Signals naming an erased identity, dropped."""
 
 
 def signal_cause(signal: LinkSignal) -> str:
@@ -89,17 +92,26 @@ def signal_cause(signal: LinkSignal) -> str:
 
 
 def apply_link_signals(
-    signals: Sequence[LinkSignal], *, session_factory: sessionmaker[Session], analytics: AnalyticsClient | None = None
+    signals: Sequence[LinkSignal], *, session_factory: sessionmaker[Session], analytics: AnalyticsClient | None = None,
+    privacy: PrivacyKey | None = None,
 ) -> IdentityChanges:
     """Blocks. Idempotent: an active link added again, or a removed link removed again, changes nothing.
     With ``analytics``, the changes reach ClickHouse (identities, redirects, profiles) inside the
     transaction, before it commits: a failed write rolls the batch back to be applied again, where a write
     after the commit would be lost (a replayed signal changes nothing, so would write nothing). Raises on
-    database or ClickHouse errors (then nothing is applied)."""
+    database or ClickHouse errors (then nothing is applied). With ``privacy`` (the lane passes it), a signal
+    naming an erased identity is dropped (``IdentityChanges.suppressed``) before anything is locked or read.
+    """
+    batch = list(signals)
 
-    named = {key for s in signals for key in ((s.link.a, s.link.b) if s.link else (s.identity,) if s.identity else ())}
+    def names(signal: LinkSignal) -> tuple[str, ...]:
+        return (signal.link.a, signal.link.b) if signal.link else (signal.identity,) if signal.identity else ()
 
     def transaction(session: Session) -> IdentityChanges:
+        erased = set() if privacy is None else suppressed({k for s in batch for k in names(s)}, privacy,
+                                                            session=session)
+        signals = [s for s in batch if not erased.intersection(names(s))]
+        named = {key for s in signals for key in names(s)}
         # every customer the signals name, in the one round that may wait: taken one signal at a time, each
         # new customer would be a later round that, while an applier holds it, rolls the batch back
         lock_customers_of(named, session=session)
@@ -122,6 +134,7 @@ def apply_link_signals(
             changes.causes, None, [signal_cause(s) for s in signals], session=session)
         if analytics is not None:
             _write_analytics(analytics, changes)
+        changes.suppressed = len(batch) - len(signals)
         return changes
 
     return locked_transaction(session_factory, transaction)

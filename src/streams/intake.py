@@ -18,6 +18,7 @@ from enrichment.protocols import Enricher
 from ingest.contracts import SocialEvent
 from ingest.deadletter import DeadLetter
 from ingest.records import SourceRecord
+from profile_store.privacy import PrivacyKey, suppressed
 from streams.contracts import EnrichedEvent, SourceMark
 from streams.identity_service import lookup_assignments
 from streams.steps.decode import decode_record
@@ -32,6 +33,8 @@ class Intake:
 
     enriched: list[EnrichedEvent]
     dead: list[DeadLetter]
+    suppressed: int = 0
+    """Records of erased people (by the record's key or the event's author), dropped."""
 
 
 def take_in(
@@ -40,16 +43,26 @@ def take_in(
     enricher: Enricher,
     session_factory: sessionmaker[Session],
     now: datetime,
+    privacy: PrivacyKey,
     marks: SourceMarks | None = None,
 ) -> Intake:
     """Blocks; raises on database and model errors (nothing is kept of the batch). With ``marks``, each
-    enriched event carries its ``SourceMark``."""
+    enriched event carries its ``SourceMark``. A record keyed by an erased identity, or whose event's
+    author is one, is dropped and counted (``Intake.suppressed``): neither enriched nor dead-lettered."""
     events: list[SocialEvent] = []
     stamps: list[SourceMark | None] = []
     dead: list[DeadLetter] = []
-    for record in records:
-        decoded = decode_record(record, now=now)
-        if isinstance(decoded, DeadLetter):
+    decoded_records = [(record, decode_record(record, now=now)) for record in records]
+    keys = {record.key.decode(errors="replace") for record in records if record.key}
+    keys |= {decoded.identity_key for _, decoded in decoded_records if not isinstance(decoded, DeadLetter)}
+    with session_factory() as session:
+        erased = suppressed(keys, privacy, session=session)
+    suppressed_count = 0
+    for record, decoded in decoded_records:
+        if erased and ((record.key and record.key.decode(errors="replace") in erased)
+                       or (not isinstance(decoded, DeadLetter) and decoded.identity_key in erased)):
+            suppressed_count += 1
+        elif isinstance(decoded, DeadLetter):
             dead.append(decoded)
         else:
             events.append(decoded)
@@ -58,4 +71,4 @@ def take_in(
     resolved = [(event, resolve_customer(event, assignments)) for event in events]
     enriched = enrich_events(resolved, enricher) if resolved else []
     return Intake(enriched=[e.model_copy(update={"source": mark}) if mark is not None else e
-                            for e, mark in zip(enriched, stamps, strict=True)], dead=dead)
+                            for e, mark in zip(enriched, stamps, strict=True)], dead=dead, suppressed=suppressed_count)

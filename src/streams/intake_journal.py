@@ -55,3 +55,13 @@ def trim_journal(through: int, *, session: Session) -> int:
 def count_journalled(*, session: Session) -> int:
     """How many messages the journal holds."""
     return int(session.scalar(select(func.count()).select_from(IntakeJournalRow)) or 0)
+
+
+def forget_keyed(keys: Sequence[str], *, session: Session) -> int:
+    """Delete the journalled messages keyed by one of ``keys`` (an erased person's, not yet handled);
+    returns how many."""
+    wanted = [key.encode() for key in set(keys)]
+    if not wanted:
+        return 0
+    result = session.execute(delete(IntakeJournalRow).where(IntakeJournalRow.key.in_(wanted)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

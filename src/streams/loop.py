@@ -58,6 +58,8 @@ class Handled:
 
     messages: Sequence[Outgoing] = ()
     dead: Sequence[DeadLetter] = ()
+    suppressed: int = 0
+    """Records of erased people the handler dropped (``profile_store.privacy``): counted, never stored."""
 
 
 Handler = Callable[[list[SourceRecord]], Handled]
@@ -148,6 +150,7 @@ class LaneStats:
     batches: int = 0
     records: int = 0
     dead_lettered: int = 0
+    suppressed: int = 0
     poison: int = 0
     retries: int = 0
     published: int = 0
@@ -212,6 +215,7 @@ class LaneLoop:
         self.stats.batches += 1
         self.stats.records += len(records)
         self.stats.dead_lettered += len(handled.dead)
+        self.stats.suppressed += handled.suppressed
         self.stats.published += len(outgoing)
         self.stats.busy_seconds += finished - self._started
         self.stats.batch_seconds.observe(finished - self._started)

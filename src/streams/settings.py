@@ -12,6 +12,7 @@ from analytics.analyst import AnalystDoorConfig
 from analytics.client import chdb_dsn
 from enrichment.config import EnrichmentConfig
 from ingest.kafka_connection import KafkaConnection
+from profile_store.privacy import PrivacyKey, embedded_key
 from streams.config import PipelineConfig
 from streams.lanes import LaneName
 
@@ -57,6 +58,9 @@ class WorkerSettings(BaseSettings):
     )
     connectors_file: Path | None = Field(
         default=None, description="connectors TOML: the worker reads its [brands.<brand>] accounts (docs/connectors.md)")
+    privacy_secret: SecretStr = Field(
+        default=SecretStr(""), description="the deployment's secret for the erasure suppression list's keyed "
+        "hashes (docs/privacy.md); every worker, the API and scrm erase must share it; required by scrm worker")
     pipeline: PipelineConfig = PipelineConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()
 
@@ -93,6 +97,9 @@ class EmbeddedSettings(BaseSettings):
     api_keys: SecretStr = SecretStr("")
     routing_file: Path | None = Field(default=None, description="alert routing JSON (see docs/alerts.md)")
     connectors_file: Path | None = Field(default=None, description="connectors TOML: webhooks and pollers (docs/connectors.md)")
+    privacy_secret: SecretStr = Field(
+        default=SecretStr(""), description="the secret of the erasure suppression list's keyed hashes; unset: "
+        "generated once into data_dir/privacy.key (docs/privacy.md)")
     pipeline: PipelineConfig = PipelineConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()
     analyst: AnalystDoorConfig = AnalystDoorConfig()
@@ -104,3 +111,7 @@ class EmbeddedSettings(BaseSettings):
     @property
     def analytics_dsn(self) -> str:
         return chdb_dsn(self.data_dir / "analytics")
+
+    def privacy_key(self) -> PrivacyKey:
+        """The configured secret, else the data dir's generated one (created on first use)."""
+        return embedded_key(self.data_dir, self.privacy_secret.get_secret_value())

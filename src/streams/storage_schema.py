@@ -13,6 +13,7 @@ from ingest.deadletter_store import DeadLetterBase
 from ingest.polling.cursors import PollCursorBase
 from ingest.polling.health import PollHealthBase
 from profile_store.api_keys import AccessBase
+from profile_store.privacy import PrivacyBase
 from profile_store.segments.store import SegmentBase
 from profile_store.tables import ProfileBase
 from streams.heartbeats import HeartbeatBase
@@ -20,7 +21,7 @@ from streams.intake_journal import IntakeJournalBase
 
 ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata, IntakeJournalBase.metadata,
                 PollCursorBase.metadata, PollHealthBase.metadata, HeartbeatBase.metadata, AccessBase.metadata,
-                SegmentBase.metadata)
+                SegmentBase.metadata, PrivacyBase.metadata)
 
 
 def combined_metadata() -> MetaData:

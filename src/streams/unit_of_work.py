@@ -20,6 +20,7 @@ from analytics.client import AnalyticsClient
 from analytics.writer import write_events, write_profiles
 from ingest.contracts import SocialEvent
 from profile_store.contracts import CustomerProfile, LinkSignal
+from profile_store.privacy import PrivacyKey, suppressed
 from profile_store.profile_cache import ProfileCache
 from profile_store.segments.membership import SegmentChange, apply_batch_memberships
 from sqlkit import locked_transaction
@@ -44,6 +45,8 @@ class BatchOutcome:
     segment_changes: tuple[SegmentChange, ...] = ()
     """The segment entries and exits the batch's events caused (``profile_store.segments.membership``):
     made now, or by an earlier attempt at the same events that may not have published them."""
+    suppressed: int = 0
+    """Events of erased people the batch dropped (checked inside its transaction, see ``apply_enriched_batch``)."""
 
 
 def apply_enriched_batch(
@@ -51,6 +54,7 @@ def apply_enriched_batch(
     *,
     session_factory: sessionmaker[Session],
     analytics: AnalyticsClient | None,
+    privacy: PrivacyKey | None = None,
     profile_cache: ProfileCache | None = None,
     not_customer: Callable[[SocialEvent], bool] | None = None,
 ) -> BatchOutcome:
@@ -61,10 +65,19 @@ def apply_enriched_batch(
     writes them again, so a write lost to a crash is repeated). Raises on
     database errors (then nothing is applied). ``profile_cache``: the caller's, kept across batches (see
     ``ProfileCache``). ``not_customer``: picks the brands' own accounts, which build no profile
-    (``apply_profiles``)."""
+    (``apply_profiles``). Events by an erased author (or routed to an erased customer) are dropped: the
+    transaction's first statement reads the suppression list, so an erasure running meanwhile either
+    finished before it (and is seen) or waits for it (``profile_store.privacy.suppressed``). The lanes always
+    pass ``privacy``; without it (tools and tests applying events no erasure concerns) nothing is checked."""
+    dropped = 0
 
     def transaction(session: Session) -> tuple[ProfileUpdate, list[SegmentChange]]:
-        applied = apply_profiles(events, session=session, cache=profile_cache, not_customer=not_customer)
+        nonlocal dropped
+        erased = set() if privacy is None else suppressed(
+            {key for e in events for key in (e.event.identity_key, e.customer_id)}, privacy, session=session)
+        kept = [e for e in events if e.event.identity_key not in erased and e.customer_id not in erased]
+        dropped = len(events) - len(kept)
+        applied = apply_profiles(kept, session=session, cache=profile_cache, not_customer=not_customer)
         if analytics is not None:  # under the customers' locks, so profile versions follow the database's order
             version = time.time_ns()
             write_profiles(analytics, [profile_row(p, version=version) for p in applied.profiles.values()],
@@ -84,5 +97,6 @@ def apply_enriched_batch(
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)
     changed = tuple(update.profiles[cid] for cid in update.changed)
     return BatchOutcome(seen=len(update.events), applied=update.fresh, profiles=changed, assignments=update.assignments,
-                        identity_signals=(*links, *reelect), segment_changes=tuple(segment_changes))
+                        identity_signals=(*links, *reelect), segment_changes=tuple(segment_changes),
+                        suppressed=dropped)
 

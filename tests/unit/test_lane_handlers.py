@@ -12,6 +12,7 @@ from enrichment.lexicon import LexiconEnricher
 from ingest.records import SourceRecord
 from profile_store.contracts import LinkSignal, Provenance
 from profile_store.identity_graph import make_link
+from profile_store.privacy import PrivacyKey
 from streams.config import PipelineConfig
 from streams.lanes import LaneContext, lane_specs
 from streams.loop import Handler
@@ -28,7 +29,8 @@ from streams.transports import Outgoing
 
 
 def _handler(lane: str, storage: Storage) -> Handler:
-    context = LaneContext(pipeline=PipelineConfig(), storage=storage, enricher=LexiconEnricher)
+    context = LaneContext(pipeline=PipelineConfig(), storage=storage, enricher=LexiconEnricher,
+                          privacy=PrivacyKey(b"test"))
     (spec,) = [spec for spec in lane_specs() if spec.name == lane]
     return spec.build(context)
 

@@ -57,6 +57,7 @@ from analytics.schema.rekey import rekey_legacy_events
 from analytics.schema.tables import (
     BRAND_VOICE_HOUR,
     DEDUP_WINDOW,
+    ERASABLE_TABLES,
     EVENTS_HOUR,
     EVENTS_TABLE,
     EVENTS_VIEW,
@@ -290,4 +291,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             f"DROP VIEW IF EXISTS {{db}}.{table}_mv", f"DROP TABLE IF EXISTS {{db}}.{table} SYNC")),
         *(statement for rollup in PLAIN_ROLLUPS for statement in _rollup(16, *rollup).statements),
     )),
+    # erasure (``analytics.erasure``) waits until the parts its mutations replaced are gone from disk: let the
+    # cleanup of the tables that can hold a person run every second instead of every 30-40 s (detached and
+    # attached again, as a running table keeps the period it started with until its next cleanup)
+    Migration(17, "cleanup_every_second", tuple(statement for table in ERASABLE_TABLES for statement in (
+        f"ALTER TABLE {{db}}.{table} MODIFY SETTING cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, "
+        "cleanup_thread_preferred_points_per_iteration = 0",
+        f"DETACH TABLE {{db}}.{table}", f"ATTACH TABLE {{db}}.{table}"))),
 )

@@ -20,6 +20,9 @@ INCIDENTS_TABLE = "incidents"  # the newest version of each incident (``FINAL``)
 ALERTS_TABLE = "alerts"
 SEGMENT_CHANGES_TABLE = "segment_changes"
 CONNECTOR_HEALTH_TABLE = "connector_health"
+ERASABLE_TABLES = (EVENTS_TABLE, PROFILES_TABLE, IDENTITIES_TABLE, REDIRECTS_TABLE, INFLUENCERS_HOUR,
+                   SEGMENT_CHANGES_TABLE, ALERTS_TABLE, INCIDENT_CHANGES_TABLE, INCIDENTS_TABLE)
+"""The tables that can name a person (``analytics.erasure`` deletes or redacts their rows)."""
 
 DEDUP_WINDOW = "non_replicated_deduplication_window = 1000"  # blocks whose insert tokens a table remembers
 

@@ -85,6 +85,7 @@ def serve_embedded(
     from api.settings import parse_api_keys
     from ingest.connectors import poll_connectors
     from profile_store.segments.builtins import install_builtins
+    from scrm.erasing import embedded_erasure
     from scrm.heap import settle_heap
     from scrm.logs import uvicorn_log_config
     from scrm.observability import ConnectorCollector, PollCollector, observe
@@ -136,6 +137,7 @@ def serve_embedded(
         with receivers(connectors, sink, platform.storage.session_factory) as (health, puller):
             seen = observe(runtime.lanes(), platform.storage, stall_seconds=settings.pipeline.stall_seconds,
                            extra=[ConnectorCollector(health, connectors), *collectors])
+            erase, verify_erasure = embedded_erasure(runtime, platform.storage)
             services = ApiServices(
                 session_factory=platform.storage.session_factory,
                 api_keys=keys,
@@ -153,6 +155,8 @@ def serve_embedded(
                 connector_health=health,
                 readiness=seen.readiness,
                 metrics=seen.registry,
+                erase=erase,
+                verify_erasure=verify_erasure,
             )
             app = create_app(services)
             receiving: Receivers = app.state.receivers

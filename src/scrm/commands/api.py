@@ -33,7 +33,9 @@ def handle(args: argparse.Namespace) -> int:
     from enrichment.factory import build_enricher
     from ingest.producer import publish_raw
     from profile_store.contracts import LinkSignal
+    from profile_store.privacy import PrivacyKey
     from scrm.commands._serving import read_connectors, receivers
+    from scrm.erasing import kafka_erasure, producer_config
     from scrm.logs import uvicorn_log_config
     from scrm.observability import ConnectorCollector, observe
     from streams.admin import BrokerCheck
@@ -64,6 +66,10 @@ def handle(args: argparse.Namespace) -> int:
 
     sink = KafkaIntakeSink({**settings.kafka.librdkafka(settings.kafka_bootstrap), "client.id": "scrm-api-intake"})
     lanes = WorkerLanes(storage.session_factory)
+    secret = settings.privacy_secret.get_secret_value()
+    erase, verify_erasure = kafka_erasure(
+        storage, PrivacyKey.from_text(secret),
+        producer_config(settings.kafka.librdkafka(settings.kafka_bootstrap), "scrm-api-erasure")) if secret else (None, None)
     try:
         with receivers(connectors, sink, storage.session_factory) as (health, puller):
             seen = observe((), storage, stall_seconds=60.0, extra=[ConnectorCollector(health, connectors)],
@@ -86,6 +92,8 @@ def handle(args: argparse.Namespace) -> int:
                 connector_health=health,
                 readiness=seen.readiness,
                 metrics=seen.registry,
+                erase=erase,
+                verify_erasure=verify_erasure,
             )
             # no access log: request lines carry query strings, and Meta's handshake sends its verify token there
             uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="info",

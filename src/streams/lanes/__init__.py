@@ -15,6 +15,7 @@ from typing import Literal
 
 from enrichment.protocols import Enricher
 from ingest.deadletter_store import record_trip, waivers_of
+from profile_store.privacy import PrivacyKey
 from streams.alert_batch import AlertOutcome
 from streams.config import PipelineConfig
 from streams.exceptions import DeadLetterRatioExceeded
@@ -42,11 +43,13 @@ class LaneHooks:
 @dataclass(frozen=True)
 class LaneContext:
     """What handlers are built from. ``enricher`` is called only by the enrich lane (it loads models);
-    ``partitions`` says how many partitions a topic has (the alert lane's watermark waits for each)."""
+    ``partitions`` says how many partitions a topic has (the alert lane's watermark waits for each);
+    ``privacy`` hashes keys for the erasure suppression list every lane drops erased people by."""
 
     pipeline: PipelineConfig
     storage: Storage
     enricher: Callable[[], Enricher]
+    privacy: PrivacyKey
     hooks: LaneHooks = LaneHooks()
     partitions: Callable[[str], int] = lambda _topic: 1
 

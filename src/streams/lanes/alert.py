@@ -29,12 +29,13 @@ def build(context: LaneContext) -> Handler:
         read = [r for r in records if (r.partition, r.offset) not in unread]
         positions = context.partitions(ENRICHED_EVENTS) * context.partitions(RAW_EVENTS)
         outcome = alert_enriched_batch(events, session_factory=session_factory, config=config,
-                                       progress=(progress(read, events), positions))
+                                       progress=(progress(read, events), positions), privacy=context.privacy)
         if context.hooks.alerted is not None:
             context.hooks.alerted(outcome)
         return Handled(
             messages=[Outgoing(ALERTS, a.alert_id.encode(), a.model_dump_json().encode()) for a in outcome.alerts],
             dead=dead,
+            suppressed=outcome.suppressed,
         )
 
     return handle

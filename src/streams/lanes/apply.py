@@ -32,7 +32,8 @@ def build(context: LaneContext) -> Handler:
     def handle(records: list[SourceRecord]) -> Handled:
         events, dead = parse_records(records, EnrichedEvent, stage="apply")
         outcome = apply_enriched_batch(events, session_factory=storage.session_factory, analytics=storage.analytics,
-                                       profile_cache=profile_cache, not_customer=brand_account)
+                                       privacy=context.privacy, profile_cache=profile_cache,
+                                       not_customer=brand_account)
         if context.hooks.applied is not None:
             context.hooks.applied(outcome)
         return Handled(
@@ -43,6 +44,7 @@ def build(context: LaneContext) -> Handler:
                 *segment_change_messages(outcome.segment_changes),
             ],
             dead=dead,
+            suppressed=outcome.suppressed,
         )
 
     return handle

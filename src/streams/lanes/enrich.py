@@ -25,11 +25,12 @@ def build(context: LaneContext) -> Handler:
 
     def handle(records: list[SourceRecord]) -> Handled:
         intake = take_in(records, enricher=enricher, session_factory=session_factory, now=datetime.now(UTC),
-                         marks=marks)
+                         privacy=context.privacy, marks=marks)
         return Handled(
             messages=[Outgoing(ENRICHED_EVENTS, e.customer_id.encode(), e.model_dump_json().encode())
                       for e in intake.enriched],
             dead=intake.dead,
+            suppressed=intake.suppressed,
         )
 
     return handle

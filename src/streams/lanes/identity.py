@@ -20,7 +20,8 @@ def build(context: LaneContext) -> Handler:
 
     def handle(records: list[SourceRecord]) -> Handled:
         signals, dead = parse_records(records, LinkSignal, stage="identity")
-        changes = apply_link_signals(signals, session_factory=session_factory, analytics=analytics)
+        changes = apply_link_signals(signals, session_factory=session_factory, analytics=analytics,
+                                     privacy=context.privacy)
         if context.hooks.linked is not None:
             context.hooks.linked(changes)
         return Handled(
@@ -31,6 +32,7 @@ def build(context: LaneContext) -> Handler:
                 *segment_change_messages(changes.segment_changes),
             ],
             dead=dead,
+            suppressed=changes.suppressed,
         )
 
     return handle

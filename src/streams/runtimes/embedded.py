@@ -16,14 +16,19 @@ the process serving it must exit with that code (``scrm demo`` does).
 from __future__ import annotations
 
 import logging
+import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from alerts.contracts import Alert
 from enrichment.protocols import Enricher
 from profile_store.contracts import LinkSignal
+from profile_store.privacy import PrivacyKey
 from streams.alert_batch import AlertOutcome
 from streams.config import PipelineConfig
 from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded
@@ -41,6 +46,7 @@ from streams.unit_of_work import BatchOutcome
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 IDLE_WAIT_SECONDS = 0.2  # an idle processing thread looks at link signals, jobs and ``stop`` this often
 MAX_RESTARTS = 5
 GROUP = "embedded"
@@ -60,6 +66,7 @@ class RuntimeStats:
     processed: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    suppressed: int = 0
     alerts: int = 0
     merges: int = 0
     batches: int = 0
@@ -73,6 +80,7 @@ class RuntimeStats:
             "processed": self.processed,
             "duplicates": self.duplicates,
             "dead_lettered": self.dead_lettered,
+            "suppressed": self.suppressed,
             "alerts": self.alerts,
             "merges": self.merges,
             "batches": self.batches,
@@ -94,20 +102,25 @@ class EmbeddedRuntime:
         storage: Storage,
         partitions: int = 1,
         order: PartitionOrder | None = None,
+        privacy: PrivacyKey | None = None,
     ) -> None:
         self._config = config
+        self.privacy = privacy or PrivacyKey(secrets.token_bytes(32))
+        """The suppression list's key (``scrm.wiring`` passes the data dir's; tests get a random one)."""
         self._storage = storage
         self._broker = MemoryBroker(partitions={IDENTITY_LINKS: 1}, default_partitions=partitions,
                                     unread_retention=UNREAD_RETENTION)
         self._listeners: list[AlertListener] = []
         self._drained: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._requests: queue.SimpleQueue[tuple[Callable[[], object], Future[object]]] = queue.SimpleQueue()
+        self._running = False
         self.stats = RuntimeStats()
         self.failure: str | None = None
         self.exit_code = 0
         hooks = LaneHooks(applied=self._applied, alerted=self._alerted, linked=self._linked)
-        context = LaneContext(pipeline=config, storage=storage, enricher=lambda: enricher, hooks=hooks,
-                              partitions=self._broker.partitions)
+        context = LaneContext(pipeline=config, storage=storage, enricher=lambda: enricher, privacy=self.privacy,
+                              hooks=hooks, partitions=self._broker.partitions)
         self._loops: tuple[LaneLoop, ...] = tuple(
             lane_loop(spec, MemoryTransport(self._broker, spec.topic, f"{GROUP}{spec.group_suffix}", order=order),
                       context, clock=SystemClock())
@@ -150,6 +163,27 @@ class EmbeddedRuntime:
         """The lanes, in data-flow order (their ``stats`` are read by status reports)."""
         return self._loops
 
+    def between_batches(self, call: Callable[[], T]) -> T:
+        """Run ``call`` on the processing thread between two batches while ``run`` runs (so no lane
+        transaction interleaves with it: an erasure), else on this thread; returns what it returns and raises
+        what it raises. Blocks until it ran."""
+        if not self._running:
+            return call()
+        future: Future[object] = Future()
+        self._requests.put((call, future))
+        return future.result()  # type: ignore[return-value]
+
+    def _serve_requests(self) -> None:
+        while True:
+            try:
+                call, future = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # the caller gets it; the pipeline goes on
+                future.set_exception(exc)
+
     def drain(self) -> None:
         """Process until every topic is handled. Blocks; raises ``DeadLetterRatioExceeded`` when the guard
         trips and ``LaneFailed`` when the database stays away (nothing uncommitted is lost)."""
@@ -162,10 +196,19 @@ class EmbeddedRuntime:
         """Process until ``stop`` is set; every ``jobs_interval_seconds`` also recompute centrality and
         identity suggestions. Restarts failed lanes (see the module docstring); returns with ``failure`` set
         when it gives up. Blocks."""
+        self._running = True
+        try:
+            self._run(stop)
+        finally:
+            self._running = False
+            self._serve_requests()
+
+    def _run(self, stop: threading.Event) -> None:
         next_jobs = time.monotonic() + self._config.jobs_interval_seconds
         next_sync = time.monotonic() + self._config.analytics_sync_seconds
         restarts = 0
         while not stop.is_set():
+            self._serve_requests()
             try:
                 if not self._cycle(stop, gather=True):
                     self._broker.wait(lambda: self._broker.lag() > 0 or stop.is_set(), IDLE_WAIT_SECONDS)
@@ -223,6 +266,7 @@ class EmbeddedRuntime:
         for loop in self._loops:
             done += loop.step(stop, idle_wait=0, gather=gather)
         self.stats.dead_lettered = sum(loop.stats.dead_lettered for loop in self._loops)
+        self.stats.suppressed = sum(loop.stats.suppressed for loop in self._loops)
         if done and self._drained and self._broker.lag() == 0:
             for listener in self._drained:
                 listener()

@@ -34,6 +34,7 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 
 from enrichment.protocols import Enricher
+from profile_store.privacy import PrivacyKey
 from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded, LaneFailed
 from streams.jobs.analytics_sync import run_syncs
 from streams.jobs.centrality import recompute_centrality
@@ -61,6 +62,7 @@ class KafkaWorker:
         self._settings = settings
         self._storage = storage
         context = LaneContext(pipeline=settings.pipeline, storage=storage, enricher=build_enricher,
+                              privacy=PrivacyKey.from_text(settings.privacy_secret.get_secret_value()),
                               partitions=functools.cache(self._partitions))
         self._lanes = tuple(
             lane_loop(spec, self._transport(spec.name, spec.topic, f"{settings.app_id}{spec.group_suffix}"), context)

@@ -1,0 +1,157 @@
+"""Erasing a person from ClickHouse, physically.
+
+``erase_person`` deletes the person's rows with mutations (``ALTER TABLE ... DELETE``, which rewrite every
+part holding a matching row; ``mutations_sync = 2`` waits for them) and redacts the operational tables'
+copies of incidents and alerts that name them (titles and dedup keys: the person's strings become
+``ERASED``; the rows and so the counts stay). The parts a mutation replaced stay on disk until ClickHouse's
+cleanup removes them: for the duration of the erasure the touched tables get ``old_parts_lifetime = 0``
+(migration 17 lets the cleanup run every second), and ``erase_person`` waits for that cause, no inactive
+part left, before it returns (bounded by ``wait_seconds``; what is left then is reported). A mutation's
+command is kept on disk with its parameters spelled out (``mutation_<n>.txt``): ``finished_mutations_to_keep
+= 1`` holds for the same time, a no-op mutation follows the person's, and the wait covers their records too.
+
+Aggregates keep their counts: the sentiment, voice, topic and breakdown rollups hold no person (brand,
+platform, topic, hour), while the per-account ``influencers_hour`` rows are deleted.
+
+Blocks; idempotent (a second run finds nothing and changes nothing).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from analytics.client import AnalyticsClient
+from analytics.schema.tables import (
+    ALERTS_TABLE,
+    EVENTS_TABLE,
+    IDENTITIES_TABLE,
+    INCIDENT_CHANGES_TABLE,
+    INCIDENTS_TABLE,
+    INFLUENCERS_HOUR,
+    PROFILES_TABLE,
+    REDIRECTS_TABLE,
+    SEGMENT_CHANGES_TABLE,
+)
+
+ERASED = "[erased]"
+_ACCOUNT = "concat(platform, ':', author_id)"
+
+
+@dataclass(frozen=True)
+class AnalyticsSubject:
+    """Who to erase: every identity key and customer id of the person, the keys of their events, and the
+    strings that name them in free text (identity keys, customer ids, handles, display names)."""
+
+    identity_keys: tuple[str, ...]
+    customer_ids: tuple[str, ...]
+    event_keys: tuple[str, ...] = ()
+    needles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Step:
+    table: str
+    where: str
+    redact: bool = False
+
+
+_STEPS: tuple[_Step, ...] = (
+    _Step(EVENTS_TABLE, f"customer_id IN {{ids:Array(String)}} OR {_ACCOUNT} IN {{keys:Array(String)}} "
+          "OR event_key IN {events:Array(String)}"),
+    _Step(PROFILES_TABLE, "customer_id IN {ids:Array(String)} OR hasAny(identities, {keys:Array(String)})"),
+    _Step(IDENTITIES_TABLE, "identity_key IN {keys:Array(String)} OR customer_id IN {ids:Array(String)}"),
+    _Step(REDIRECTS_TABLE, "from_customer_id IN {ids:Array(String)} OR to_customer_id IN {ids:Array(String)}"),
+    _Step(INFLUENCERS_HOUR, f"{_ACCOUNT} IN {{keys:Array(String)}} OR customer_id IN {{ids:Array(String)}}"),
+    _Step(SEGMENT_CHANGES_TABLE, "customer_id IN {ids:Array(String)}"),
+    _Step(ALERTS_TABLE, "customer_id IN {ids:Array(String)} OR event_key IN {events:Array(String)} "
+          "OR multiSearchAny(title, {needles:Array(String)}) OR multiSearchAny(dedup_key, {needles:Array(String)})",
+          redact=True),
+    _Step(INCIDENT_CHANGES_TABLE, "customer_id IN {ids:Array(String)} OR multiSearchAny(title, {needles:Array(String)}) "
+          "OR multiSearchAny(dedup_key, {needles:Array(String)})", redact=True),
+    _Step(INCIDENTS_TABLE, "customer_id IN {ids:Array(String)} OR multiSearchAny(title, {needles:Array(String)}) "
+          "OR multiSearchAny(dedup_key, {needles:Array(String)})", redact=True),
+)
+
+
+def erase_person(client: AnalyticsClient, subject: AnalyticsSubject, *, wait_seconds: float = 120.0,
+                 clock: Callable[[], float] = time.monotonic) -> dict[str, int]:
+    """Delete (or, for incidents and alerts, redact) every row of ``subject``; returns rows per table
+    (``clickhouse.<table>``) and, under ``clickhouse.old_parts_left``, the replaced parts still on disk when
+    ``wait_seconds`` ran out (0: none). Blocks; raises what the client raises."""
+    parameters: dict[str, object] = {
+        "ids": list(subject.customer_ids), "keys": list(subject.identity_keys), "events": list(subject.event_keys),
+        "needles": [n for n in subject.needles if n][:250] or [ERASED]}
+    counts: dict[str, int] = {}
+    touched: list[str] = []
+    for step in _STEPS:
+        table = f"{client.database}.{step.table}"
+        _, rows = client.query(f"SELECT count() FROM {table} WHERE {step.where}", parameters)
+        found = int(rows[0][0])
+        counts[f"clickhouse.{step.table}"] = found
+        if not found:
+            continue
+        touched.append(step.table)
+        client.command(f"ALTER TABLE {table} MODIFY SETTING old_parts_lifetime = 0, finished_mutations_to_keep = 1")
+        if step.redact:
+            client.command(f"ALTER TABLE {table} UPDATE {_redactions(step.table, subject)} WHERE {step.where} "
+                           "SETTINGS mutations_sync = 2", _with_needles(parameters, subject))
+        else:
+            client.command(f"ALTER TABLE {table} DELETE WHERE {step.where} SETTINGS mutations_sync = 2", parameters)
+        # a no-op mutation after it, so the person's is no longer the one record kept
+        client.command(f"ALTER TABLE {table} DELETE WHERE 0 SETTINGS mutations_sync = 2")
+    counts["clickhouse.old_parts_left"] = _wait_for_cleanup(client, touched, wait_seconds, clock)
+    for table in touched:
+        client.command(f"ALTER TABLE {client.database}.{table} RESET SETTING old_parts_lifetime, "
+                       "finished_mutations_to_keep")
+    return counts
+
+
+def traces(client: AnalyticsClient, subject: AnalyticsSubject) -> dict[str, int]:
+    """Rows per table that still name ``subject`` (redacted rows do not: their strings are gone)."""
+    parameters = {"ids": list(subject.customer_ids), "keys": list(subject.identity_keys),
+                  "events": list(subject.event_keys), "needles": [n for n in subject.needles if n][:250] or [ERASED]}
+    found: dict[str, int] = {}
+    for step in _STEPS:
+        _, rows = client.query(f"SELECT count() FROM {client.database}.{step.table} WHERE {step.where}", parameters)
+        found[f"clickhouse.{step.table}"] = int(rows[0][0])
+    return found
+
+
+def _redactions(table: str, subject: AnalyticsSubject) -> str:
+    """The ``UPDATE`` assignments of a redacted table: every needle in the title and dedup key replaced by
+    the marker, the customer id (and for alerts the event's ids) emptied."""
+    title, dedup = "title", "dedup_key"
+    for n in range(len(subject.needles)):
+        title = f"replaceAll({title}, {{n{n}:String}}, '{ERASED}')"
+        dedup = f"replaceAll({dedup}, {{n{n}:String}}, '{ERASED}')"
+    assignments = [f"title = {title}", f"dedup_key = {dedup}",
+                   "customer_id = if(customer_id IN {ids:Array(String)}, '', customer_id)"]
+    if table == ALERTS_TABLE:
+        assignments += ["event_key = if(event_key IN {events:Array(String)}, '', event_key)",
+                        "event_id = if(event_key IN {events:Array(String)}, '', event_id)"]
+    return ", ".join(assignments)
+
+
+def _with_needles(parameters: dict[str, object], subject: AnalyticsSubject) -> dict[str, object]:
+    return {**parameters, **{f"n{n}": needle for n, needle in enumerate(subject.needles)}}
+
+
+def _wait_for_cleanup(client: AnalyticsClient, tables: Sequence[str], wait_seconds: float,
+                      clock: Callable[[], float]) -> int:
+    """Wait until none of ``tables`` has an inactive (replaced) part on disk nor a finished mutation's record
+    (its command, which spells out the person's keys; one record per table, the no-op's, stays), up to
+    ``wait_seconds``; returns how many are left."""
+    if not tables:
+        return 0
+    deadline = clock() + wait_seconds
+    where = "database = {db:String} AND table IN {tables:Array(String)}"
+    while True:
+        _, rows = client.query(f"SELECT (SELECT count() FROM system.parts WHERE {where} AND NOT active) + "
+                               f"(SELECT count() FROM system.mutations WHERE {where}) - {len(tables)}",
+                               {"db": client.database, "tables": list(tables)})
+        left = max(0, int(rows[0][0]))
+        if not left or clock() >= deadline:
+            return left
+        time.sleep(0.05)
