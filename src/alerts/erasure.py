@@ -66,6 +66,10 @@ class Redaction:
         return value
 
 
+_WITH_DATA: tuple[Any, ...] = (SignalRow, IncidentRow, OutboxRow, DeliveryRow, DeliveryDeadLetterRow)
+"""The alerts tables whose ``data`` holds incidents, alerts or their deliveries."""
+
+
 def _naming(column: Any, keys: Iterable[str]) -> ColumnElement[bool]:
     """Rows whose serialised ``column`` holds one of ``keys`` (as JSON writes them)."""
     spelled = {json.dumps(key)[1:-1] for key in keys} | set(keys)
@@ -78,11 +82,10 @@ def redact_person(redaction: Redaction, *, session: Session) -> dict[str, int]:
     counts: dict[str, int] = {}
     if not redaction.keys:
         return counts
-    tables: tuple[type[SignalRow | IncidentRow | OutboxRow | DeliveryRow | DeliveryDeadLetterRow], ...] = (
-        SignalRow, IncidentRow, OutboxRow, DeliveryRow, DeliveryDeadLetterRow)
-    for table in tables:
+    for table in _WITH_DATA:
         changed = 0
-        for row in session.scalars(select(table).where(_naming(table.data, redaction.keys))):  # type: ignore[attr-defined]
+        row: Any
+        for row in session.scalars(select(table).where(_naming(table.data, redaction.keys))):
             row.data = JsonText(json.dumps(redaction.walk(row.data), ensure_ascii=False))
             if isinstance(row, IncidentRow):
                 row.dedup_key = redaction.text(row.dedup_key)
@@ -108,7 +111,7 @@ def alert_traces(redaction: Redaction, *, session: Session) -> dict[str, int]:
     found: dict[str, int] = {}
     if not redaction.keys:
         return found
-    for table in (SignalRow, IncidentRow, OutboxRow, DeliveryRow, DeliveryDeadLetterRow, DetectorStateRow):
+    for table in (*_WITH_DATA, DetectorStateRow):
         rows = session.scalars(select(table).where(_naming(table.data, redaction.keys))).all()
         found[f"sql.{table.__tablename__}"] = len(rows)
     ledger = session.scalars(select(EventLedgerRow.event_key).where(
