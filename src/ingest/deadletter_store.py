@@ -16,7 +16,7 @@ from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, delet
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from ingest.deadletter import DeadLetter
-from sqlkit import insert_new
+from sqlkit import count_older, delete_older, insert_new
 
 
 class DeadLetterBase(DeclarativeBase):
@@ -73,6 +73,13 @@ def record_dead_letters(letters: Sequence[DeadLetter], *, session: Session) -> i
     return len(insert_new(session, DeadLetterRow.__table__, rows, "letter_key")) if rows else 0  # type: ignore[arg-type]
 
 
+def delete_dead_letters(*, before: datetime, limit: int, session: Session) -> int:
+    """Delete up to ``limit`` dead letters that failed before ``before`` (oldest first; retention: they hold
+    the original bytes); returns how many. Idempotent."""
+    table = DeadLetterRow.__table__
+    return delete_older(table, when="failed_at", key="id", before=before, limit=limit, session=session)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class StoredDeadLetter:
     """A dead letter with its row id and whether it was replayed."""
@@ -120,8 +127,11 @@ def mark_replayed(ids: Sequence[int], at: datetime, *, session: Session) -> None
         session.execute(update(DeadLetterRow).where(DeadLetterRow.id.in_(list(ids))).values(replayed_at=at))
 
 
-def count_dead_letters(*, session: Session) -> int:
-    """How many dead letters are stored."""
+def count_dead_letters(*, session: Session, before: datetime | None = None) -> int:
+    """How many dead letters are stored (with ``before``: that failed before it, what ``delete_dead_letters``
+    would remove in all)."""
+    if before is not None:
+        return count_older(DeadLetterRow.__table__, when="failed_at", before=before, session=session)  # type: ignore[arg-type]
     return int(session.scalar(select(func.count()).select_from(DeadLetterRow)) or 0)
 
 

@@ -48,7 +48,7 @@ def unseen_event_keys(keys: Iterable[str], *, session: Session) -> set[str]:
 
 def store_events(rows: Sequence[dict[str, Any]], *, session: Session) -> None:
     """Append events (``event_key``, ``post_key``, ``identity_key``, ``occurred_at``, ``thread_key``,
-    ``data``); a stored key is kept."""
+    ``data``, ``stored_at``: now, on the wall clock); a stored key is kept (with its ``stored_at``)."""
     upsert_rows(session, ProfileEventRow.__table__, rows, ["event_key"], update=False)  # type: ignore[arg-type]
 
 
@@ -67,7 +67,7 @@ def events_of_identities(identity_keys: Iterable[str], *, session: Session) -> l
 
 def store_edges(rows: Sequence[dict[str, Any]], *, session: Session) -> None:
     """Record interaction edges (``event_key``, ``source_identity``, ``target_post_key``,
-    ``target_handle_key``). Idempotent by event key."""
+    ``target_handle_key``, ``stored_at``). Idempotent by event key."""
     upsert_rows(session, InteractionEdgeRow.__table__, rows, ["event_key"], update=False)  # type: ignore[arg-type]
 
 

@@ -58,7 +58,9 @@ class IdentityRow(ProfileBase):
 class ProfileEventRow(ProfileBase):
     """Every enriched event folded into a profile, by identity: the idempotency ledger (key
     ``ingest.contracts.event_key``: platform, author id and event id) and the source profiles are
-    recomputed from on merge and split. ``post_key`` (``<platform>:<event_id>``) is how replies name it."""
+    recomputed from on merge and split. ``post_key`` (``<platform>:<event_id>``) is how replies name it.
+    ``stored_at`` is when the row was written (wall clock; ``occurred_at`` is the event's time): the
+    retention job's clock (``profile_store.retention``)."""
 
     __tablename__ = "profile_events"
 
@@ -68,13 +70,14 @@ class ProfileEventRow(ProfileBase):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     thread_key: Mapped[str | None] = mapped_column(String(600), index=True)
     data: Mapped[dict[str, object]] = mapped_column(JSON)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class InteractionEdgeRow(ProfileBase):
     """Who interacted with whom (reply, comment, share of another's event; mention of a handle): the
     graph network centrality is computed over. Keyed by the event's key (``#m<n>`` appended for its
     mentions); the target is the parent's ``post_key`` (a reply does not know the parent's author) or the
-    mentioned handle's key."""
+    mentioned handle's key. ``stored_at``: written with the event (wall clock), for retention."""
 
     __tablename__ = "interaction_edges"
 
@@ -82,6 +85,7 @@ class InteractionEdgeRow(ProfileBase):
     source_identity: Mapped[str] = mapped_column(String(600), index=True)
     target_post_key: Mapped[str | None] = mapped_column(String(600))
     target_handle_key: Mapped[str | None] = mapped_column(String(600))
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class RedirectRow(ProfileBase):

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerts.config import AlertingConfig
 from streams.loop import FailurePolicy
 from streams.steps.deadletter_limit import DeadLetterLimits
+from streams.steps.retention import RetentionPolicy
 
 
 class PipelineConfig(BaseModel):
@@ -59,3 +60,13 @@ class PipelineConfig(BaseModel):
         default=None, ge=0.0, le=1.0, description="auto-accept suggestions at or above this score; off when unset"
     )
     alerts: AlertingConfig = AlertingConfig()
+    retention: RetentionPolicy = Field(
+        default_factory=RetentionPolicy,
+        description="how long stored personal data is kept (docs/operations.md, Retention), e.g. "
+        "SCRM_PIPELINE__RETENTION__RAW_TEXT_DAYS=90",
+    )
+    retention_interval_seconds: float = Field(
+        default=3600.0, gt=0,
+        description="how often the retention job runs (the first pass at start; scrm serve, and on Kafka the "
+        "worker owning the identity partition), e.g. SCRM_PIPELINE__RETENTION_INTERVAL_SECONDS",
+    )

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -252,17 +252,20 @@ def _extends(profile: CustomerProfile | None, new: list[EnrichedEvent]) -> bool:
 
 
 def _store(fresh: Sequence[EnrichedEvent], session: Session) -> None:
-    """Register the authors' identities, and store the events and the interactions they show."""
+    """Register the authors' identities, and store the events and the interactions they show, stamped with
+    the wall-clock time they are stored (what retention counts from; a replayed old event is stored now)."""
     register_identities(_identity_rows(fresh), session=session)
+    now = datetime.now(UTC)
     store_events(
         [
             {"event_key": e.event.event_key, "post_key": e.event.post_key, "identity_key": e.event.identity_key,
-             "occurred_at": e.event.occurred_at_utc, "thread_key": _thread_key(e), "data": JsonText(e.model_dump_json())}
+             "occurred_at": e.event.occurred_at_utc, "thread_key": _thread_key(e), "data": JsonText(e.model_dump_json()),
+             "stored_at": now}
             for e in fresh
         ],
         session=session,
     )
-    store_edges([edge for e in fresh for edge in _edges(e)], session=session)
+    store_edges([{**edge, "stored_at": now} for e in fresh for edge in _edges(e)], session=session)
 
 
 def _identity_rows(events: Iterable[EnrichedEvent]) -> list[dict[str, object]]:

@@ -18,10 +18,11 @@ from profile_store.segments.store import SegmentBase
 from profile_store.tables import ProfileBase
 from streams.heartbeats import HeartbeatBase
 from streams.intake_journal import IntakeJournalBase
+from streams.retention_marks import RetentionMarkBase
 
 ALL_METADATA = (ProfileBase.metadata, AlertBase.metadata, DeadLetterBase.metadata, IntakeJournalBase.metadata,
                 PollCursorBase.metadata, PollHealthBase.metadata, HeartbeatBase.metadata, AccessBase.metadata,
-                SegmentBase.metadata, PrivacyBase.metadata)
+                SegmentBase.metadata, PrivacyBase.metadata, RetentionMarkBase.metadata)
 
 
 def combined_metadata() -> MetaData:

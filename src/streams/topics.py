@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from streams.steps.retention import Holds, RetentionPolicy, topic_retention_ms
+
 RAW_EVENTS = "scrm.events.raw"
 ENRICHED_EVENTS = "scrm.events.enriched"
 PROFILES = "scrm.profiles"
@@ -17,23 +19,32 @@ SEGMENT_CHANGES = "scrm.segments.changes"
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """How a topic must be created. ``partitions=None`` means the deployment's partition count."""
+    """How a topic must be created. ``partitions=None`` means the deployment's partition count. ``holds``
+    says what its messages carry, which bounds how long it keeps them (``configs``); a compacted topic
+    (``cleanup.policy=compact``: the latest value per key, deleted by tombstones) has no time retention."""
 
     name: str
     partitions: int | None = None
     config: dict[str, str] = field(default_factory=dict)
+    holds: tuple[Holds, ...] = ()
+
+    def configs(self, retention: RetentionPolicy) -> dict[str, str]:
+        """The topic's own settings under ``retention``: ``config`` plus, unless compacted, ``retention.ms``."""
+        if self.config.get("cleanup.policy") == "compact":
+            return dict(self.config)
+        return {**self.config, "retention.ms": str(topic_retention_ms(self.holds, retention))}
 
 
 _COMPACTED = {"cleanup.policy": "compact"}
 
 TOPIC_SPECS: tuple[TopicSpec, ...] = (
-    TopicSpec(RAW_EVENTS),
-    TopicSpec(ENRICHED_EVENTS),
+    TopicSpec(RAW_EVENTS, holds=("text", "events")),
+    TopicSpec(ENRICHED_EVENTS, holds=("text", "events")),
     TopicSpec(PROFILES, config=_COMPACTED),
-    TopicSpec(PROFILE_CHANGES),
-    TopicSpec(ALERTS),
-    TopicSpec(DEADLETTER),
-    TopicSpec(IDENTITY_LINKS, partitions=1),
+    TopicSpec(PROFILE_CHANGES, holds=("events",)),
+    TopicSpec(ALERTS, holds=("text", "events")),  # alert evidence quotes the post
+    TopicSpec(DEADLETTER, holds=("deadletters",)),
+    TopicSpec(IDENTITY_LINKS, partitions=1, holds=("events",)),
     TopicSpec(IDENTITY_ASSIGNMENTS, config=_COMPACTED),
-    TopicSpec(SEGMENT_CHANGES),
+    TopicSpec(SEGMENT_CHANGES, holds=("events",)),
 )

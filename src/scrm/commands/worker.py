@@ -35,7 +35,7 @@ def handle(args: argparse.Namespace) -> int:
     from scrm.heap import settle_heap
     from scrm.observability import observe, serve_health
     from scrm.wiring import brands_of, with_brands
-    from streams.admin import ensure_topics
+    from streams.admin import align_retention, ensure_topics
     from streams.health import LaneWatch
     from streams.heartbeats import HeartbeatWriter
     from streams.runtimes.kafka import KafkaWorker
@@ -54,9 +54,13 @@ def handle(args: argparse.Namespace) -> int:
     except ConnectorsFileError as exc:
         print(f"scrm worker: {exc}", file=sys.stderr)
         return 2
-    created = ensure_topics(settings.kafka_bootstrap, settings.partitions, settings.kafka)
+    retention = settings.pipeline.retention
+    created = ensure_topics(settings.kafka_bootstrap, settings.partitions, settings.kafka, retention=retention)
     if created:
         log.info("created topics: %s", ", ".join(created))
+    aligned = align_retention(settings.kafka_bootstrap, retention, settings.kafka)
+    if aligned:
+        log.info("retention.ms brought in line with the retention policy: %s", ", ".join(aligned))
     storage = open_storage(settings.database_url, settings.clickhouse_dsn)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

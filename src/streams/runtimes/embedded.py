@@ -35,6 +35,7 @@ from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRa
 from streams.identity_service import IdentityChanges
 from streams.jobs.analytics_sync import sync_analytics
 from streams.jobs.centrality import recompute_centrality
+from streams.jobs.retention import RetentionCounts, logged_retention_pass
 from streams.jobs.suggestions import refresh_suggestions
 from streams.lanes import LaneContext, LaneHooks, lane_loop, lane_specs
 from streams.loop import LaneLoop, SystemClock
@@ -194,8 +195,9 @@ class EmbeddedRuntime:
 
     def run(self, stop: threading.Event) -> None:
         """Process until ``stop`` is set; every ``jobs_interval_seconds`` also recompute centrality and
-        identity suggestions. Restarts failed lanes (see the module docstring); returns with ``failure`` set
-        when it gives up. Blocks."""
+        identity suggestions, and every ``retention_interval_seconds`` (first at start) apply the retention
+        policy. Restarts failed lanes (see the module docstring); returns with ``failure`` set when it gives
+        up. Blocks."""
         self._running = True
         try:
             self._run(stop)
@@ -206,6 +208,7 @@ class EmbeddedRuntime:
     def _run(self, stop: threading.Event) -> None:
         next_jobs = time.monotonic() + self._config.jobs_interval_seconds
         next_sync = time.monotonic() + self._config.analytics_sync_seconds
+        next_retention = time.monotonic()
         restarts = 0
         while not stop.is_set():
             self._serve_requests()
@@ -234,6 +237,9 @@ class EmbeddedRuntime:
             if time.monotonic() >= next_sync:
                 self.sync_analytics()
                 next_sync = time.monotonic() + self._config.analytics_sync_seconds
+            if time.monotonic() >= next_retention:
+                self.apply_retention()
+                next_retention = time.monotonic() + self._config.retention_interval_seconds
 
     def run_jobs(self) -> None:
         """Recompute network centrality and identity suggestions now (auto-accepted suggestions become
@@ -259,6 +265,11 @@ class EmbeddedRuntime:
             sync_analytics(self._storage.session_factory, self._storage.analytics)
         except Exception:
             log.exception("analytics sync failed; the next pass repeats it")
+
+    def apply_retention(self) -> RetentionCounts | None:
+        """One retention pass now (``streams.jobs.retention``), on the SQL state and chDB; its counts, or
+        ``None`` when it failed (logged; the next pass repeats it). Blocks the processing thread meanwhile."""
+        return logged_retention_pass(self._storage.session_factory, self._storage.analytics, self._config.retention)
 
     def _cycle(self, stop: threading.Event, *, gather: bool) -> int:
         """One batch of every lane that has records, in data-flow order; returns how many were handled."""

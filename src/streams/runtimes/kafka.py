@@ -10,8 +10,9 @@ application do not share one interpreter lock:
 - ``alert`` on ``scrm.events.enriched`` too (``-alert``): detectors, incidents, outbox -> ``scrm.alerts``;
 - ``identity`` on the single-partition ``scrm.identity.links`` (``-identity``): merges and splits. The worker
   owning that partition also runs the periodic jobs (network centrality, identity suggestions), the
-  segment sweep (``streams.jobs.segments``) and, with ClickHouse configured, the analytics sync (incidents,
-  alerts, segment changes, connector health), so one of each runs at a time;
+  segment sweep (``streams.jobs.segments``), the retention job (``streams.jobs.retention``) and, with
+  ClickHouse configured, the analytics sync (incidents, alerts, segment changes, connector health), so one
+  of each runs at a time;
 - ``deadletter`` on ``scrm.deadletter`` (``-deadletter``): the dead-letter table the API reads.
 
 A lane that stops for good stops the worker after the other lanes finish their batch, with an exit code a
@@ -38,6 +39,7 @@ from profile_store.privacy import PrivacyKey
 from streams.exceptions import EXIT_DEAD_LETTERS, EXIT_UNAVAILABLE, DeadLetterRatioExceeded, LaneFailed
 from streams.jobs.analytics_sync import run_syncs
 from streams.jobs.centrality import recompute_centrality
+from streams.jobs.retention import run_retention
 from streams.jobs.segments import run_sweeps
 from streams.jobs.suggestions import refresh_suggestions
 from streams.lanes import LaneContext, lane_loop, lane_specs
@@ -78,7 +80,8 @@ class KafkaWorker:
         for lane in self._lanes:
             if lane.name == "identity":
                 bodies += [("jobs", functools.partial(self._run_jobs, lane)),
-                           ("segment-sweep", functools.partial(self._run_sweeps, lane))]
+                           ("segment-sweep", functools.partial(self._run_sweeps, lane)),
+                           ("retention", functools.partial(self._run_retention, lane))]
                 if self._storage.analytics is not None:
                     bodies.append(("analytics-sync", functools.partial(self._run_analytics_sync, lane)))
         threads = [threading.Thread(target=self._guarded, args=(name, body, stop), name=f"scrm-{name}")
@@ -138,6 +141,13 @@ class KafkaWorker:
         run_sweeps(self._storage.session_factory, stop, every_seconds=self._settings.pipeline.segment_sweep_seconds,
                    publish=lambda changes: producer.publish(segment_change_messages(changes)),
                    active=identity.transport.has_partitions)
+
+    def _run_retention(self, identity: LaneLoop, stop: threading.Event) -> None:
+        """The retention job (``streams.jobs.retention``) while this worker's ``identity`` lane owns the
+        identity partition: a pass as soon as it does, then every ``retention_interval_seconds``."""
+        pipeline = self._settings.pipeline
+        run_retention(self._storage.session_factory, self._storage.analytics, stop, policy=pipeline.retention,
+                      every_seconds=pipeline.retention_interval_seconds, active=identity.transport.has_partitions)
 
     def _run_analytics_sync(self, identity: LaneLoop, stop: threading.Event) -> None:
         """Copy incidents, alerts, segment changes and connector health to ClickHouse while this worker's

@@ -138,7 +138,8 @@ def store(session: Session, profiles: dict[str, dict[str, Any]], events: tuple[E
     session.execute(insert(IdentityRow.__table__), [
         {"identity_key": key, "customer_id": cid} for cid, entry in profiles.items() for key in entry["profile"].identities])
     rows = [{"event_key": e.event.event_key, "post_key": e.event.post_key, "identity_key": e.event.identity_key,
-             "occurred_at": e.event.occurred_at_utc, "thread_key": None, "data": e.model_dump(mode="json")}
+             "occurred_at": e.event.occurred_at_utc, "thread_key": None, "data": e.model_dump(mode="json"),
+             "stored_at": e.event.occurred_at_utc}
             for e in _stored_events(profiles, events)]
     if rows:
         session.execute(insert(ProfileEventRow.__table__), rows)
