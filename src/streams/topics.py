@@ -32,10 +32,21 @@ class TopicSpec:
         """The topic's own settings under ``retention``: ``config`` plus, unless compacted, ``retention.ms``."""
         if self.config.get("cleanup.policy") == "compact":
             return dict(self.config)
-        return {**self.config, "retention.ms": str(topic_retention_ms(self.holds, retention))}
+        ms = topic_retention_ms(self.holds, retention)
+        # Kafka deletes whole segments: rolling one a day keeps a message from outliving its retention by a week
+        rolled = {"segment.ms": str(min(ms, _DAY_MS))} if ms > 0 else {}
+        return {**self.config, "retention.ms": str(ms), **rolled}
 
 
-_COMPACTED = {"cleanup.policy": "compact"}
+_DAY_MS = 24 * 3600 * 1000
+_COMPACTED = {
+    "cleanup.policy": "compact",
+    # an erasure's tombstones (``streams.erasure``) must remove the person's older records for good: however
+    # little of the log is dirty, a record is compacted within a day, and a tombstone (its key still names
+    # the person) is dropped a day after that
+    "max.compaction.lag.ms": str(_DAY_MS),
+    "delete.retention.ms": str(_DAY_MS),
+}
 
 TOPIC_SPECS: tuple[TopicSpec, ...] = (
     TopicSpec(RAW_EVENTS, holds=("text", "events")),

@@ -59,6 +59,7 @@ def worker_env(bootstrap: str, database_url: str, partitions: int, **extra: str)
         "SCRM_PARTITIONS": str(partitions),
         "SCRM_PIPELINE__BATCH_MAX_MS": "100",
         "SCRM_PIPELINE__BATCH_SIZE": "32",
+        "SCRM_PRIVACY_SECRET": "integration-tests",
         **extra,
     }
 

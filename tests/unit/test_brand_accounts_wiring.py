@@ -44,5 +44,12 @@ def test_scrm_worker_refuses_a_bad_brand_table_before_connecting(tmp_path, monke
     path = tmp_path / "c.toml"
     path.write_text('[brands.acme]\naccounts = ["acme-official"]\n', encoding="utf-8")
     monkeypatch.setenv("SCRM_CONNECTORS_FILE", str(path))
+    monkeypatch.setenv("SCRM_PRIVACY_SECRET", "s")
     assert main(["worker", "--bootstrap", "127.0.0.1:1"]) == 2
     assert "brand 'acme'" in capsys.readouterr().err
+
+
+def test_scrm_worker_refuses_to_start_without_the_privacy_secret(monkeypatch, capsys):
+    monkeypatch.delenv("SCRM_PRIVACY_SECRET", raising=False)
+    assert main(["worker", "--bootstrap", "127.0.0.1:1"]) == 2
+    assert "SCRM_PRIVACY_SECRET" in capsys.readouterr().err

@@ -57,7 +57,9 @@ def test_topics_keep_messages_at_most_as_long_as_what_they_carry_and_compacted_o
     assert specs[RAW_EVENTS].configs(policy)["retention.ms"] == str(5 * DAY_MS)
     assert specs[DEADLETTER].configs(policy)["retention.ms"] == str(2 * DAY_MS)
     assert specs[SEGMENT_CHANGES].configs(policy)["retention.ms"] == str(7 * DAY_MS)
-    assert specs[PROFILES].configs(policy) == {"cleanup.policy": "compact"}
+    compacted = specs[PROFILES].configs(policy)
+    assert compacted["cleanup.policy"] == "compact" and "retention.ms" not in compacted
+    assert compacted["max.compaction.lag.ms"] == str(DAY_MS), "an erasure's tombstones compact within a day"
     assert topic_retention_ms(("text",), RetentionPolicy(raw_text_days=None, topic_days=None)) == -1
 
 

@@ -54,6 +54,10 @@ def handle(args: argparse.Namespace) -> int:
     except ConnectorsFileError as exc:
         print(f"scrm worker: {exc}", file=sys.stderr)
         return 2
+    if not settings.privacy_secret.get_secret_value():
+        print("scrm worker: set SCRM_PRIVACY_SECRET (the same on every worker, the API and scrm erase): the "
+              "erasure suppression list is keyed by it (docs/privacy.md)", file=sys.stderr)
+        return 2
     retention = settings.pipeline.retention
     created = ensure_topics(settings.kafka_bootstrap, settings.partitions, settings.kafka, retention=retention)
     if created:

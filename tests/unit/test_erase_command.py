@@ -1,0 +1,45 @@
+"""``scrm erase`` on an embedded data dir: erases without asking off a terminal, prints the counts per store,
+``--verify`` exits 0 once nothing is left and 1 while something is, an unknown id exits 1 and lists nothing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from scrm.cli import main
+
+
+@pytest.fixture
+def data_dir(chdb_storage_dsn: str) -> Path:
+    return Path(chdb_storage_dsn.removeprefix("chdb://")).parent
+
+
+def test_scrm_erase_removes_a_person_and_verify_says_so(data_dir, tmp_path, capsys):
+    tag = uuid.uuid4().hex[:8]
+    events = tmp_path / "e.jsonl"
+    common = {"platform": "weibo", "kind": "post", "occurred_at": "2033-01-02T08:00:00+00:00", "brand": "acme",
+              "source": "test"}
+    events.write_text("\n".join(json.dumps({**common, **row}, ensure_ascii=False) for row in [
+        {"event_id": f"c1-{tag}", "author": {"id": f"cli-{tag}", "handle": f"clihandle{tag}"}, "text": "耳机坏了，要退款"},
+        {"event_id": f"c2-{tag}", "author": {"id": f"cli-{tag}", "handle": f"clihandle{tag}"}, "text": "还是坏的"},
+    ]) + "\n", encoding="utf-8")
+    assert main(["run", "--input", str(events), "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    assert main(["erase", "--verify", f"weibo:cli-{tag}", "--data-dir", str(data_dir)]) == 1
+    assert "sql.profile_events" in capsys.readouterr().out
+
+    assert main(["erase", f"weibo:cli-{tag}", "--reason", "ticket 12", "--by", "dpo", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "by dpo" in out and any(line.split()[:2] == ["sql.profile_events", "2"] for line in out.splitlines())
+    assert f"cli-{tag}" not in out, "the output names no erased data"
+    assert main(["erase", "--verify", f"weibo:cli-{tag}", "--data-dir", str(data_dir)]) == 0
+    assert "no trace" in capsys.readouterr().out
+    assert main(["profile", f"weibo:cli-{tag}", "--data-dir", str(data_dir)]) != 0
+
+
+def test_scrm_erase_of_an_unknown_id_exits_1(data_dir, capsys):
+    assert main(["erase", f"weibo:nobody-{uuid.uuid4().hex[:6]}", "--data-dir", str(data_dir)]) == 1
+    assert "nothing erased" in capsys.readouterr().err
