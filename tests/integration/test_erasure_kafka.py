@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 import servers
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -42,6 +43,43 @@ def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.address
     finally:
         server.stop()
+
+
+def _compact_eagerly(bootstrap: str) -> None:
+    """This broker's compacted topics roll a segment per append and compact at once (the defaults wait up to a
+    day, ``max.compaction.lag.ms``), and drop tombstones as soon as compacted: what a day does, in seconds."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    entries = [ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET) for name, value in (
+        ("segment.ms", "1"), ("min.cleanable.dirty.ratio", "0.01"), ("delete.retention.ms", "0"),
+        ("min.compaction.lag.ms", "0"), ("max.compaction.lag.ms", "1"))]
+    futures = admin.incremental_alter_configs(
+        [ConfigResource(ResourceType.TOPIC, topic, incremental_configs=entries) for topic in (PROFILES, IDENTITY_ASSIGNMENTS)])
+    for future in futures.values():
+        future.result(timeout=30)
+
+
+def _records(bootstrap: str, topic: str) -> list[tuple[str, bytes | None]]:
+    """Every record a consumer reading ``topic`` from its start finds."""
+    found: list[tuple[str, bytes | None]] = []
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"probe-{uuid.uuid4().hex[:8]}",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in metadata.partitions}
+        consumer.assign([TopicPartition(topic, p, low) for p, (low, _) in ends.items()])
+        left = {p for p, (low, high) in ends.items() if high > low}
+        deadline = time.monotonic() + 60
+        while left and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            found.append((message.key().decode(), message.value()))
+            if message.offset() + 1 >= ends[message.partition()][1]:
+                left.discard(message.partition())
+        assert not left, f"{topic} was not read to its end"
+        return found
+    finally:
+        consumer.close()
 
 
 def _latest(bootstrap: str, topic: str) -> dict[str, bytes | None]:
@@ -73,6 +111,10 @@ def _wait(condition, what: str, thread: threading.Thread, seconds: float = 180) 
     while not condition() and time.monotonic() < deadline and thread.is_alive():
         time.sleep(0.2)  # polls for the cause; returns as soon as it holds
     assert condition(), f"{what} within {seconds:.0f} s"
+
+
+def record_keys(tag: str, email: str) -> set[str]:
+    return {f"weibo:qw-{tag}", f"douyin:qd-{tag}", f"email:{email}"}
 
 
 def _event(tag: str, n: int, platform: str, author: str, handle: str, text: str, email: str | None) -> bytes:
@@ -140,6 +182,21 @@ def test_the_kafka_runtime_erases_a_person_tombstones_their_keys_and_suppresses_
             assert session.scalars(select(IdentityRow).where(IdentityRow.identity_key.in_(
                 [f"weibo:qw-{tag}", f"douyin:qd-{tag}", f"email:{email}"]))).all() == []
         assert verify(f"weibo:qw-{tag}")[0] and not any(verify(f"weibo:qw-{tag}")[1].values())
+
+        # compaction then removes the older records and the tombstones: a consumer reading the compacted
+        # topics from their start finds no record of the person at all
+        keys = {customer, *record_keys(tag, email)}
+        _compact_eagerly(own_kafka)
+        producer = Producer({"bootstrap.servers": own_kafka})
+
+        def traceless() -> bool:
+            for topic in (PROFILES, IDENTITY_ASSIGNMENTS):
+                producer.produce(topic, key=f"probe-{uuid.uuid4().hex}", value=b"{}")  # rolls the active segment
+            producer.flush(10)
+            found = [(k, v) for topic in (PROFILES, IDENTITY_ASSIGNMENTS) for k, v in _records(own_kafka, topic)]
+            return not [k for k, v in found if k in keys or (v and (handle.encode() in v or customer.encode() in v))]
+
+        _wait(traceless, "compaction removed every record of the person", thread, seconds=240)
         stop.set()
         thread.join(timeout=60)
         assert worker.exit_code == 0

@@ -38,6 +38,10 @@ def test_scrm_erase_removes_a_person_and_verify_says_so(data_dir, tmp_path, caps
     assert main(["erase", "--verify", f"weibo:cli-{tag}", "--data-dir", str(data_dir)]) == 0
     assert "no trace" in capsys.readouterr().out
     assert main(["profile", f"weibo:cli-{tag}", "--data-dir", str(data_dir)]) != 0
+    capsys.readouterr()
+    assert main(["erase", "--audit", "50", "--data-dir", str(data_dir)]) == 0
+    audit = capsys.readouterr().out
+    assert "by dpo: done" in audit and "(ticket 12)" in audit and f"cli-{tag}" not in audit
 
 
 def test_scrm_erase_of_an_unknown_id_exits_1(data_dir, capsys):

@@ -6,7 +6,8 @@ nothing, 1 when traces remain). Embedded by default (``--data-dir``; the data di
 running ``scrm serve`` / ``scrm demo``: use its ``DELETE /v1/customers/{id}`` then); ``--database-url`` with
 ``--clickhouse-dsn`` and ``--kafka-bootstrap`` for the Kafka runtime, whose secret comes from
 ``SCRM_PRIVACY_SECRET``. On a terminal it asks before erasing unless ``--yes``; elsewhere it never asks.
-Exit codes: 0 done, 1 nothing by that id (or traces left, with ``--verify``), 2 a usage or setup error.
+``--audit N`` lists the newest erasures. Exit codes: 0 done, 1 nothing by that id (or traces left, with
+``--verify``), 2 a usage or setup error.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from scrm.erasing import Verify
+    from streams.storage import Storage
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,11 +31,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "identity merged into them: profiles, identities, events, alerts evidence (redacted), segments, dead "
         "letters, ClickHouse and the compacted topics; their keys are remembered (keyed hash) so replays and new "
         "deliveries are suppressed. Audited. See docs/privacy.md.")
-    parser.add_argument("subject", help="a customer id or an identity key (platform:user_id, email:..., crm:...)")
+    parser.add_argument("subject", nargs="?", help="a customer id or an identity key (platform:user_id, email:..., crm:...)")
     parser.add_argument("--reason", help="why (kept in the audit; do not write personal data here)")
     parser.add_argument("--by", help="who asks (default: the operating-system user)")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--verify", action="store_true", help="only look for traces of SUBJECT in every store")
+    parser.add_argument("--audit", type=int, metavar="N", help="list the newest N erasures (who, when, rows per store)")
     parser.add_argument("--data-dir", type=Path, help="embedded state directory (default: $SCRM_DATA_DIR or .scrm)")
     parser.add_argument("--database-url", help="the Kafka runtime's database instead of a data dir")
     parser.add_argument("--clickhouse-dsn", help="with --database-url: the ClickHouse server (default $SCRM_CLICKHOUSE_DSN)")
@@ -45,8 +48,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     from scrm.commands.sql import SqlCommandError, check_data_dir
     from scrm.erasing import Erase, embedded_erasure_offline, kafka_erasure, producer_config
-    from streams.storage import Storage, open_storage
+    from streams.storage import open_storage
 
+    if args.subject is None and args.audit is None:
+        print("scrm erase: give a SUBJECT (a customer id or identity key), or --audit N", file=sys.stderr)
+        return 2
     storage: Storage
     erase: Erase
     verify: Verify
@@ -81,6 +87,8 @@ def handle(args: argparse.Namespace) -> int:
         storage = open_storage(settings.database_url, settings.analytics_dsn)
         erase, verify = embedded_erasure_offline(storage, settings.privacy_key())
     try:
+        if args.audit is not None:
+            return _report_audit(storage, args.audit)
         if args.verify:
             return _report_verification(args.subject, verify)
         if sys.stdin.isatty() and not args.yes:
@@ -100,6 +108,21 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     finally:
         storage.close()
+
+
+def _report_audit(storage: Storage, limit: int) -> int:
+    from profile_store.privacy import list_erasures
+
+    with storage.session_factory() as session:
+        records = list_erasures(limit=limit, session=session)
+    for record in records:
+        rows = sum(v for k, v in record.counts.items() if k.startswith(("sql.", "clickhouse.")) and "old_parts" not in k)
+        state = "done" if record.completed_at else "NOT COMPLETED"
+        print(f"{record.requested_at:%Y-%m-%d %H:%M:%S} {record.erasure_id} by {record.requested_by}: {state}, "
+              f"{rows} rows, {record.counts.get('suppressed_keys', 0)} keys listed"
+              f"{f' ({record.reason})' if record.reason else ''}")
+    print(f"{len(records)} erasure(s)")
+    return 0
 
 
 def _report_verification(subject: str, verify: Verify) -> int:
