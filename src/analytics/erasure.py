@@ -36,13 +36,16 @@ from analytics.schema.tables import (
 )
 
 ERASED = "[erased]"
+MAX_NEEDLES = 200
+"""Most strings replaced in a redacted row (one nested ``replaceAll`` each)."""
 _ACCOUNT = "concat(platform, ':', author_id)"
 
 
 @dataclass(frozen=True)
 class AnalyticsSubject:
     """Who to erase: every identity key and customer id of the person, the keys of their events, and the
-    strings that name them in free text (identity keys, customer ids, handles, display names)."""
+    strings that name them in free text (``Person.needles``: keys and names first; the first
+    ``MAX_NEEDLES`` are replaced in titles and dedup keys)."""
 
     identity_keys: tuple[str, ...]
     customer_ids: tuple[str, ...]
@@ -65,13 +68,15 @@ _STEPS: tuple[_Step, ...] = (
     _Step(REDIRECTS_TABLE, "from_customer_id IN {ids:Array(String)} OR to_customer_id IN {ids:Array(String)}"),
     _Step(INFLUENCERS_HOUR, f"{_ACCOUNT} IN {{keys:Array(String)}} OR customer_id IN {{ids:Array(String)}}"),
     _Step(SEGMENT_CHANGES_TABLE, "customer_id IN {ids:Array(String)}"),
+    # incidents and alerts are picked by the person's ids and keys (dedup keys spell the account's key), and
+    # redacted with every needle
     _Step(ALERTS_TABLE, "customer_id IN {ids:Array(String)} OR event_key IN {events:Array(String)} "
-          "OR multiSearchAny(title, {needles:Array(String)}) OR multiSearchAny(dedup_key, {needles:Array(String)})",
+          "OR multiSearchAny(dedup_key, {strong:Array(String)}) OR multiSearchAny(title, {strong:Array(String)})",
           redact=True),
-    _Step(INCIDENT_CHANGES_TABLE, "customer_id IN {ids:Array(String)} OR multiSearchAny(title, {needles:Array(String)}) "
-          "OR multiSearchAny(dedup_key, {needles:Array(String)})", redact=True),
-    _Step(INCIDENTS_TABLE, "customer_id IN {ids:Array(String)} OR multiSearchAny(title, {needles:Array(String)}) "
-          "OR multiSearchAny(dedup_key, {needles:Array(String)})", redact=True),
+    _Step(INCIDENT_CHANGES_TABLE, "customer_id IN {ids:Array(String)} OR multiSearchAny(dedup_key, "
+          "{strong:Array(String)}) OR multiSearchAny(title, {strong:Array(String)})", redact=True),
+    _Step(INCIDENTS_TABLE, "customer_id IN {ids:Array(String)} OR multiSearchAny(dedup_key, {strong:Array(String)}) "
+          "OR multiSearchAny(title, {strong:Array(String)})", redact=True),
 )
 
 
@@ -80,9 +85,7 @@ def erase_person(client: AnalyticsClient, subject: AnalyticsSubject, *, wait_sec
     """Delete (or, for incidents and alerts, redact) every row of ``subject``; returns rows per table
     (``clickhouse.<table>``) and, under ``clickhouse.old_parts_left``, the replaced parts still on disk when
     ``wait_seconds`` ran out (0: none). Blocks; raises what the client raises."""
-    parameters: dict[str, object] = {
-        "ids": list(subject.customer_ids), "keys": list(subject.identity_keys), "events": list(subject.event_keys),
-        "needles": [n for n in subject.needles if n][:250] or [ERASED]}
+    parameters = _parameters(subject)
     counts: dict[str, int] = {}
     touched: list[str] = []
     for step in _STEPS:
@@ -110,8 +113,7 @@ def erase_person(client: AnalyticsClient, subject: AnalyticsSubject, *, wait_sec
 
 def traces(client: AnalyticsClient, subject: AnalyticsSubject) -> dict[str, int]:
     """Rows per table that still name ``subject`` (redacted rows do not: their strings are gone)."""
-    parameters = {"ids": list(subject.customer_ids), "keys": list(subject.identity_keys),
-                  "events": list(subject.event_keys), "needles": [n for n in subject.needles if n][:250] or [ERASED]}
+    parameters = _parameters(subject)
     found: dict[str, int] = {}
     for step in _STEPS:
         _, rows = client.query(f"SELECT count() FROM {client.database}.{step.table} WHERE {step.where}", parameters)
@@ -119,11 +121,23 @@ def traces(client: AnalyticsClient, subject: AnalyticsSubject) -> dict[str, int]
     return found
 
 
+def _parameters(subject: AnalyticsSubject) -> dict[str, object]:
+    # multiSearchAny takes at most 255 needles: the person's identity keys and customer ids, which every
+    # dedup key of theirs spells
+    strong = [key for key in (*subject.identity_keys, *subject.customer_ids) if key][:255] or [ERASED]
+    return {"ids": list(subject.customer_ids), "keys": list(subject.identity_keys), "events": list(subject.event_keys),
+            "strong": strong}
+
+
+def _needles(subject: AnalyticsSubject) -> list[str]:
+    return [needle for needle in subject.needles if needle][:MAX_NEEDLES]
+
+
 def _redactions(table: str, subject: AnalyticsSubject) -> str:
     """The ``UPDATE`` assignments of a redacted table: every needle in the title and dedup key replaced by
     the marker, the customer id (and for alerts the event's ids) emptied."""
     title, dedup = "title", "dedup_key"
-    for n in range(len(subject.needles)):
+    for n in range(len(_needles(subject))):
         title = f"replaceAll({title}, {{n{n}:String}}, '{ERASED}')"
         dedup = f"replaceAll({dedup}, {{n{n}:String}}, '{ERASED}')"
     assignments = [f"title = {title}", f"dedup_key = {dedup}",
@@ -135,7 +149,7 @@ def _redactions(table: str, subject: AnalyticsSubject) -> str:
 
 
 def _with_needles(parameters: dict[str, object], subject: AnalyticsSubject) -> dict[str, object]:
-    return {**parameters, **{f"n{n}": needle for n, needle in enumerate(subject.needles)}}
+    return {**parameters, **{f"n{n}": needle for n, needle in enumerate(_needles(subject))}}
 
 
 def _wait_for_cleanup(client: AnalyticsClient, tables: Sequence[str], wait_seconds: float,

@@ -61,13 +61,19 @@ class Person:
         return tuple(key.removeprefix(CRM_PREFIX) for key in self.identity_keys if key.startswith(CRM_PREFIX))
 
     def needles(self) -> tuple[str, ...]:
-        """Strings that name the person inside free text, longest first (so a longer one is replaced before a
-        part of it): identity, event and customer keys, handles and names of at least four characters,
-        and the opening of each of their texts (a title quotes a post's start)."""
-        found = {*self.identity_keys, *self.customer_ids, *self.event_keys, *self.handle_keys,
-                 *(name for name in self.names if len(name) >= _MIN_NEEDLE),
-                 *(text[:40] for text in self.texts if len(text) >= 12)}
-        return tuple(sorted(found, key=lambda n: (-len(n), n)))
+        """Strings that name the person inside free text: first their keys (identity, customer, event and
+        handle keys), handles and names of at least four characters and platform ids of at least five, then
+        the opening of each of their texts (a title quotes a post's start); each group longest first, so a
+        longer needle is replaced before a part of it."""
+        naming = {*self.identity_keys, *self.customer_ids, *self.event_keys, *self.handle_keys,
+                  *(name for name in self.names if len(name) >= _MIN_NEEDLE),
+                  *(author for author in self.author_ids if len(author) > _MIN_NEEDLE)}
+        openings = {text[:40] for text in self.texts if len(text) >= 12} - naming
+
+        def longest_first(values: set[str]) -> list[str]:
+            return sorted(values, key=lambda n: (-len(n), n))
+
+        return (*longest_first(naming), *longest_first(openings))
 
 
 def find_person(subject: str, *, session: Session) -> Person | None:
