@@ -28,6 +28,7 @@ def test_scrm_erase_removes_a_person_and_verify_says_so(data_dir, tmp_path, caps
     ]) + "\n", encoding="utf-8")
     assert main(["run", "--input", str(events), "--data-dir", str(data_dir)]) == 0
     capsys.readouterr()
+    assert any(f"clihandle{tag}".encode() in path.read_bytes() for path in data_dir.rglob("*") if path.is_file())
     assert main(["erase", "--verify", f"weibo:cli-{tag}", "--data-dir", str(data_dir)]) == 1
     assert "sql.profile_events" in capsys.readouterr().out
 
@@ -37,6 +38,9 @@ def test_scrm_erase_removes_a_person_and_verify_says_so(data_dir, tmp_path, caps
     assert f"cli-{tag}" not in out, "the output names no erased data"
     assert main(["erase", "--verify", f"weibo:cli-{tag}", "--data-dir", str(data_dir)]) == 0
     assert "no trace" in capsys.readouterr().out
+    holding = [path for path in data_dir.rglob("*") if path.is_file()
+               and any(needle in path.read_bytes() for needle in (f"cli-{tag}".encode(), f"clihandle{tag}".encode()))]
+    assert holding == [], "no file of the data dir holds the person's ids or handle"
     assert main(["profile", f"weibo:cli-{tag}", "--data-dir", str(data_dir)]) != 0
     capsys.readouterr()
     assert main(["erase", "--audit", "50", "--data-dir", str(data_dir)]) == 0
