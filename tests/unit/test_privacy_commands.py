@@ -1,4 +1,4 @@
-"""``scrm erase`` on an embedded data dir: erases without asking off a terminal, prints the counts per store,
+"""``scrm erase`` (and ``scrm rescore``) on an embedded data dir: erases without asking off a terminal, prints the counts per store,
 ``--verify`` exits 0 once nothing is left and 1 while something is, an unknown id exits 1 and lists nothing."""
 
 from __future__ import annotations
@@ -51,3 +51,20 @@ def test_scrm_erase_removes_a_person_and_verify_says_so(data_dir, tmp_path, caps
 def test_scrm_erase_of_an_unknown_id_exits_1(data_dir, capsys):
     assert main(["erase", f"weibo:nobody-{uuid.uuid4().hex[:6]}", "--data-dir", str(data_dir)]) == 1
     assert "nothing erased" in capsys.readouterr().err
+
+
+def test_scrm_rescore_scores_a_data_dir_again_with_another_model_once(data_dir, tmp_path, monkeypatch, capsys):
+    tag = uuid.uuid4().hex[:8]
+    events = tmp_path / "r.jsonl"
+    events.write_text(json.dumps({"event_id": f"r1-{tag}", "platform": "weibo", "kind": "post", "brand": "acme",
+                                  "occurred_at": "2034-02-03T08:00:00+00:00", "source": "test",
+                                  "author": {"id": f"rs-{tag}"}, "text": "the battery died, refund please"}) + "\n")
+    monkeypatch.setenv("SCRM_ENRICHMENT__MODEL", "lexicon")
+    assert main(["run", "--input", str(events), "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    since = ["--since", "2034-02-03", "--until", "2034-02-04", "--data-dir", str(data_dir)]
+
+    assert main(["rescore", "--model", "fast", *since]) == 0
+    assert "re-scored 1 of 1 events with scrm-fast" in capsys.readouterr().out
+    assert main(["rescore", "--model", "fast", *since]) == 0
+    assert "re-scored 0 of 1 events" in capsys.readouterr().out
