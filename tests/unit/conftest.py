@@ -159,3 +159,21 @@ def chdb_storage_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
     distinct event ids and brands, and measure counts as differences or filtered by brand. It is the
     ``analytics`` store of a data dir (its parent), as ``scrm`` commands find it."""
     return chdb_dsn(tmp_path_factory.mktemp("chdb") / "analytics")
+
+
+@pytest.fixture
+def chdb_storage(tmp_path: Path, chdb_storage_dsn: str) -> Iterator[Storage]:
+    """The durable state on a fresh SQLite file (``tmp_path/state.db``) with a ClickHouse database of its
+    own on the process's chDB store (dropped afterwards)."""
+    import uuid
+
+    from analytics.client import connect
+    from analytics.schema import migrate
+
+    base = open_storage(f"sqlite:///{tmp_path}/state.db", None)
+    client = connect(chdb_storage_dsn, f"scrm_t_{uuid.uuid4().hex[:12]}")
+    migrate(client)
+    yield Storage(engine=base.engine, session_factory=base.session_factory, analytics=client)
+    client.command(f"DROP DATABASE IF EXISTS {client.database} SYNC")
+    base.close()
+    client.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,8 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from alerts.tables import IncidentRow
-from analytics.client import connect
-from analytics.schema import migrate
 from enrichment.lexicon import LexiconEnricher
 from ingest.deadletter_store import count_dead_letters
 from profile_store.privacy import count_suppressed
@@ -25,21 +22,15 @@ from profile_store.segments.store import create_segment
 from streams.config import PipelineConfig
 from streams.erasure import erase, verify
 from streams.runtimes.embedded import EmbeddedRuntime
-from streams.storage import Storage, open_storage
+from streams.storage import Storage
 
 T0 = datetime(2032, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def stores(tmp_path: Path, chdb_storage_dsn: str) -> Iterator[tuple[Storage, list[Path]]]:
-    base = open_storage(f"sqlite:///{tmp_path}/state.db", None)
-    client = connect(chdb_storage_dsn, f"scrm_erase_{uuid.uuid4().hex[:10]}")
-    migrate(client)
-    yield (Storage(engine=base.engine, session_factory=base.session_factory, analytics=client),
-           [tmp_path, Path(chdb_storage_dsn.removeprefix("chdb://"))])
-    client.command(f"DROP DATABASE IF EXISTS {client.database} SYNC")
-    base.close()
-    client.close()
+def stores(chdb_storage: Storage, tmp_path: Path, chdb_storage_dsn: str) -> tuple[Storage, list[Path]]:
+    """The stores, and the directories their files are in."""
+    return chdb_storage, [tmp_path, Path(chdb_storage_dsn.removeprefix("chdb://"))]
 
 
 def _files_holding(roots: list[Path], needles: list[str]) -> dict[str, list[str]]:

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from analytics.client import connect
-from analytics.schema import migrate
 from enrichment.contracts import Enrichment, ModelStamp, Sentiment
 from enrichment.lexicon import LexiconEnricher
 from profile_store.repository import find_profile_by_identity
 from streams.config import PipelineConfig
 from streams.jobs.rescore import rescore
 from streams.runtimes.embedded import EmbeddedRuntime
-from streams.storage import Storage, open_storage
+from streams.storage import Storage
 
 T0 = datetime(2032, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -36,14 +33,8 @@ class AllPositive:
 
 
 @pytest.fixture
-def storage(tmp_path: Path, chdb_storage_dsn: str) -> Iterator[Storage]:
-    base = open_storage(f"sqlite:///{tmp_path}/state.db", None)
-    client = connect(chdb_storage_dsn, f"scrm_rescore_{uuid.uuid4().hex[:10]}")
-    migrate(client)
-    yield Storage(engine=base.engine, session_factory=base.session_factory, analytics=client)
-    client.command(f"DROP DATABASE IF EXISTS {client.database} SYNC")
-    base.close()
-    client.close()
+def storage(chdb_storage: Storage) -> Storage:
+    return chdb_storage
 
 
 def _rollup(storage: Storage, brand: str) -> tuple[int, int, int]:
