@@ -8,6 +8,7 @@ analytics shares the session-scoped ``chdb_storage_dsn`` and keeps to its own ev
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from analytics.client import chdb_dsn
+from analytics.client import chdb_dsn, connect
+from analytics.schema import migrate
 from enrichment.contracts import Enrichment, ModelStamp, Sentiment
 from enrichment.lexicon import LexiconEnricher
 from ingest.codec import event_from_dict
@@ -165,11 +167,6 @@ def chdb_storage_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
 def chdb_storage(tmp_path: Path, chdb_storage_dsn: str) -> Iterator[Storage]:
     """The durable state on a fresh SQLite file (``tmp_path/state.db``) with a ClickHouse database of its
     own on the process's chDB store (dropped afterwards)."""
-    import uuid
-
-    from analytics.client import connect
-    from analytics.schema import migrate
-
     base = open_storage(f"sqlite:///{tmp_path}/state.db", None)
     client = connect(chdb_storage_dsn, f"scrm_t_{uuid.uuid4().hex[:12]}")
     migrate(client)
