@@ -1,0 +1,53 @@
+"""Every lane drops an erased person's records inside its own transaction (events already in flight when the
+erasure ran: enriched ones on their way to the apply and alert lanes, links on their way to the identity
+lane): nothing of theirs is stored, and each is counted as suppressed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from alerts.config import AlertingConfig
+from alerts.tables import EventLedgerRow
+from profile_store.contracts import LinkSignal, Provenance
+from profile_store.identity_graph import make_link
+from profile_store.privacy import PrivacyKey, suppress
+from profile_store.repository import find_profile_by_identity
+from profile_store.tables import IdentityRow, ProfileEventRow
+from streams.alert_batch import alert_enriched_batch
+from streams.identity_service import apply_link_signals
+from streams.unit_of_work import apply_enriched_batch
+
+AT = datetime(2032, 8, 1, 9, 0, tzinfo=UTC)
+KEY = PrivacyKey(b"test-suppression")
+
+
+def _count(storage, table) -> int:
+    with storage.session_factory() as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_the_apply_alert_and_identity_lanes_drop_an_erased_persons_records(storage, enrich, event_factory) -> None:
+    erased = enrich(event_factory(author={"id": "gone", "followers": 50_000},
+                                  text="terrible quality, broken, refund now"),
+                    event_factory(author={"id": "gone"}, text="still broken"))
+    kept = enrich(event_factory(author={"id": "stays"}, text="works fine"))
+    with storage.session_factory.begin() as session:
+        suppress(["weibo:gone"], KEY, erasure_id="e1", at=AT, session=session)
+
+    applied = apply_enriched_batch([*erased, *kept], session_factory=storage.session_factory, analytics=None,
+                                   privacy=KEY)
+    alerted = alert_enriched_batch([*erased, *kept], session_factory=storage.session_factory,
+                                   config=AlertingConfig(), privacy=KEY)
+    link = make_link("weibo:gone", "email:gone@example.org", Provenance(source="api", actor="t"), AT)
+    linked = apply_link_signals([LinkSignal(op="link", link=link, at=AT)], session_factory=storage.session_factory,
+                                privacy=KEY)
+
+    assert (applied.suppressed, alerted.suppressed, linked.suppressed) == (2, 2, 1)
+    with storage.session_factory() as session:
+        assert find_profile_by_identity("weibo:gone", session=session) is None
+        assert find_profile_by_identity("weibo:stays", session=session) is not None
+        assert session.get(IdentityRow, "email:gone@example.org") is None
+    assert _count(storage, ProfileEventRow) == 1 and _count(storage, EventLedgerRow) == 1
+    assert not [a for a in alerted.alerts if a.customer_id == erased[0].customer_id]
