@@ -70,14 +70,19 @@ class ClaimedFeed(BaseModel):
 _CHANGES = table("segment_changes", column("change_id", Integer), column("segment", String),
                  column("customer_id", String), column("change", String), column("at", String), column("cause", String))
 _PROFILES = table("profiles", column("customer_id", String), column("data", JSON))
+_REDIRECTS = table("customer_redirects", column("customer_id", String), column("survivor_id", String))
 
 
 def _matching(feed: SegmentFeed, after: int, dialect: str) -> ColumnElement[bool]:
     """The changes after ``after`` that ``feed`` takes: of its segments and kinds, and not of a customer
-    whose profile says they withdrew marketing consent (a feed is an outbound channel; docs/consent.md)."""
+    whose profile (a merged-away id's: its survivor's) says they withdrew marketing consent (a feed is an
+    outbound channel; docs/consent.md)."""
     withdrawn = json_value(_PROFILES.c.data, ("consent", "marketing"), "boolean", dialect=dialect).is_(False)
+    survivor = (select(_REDIRECTS.c.survivor_id).where(_REDIRECTS.c.customer_id == _CHANGES.c.customer_id)
+                .correlate(_CHANGES).scalar_subquery())
+    current = func.coalesce(survivor, _CHANGES.c.customer_id)
     conditions = [_CHANGES.c.change_id > after, _CHANGES.c.change.in_(feed.changes),
-                  ~exists().where(_PROFILES.c.customer_id == _CHANGES.c.customer_id, withdrawn)]
+                  ~exists().where(_PROFILES.c.customer_id == current, withdrawn)]
     if feed.segments:
         conditions.append(_CHANGES.c.segment.in_(feed.segments))
     return and_(*conditions)
