@@ -9,7 +9,9 @@ a due feed with a lease (so several dispatchers never send one batch twice at on
 feed past them. A refused batch is retried with the routing's backoff, without end and without skipping:
 a receiver that mirrors membership must never miss a change. Delivery is at-least-once (a dispatcher
 killed after the post re-sends after the lease); receivers deduplicate by ``change_id`` or by the
-``Idempotency-Key`` (``segments:<feed>:<first id>-<last id>``). Keyword-only ``session``; never commits.
+``Idempotency-Key`` (``segments:<feed>:<first id>-<last id>``). The changes of a customer who withdrew
+marketing consent are never sent (read from their profile, like the segment changes, as data).
+Keyword-only ``session``; never commits.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import BindParameter, TextClause, bindparam, select, text, update
+from sqlalchemy import JSON, ColumnElement, Integer, String, and_, column, exists, func, select, table, update
 from sqlalchemy.orm import Session
 
 from alerts.routing import SegmentFeed
 from alerts.tables import SegmentFeedRow
-from sqlkit import as_aware, upsert_rows
+from sqlkit import as_aware, json_value, upsert_rows
 
 
 class FeedChange(BaseModel):
@@ -65,26 +67,31 @@ class ClaimedFeed(BaseModel):
     batch: FeedBatch | None
 
 
-_NEWEST = text("SELECT max(change_id) FROM segment_changes")
+_CHANGES = table("segment_changes", column("change_id", Integer), column("segment", String),
+                 column("customer_id", String), column("change", String), column("at", String), column("cause", String))
+_PROFILES = table("profiles", column("customer_id", String), column("data", JSON))
+_REDIRECTS = table("customer_redirects", column("customer_id", String), column("survivor_id", String))
 
 
-def _matching(feed: SegmentFeed, after: int, columns: str, tail: str = "") -> tuple[TextClause, dict[str, object]]:
-    """``SELECT columns`` of the changes after ``after`` that ``feed`` takes (values bound, never inlined)."""
-    where = ["change_id > :after", "change IN :changes"]
-    params: dict[str, object] = {"after": after, "changes": list(feed.changes)}
-    binds: list[BindParameter[object]] = [bindparam("changes", expanding=True)]
+def _matching(feed: SegmentFeed, after: int, dialect: str) -> ColumnElement[bool]:
+    """The changes after ``after`` that ``feed`` takes: of its segments and kinds, and not of a customer
+    whose profile (a merged-away id's: its survivor's) says they withdrew marketing consent (a feed is an
+    outbound channel; docs/consent.md)."""
+    withdrawn = json_value(_PROFILES.c.data, ("consent", "marketing"), "boolean", dialect=dialect).is_(False)
+    survivor = (select(_REDIRECTS.c.survivor_id).where(_REDIRECTS.c.customer_id == _CHANGES.c.customer_id)
+                .correlate(_CHANGES).scalar_subquery())
+    current = func.coalesce(survivor, _CHANGES.c.customer_id)
+    conditions = [_CHANGES.c.change_id > after, _CHANGES.c.change.in_(feed.changes),
+                  ~exists().where(_PROFILES.c.customer_id == current, withdrawn)]
     if feed.segments:
-        where.append("segment IN :segments")
-        params["segments"] = list(feed.segments)
-        binds.append(bindparam("segments", expanding=True))
-    sql = f"SELECT {columns} FROM segment_changes WHERE {' AND '.join(where)}{tail}"  # noqa: S608 (no values)
-    return text(sql).bindparams(*binds), params
+        conditions.append(_CHANGES.c.segment.in_(feed.segments))
+    return and_(*conditions)
 
 
 def _changes_after(feed: SegmentFeed, after: int, *, session: Session) -> tuple[FeedChange, ...]:
-    query, params = _matching(feed, after, "change_id, segment, customer_id, change, at, cause",
-                              " ORDER BY change_id LIMIT :limit")
-    rows = session.execute(query, {**params, "limit": feed.batch_size})
+    query = (select(_CHANGES).where(_matching(feed, after, session.get_bind().dialect.name))
+             .order_by(_CHANGES.c.change_id).limit(feed.batch_size))
+    rows = session.execute(query)
     return tuple(FeedChange(change_id=r.change_id, segment=r.segment, customer_id=r.customer_id, change=r.change,
                             at=as_aware(r.at) if isinstance(r.at, datetime) else as_aware(datetime.fromisoformat(r.at)),
                             cause=r.cause)
@@ -96,7 +103,7 @@ def ensure_feeds(feeds: Sequence[SegmentFeed], *, now: datetime, session: Sessio
     ``now`` feed after the newest recorded one. Idempotent."""
     if not feeds:
         return
-    newest = int(session.execute(_NEWEST).scalar() or 0)
+    newest = int(session.execute(select(func.max(_CHANGES.c.change_id))).scalar() or 0)
     upsert_rows(session, SegmentFeedRow.__table__, [  # type: ignore[arg-type]
         {"feed": f.name, "delivered_through": newest if f.start == "now" else 0, "delivered": 0, "attempts": 0,
          "next_attempt_at": now, "last_error": None} for f in feeds], ["feed"], update=False)
@@ -159,8 +166,9 @@ def feed_status(feeds: Sequence[SegmentFeed], *, session: Session) -> list[FeedS
         row = rows.get(feed.name)
         if row is None:
             continue
-        query, params = _matching(feed, row.delivered_through, "count(*)")
-        waiting = int(session.execute(query, params).scalar() or 0)
+        query = select(func.count()).select_from(_CHANGES).where(
+            _matching(feed, row.delivered_through, session.get_bind().dialect.name))
+        waiting = int(session.execute(query).scalar() or 0)
         out.append(FeedStatus(feed=feed.name, delivered=row.delivered, delivered_through=row.delivered_through,
                               waiting=waiting, attempts=row.attempts, last_error=row.last_error))
     return out

@@ -13,7 +13,8 @@ command is kept on disk with its parameters spelled out (``mutation_<n>.txt``): 
 Aggregates keep their counts: the sentiment, voice, topic and breakdown rollups hold no person (brand,
 platform, topic, hour), while the per-account ``influencers_hour`` rows are deleted.
 
-Blocks; idempotent (a second run finds nothing and changes nothing).
+Blocks; idempotent (a second run finds nothing and changes nothing). ``exclude_person`` is the narrower
+removal for a withdrawal of analytics consent (docs/consent.md).
 """
 
 from __future__ import annotations
@@ -90,9 +91,7 @@ def erase_person(client: AnalyticsClient, subject: AnalyticsSubject, *, wait_sec
     touched: list[str] = []
     for step in _STEPS:
         table = f"{client.database}.{step.table}"
-        _, rows = client.query(f"SELECT count() FROM {table} WHERE {step.where}", parameters)
-        found = int(rows[0][0])
-        counts[f"clickhouse.{step.table}"] = found
+        found = counts[f"clickhouse.{step.table}"] = _count(client, step, parameters)
         if not found:
             continue
         touched.append(step.table)
@@ -101,7 +100,7 @@ def erase_person(client: AnalyticsClient, subject: AnalyticsSubject, *, wait_sec
             client.command(f"ALTER TABLE {table} UPDATE {_redactions(step.table, subject)} WHERE {step.where} "
                            "SETTINGS mutations_sync = 2", _with_needles(parameters, subject))
         else:
-            client.command(f"ALTER TABLE {table} DELETE WHERE {step.where} SETTINGS mutations_sync = 2", parameters)
+            _delete(client, step, parameters)
         # a no-op mutation after it, so the person's is no longer the one record kept
         client.command(f"ALTER TABLE {table} DELETE WHERE 0 SETTINGS mutations_sync = 2")
     counts["clickhouse.old_parts_left"] = _wait_for_cleanup(client, touched, wait_seconds, clock)
@@ -111,14 +110,38 @@ def erase_person(client: AnalyticsClient, subject: AnalyticsSubject, *, wait_sec
     return counts
 
 
+def exclude_person(client: AnalyticsClient, subject: AnalyticsSubject) -> dict[str, int]:
+    """Delete the rows of ``subject`` from the tables that analyse people (events, profiles, identities,
+    redirects, influencers, segment changes: every step but the redacted incidents and alerts, which are
+    operational records, not analysis), for a person who withdrew analytics consent; returns rows per
+    table (``clickhouse.<table>``). Unlike ``erase_person`` it neither redacts nor waits for the replaced
+    parts to leave the disk: the rows are out of every query once it returns. Blocks; idempotent (a
+    second run finds nothing and changes nothing); raises what the client raises."""
+    parameters = _parameters(subject)
+    counts: dict[str, int] = {}
+    for step in _STEPS:
+        if step.redact:
+            continue
+        if found := _count(client, step, parameters):
+            _delete(client, step, parameters)
+        counts[f"clickhouse.{step.table}"] = found
+    return counts
+
+
 def traces(client: AnalyticsClient, subject: AnalyticsSubject) -> dict[str, int]:
     """Rows per table that still name ``subject`` (redacted rows do not: their strings are gone)."""
     parameters = _parameters(subject)
-    found: dict[str, int] = {}
-    for step in _STEPS:
-        _, rows = client.query(f"SELECT count() FROM {client.database}.{step.table} WHERE {step.where}", parameters)
-        found[f"clickhouse.{step.table}"] = int(rows[0][0])
-    return found
+    return {f"clickhouse.{step.table}": _count(client, step, parameters) for step in _STEPS}
+
+
+def _count(client: AnalyticsClient, step: _Step, parameters: dict[str, object]) -> int:
+    _, rows = client.query(f"SELECT count() FROM {client.database}.{step.table} WHERE {step.where}", parameters)
+    return int(rows[0][0])
+
+
+def _delete(client: AnalyticsClient, step: _Step, parameters: dict[str, object]) -> None:
+    client.command(f"ALTER TABLE {client.database}.{step.table} DELETE WHERE {step.where} SETTINGS mutations_sync = 2",
+                   parameters)
 
 
 def _parameters(subject: AnalyticsSubject) -> dict[str, object]:

@@ -25,6 +25,7 @@ from api.routers import (
     alerts,
     analytics,
     connectors,
+    consent,
     console,
     customers,
     deadletters,
@@ -126,7 +127,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.verify_erasure = services.verify_erasure
     app.state.receivers = Receivers(connectors=dict(services.connectors), sink=services.intake,
                                     health=services.connector_health, pulls=services.pulls, clock=services.clock)
-    for module in (health, profiles, customers, identities, segments, exports, next_actions, alerts, analytics, deadletters,
+    for module in (health, profiles, consent, customers, identities, segments, exports, next_actions, alerts, analytics, deadletters,
                    enrich, ingest, webhooks, connectors, console):
         app.include_router(module.router)
     document_statuses(app)

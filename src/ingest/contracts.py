@@ -53,6 +53,10 @@ class EventKind(StrEnum):
     LIKE = "like"
     SHARE = "share"
     FOLLOW = "follow"
+    UNFOLLOW = "unfollow"
+    """The author stopped following the brand's account (a WeChat Official Account ``unsubscribe``): a
+    later widening of version 1 (every event valid before still is, and means the same). The apply lane
+    takes it as a withdrawal of contact and marketing consent for the account (docs/consent.md)."""
     CHAT_MESSAGE = "chat_message"
     REVIEW = "review"
 

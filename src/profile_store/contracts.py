@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Lifecycle = Literal["prospect", "customer", "member", "fan", "advocate", "detractor"]
 CrmStage = Literal["prospect", "customer", "member"]
@@ -31,11 +31,29 @@ class SentimentSummary(_Frozen):
 
 
 class Consent(_Frozen):
-    """What the customer agreed to, per channel, as the CRM last said (``None``: the CRM did not say)."""
+    """What the customer agreed to, per purpose: on a profile, the effective consent of the consent store
+    over every identity of the customer (``profile_store.consents``, docs/consent.md); on a CRM record,
+    what the CRM's row said. ``None``: nobody said."""
 
     contact: bool | None = None
     marketing: bool | None = None
     analytics: bool | None = None
+
+
+ConsentPurpose = Literal["contact", "marketing", "analytics"]
+"""What a consent is for: being contacted at all, receiving marketing, being analysed (the ``Consent`` fields)."""
+
+
+class ConsentStatement(_Frozen):
+    """One identity's newest statement on one purpose (table ``consents``): granted or withdrawn, who said
+    it (``source``: ``crm``, a connector's name, ``api:<principal>``) and when (``updated_at``: the import,
+    the event's time, the API call)."""
+
+    identity_key: str = Field(min_length=1, max_length=600)
+    purpose: ConsentPurpose
+    granted: bool
+    source: str = Field(min_length=1, max_length=256)
+    updated_at: AwareDatetime
 
 
 class TimelineItem(_Frozen):
@@ -63,8 +81,9 @@ class InfluenceBreakdown(_Frozen):
 class CustomerProfile(_Frozen):
     """Everything known about one customer, across platforms: a deterministic fold over the customer's
     events in event-time order (so recomputing from the same events gives the same profile), overlaid
-    with the CRM's records of the customer's ``crm:`` identities (``crm``, ``consent``, ``crm_stage``;
-    ``profile_store.crm_profile.with_crm``), which live in their own table and survive every refold."""
+    with the CRM's records of the customer's ``crm:`` identities (``crm``, ``crm_stage``;
+    ``profile_store.crm_profile.with_crm``) and the effective consent over all their identities
+    (``consent``: ``profile_store.consents``), which live in their own tables and survive every refold."""
 
     schema_version: Literal[1] = 1
     customer_id: str

@@ -1,5 +1,5 @@
 """The CRM overlay: a profile as the fold made it, with what the CRM says about the customer's ``crm:``
-identities (attributes, consent, stage) and the lifecycle that follows. Pure; idempotent (overlaying the
+identities (attributes, stage) and the lifecycle that follows. Pure; idempotent (overlaying the
 same records again gives the same profile).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from profile_store.contracts import Consent, CrmRecord, CrmStage, CrmValue, CustomerProfile
+from profile_store.contracts import CrmRecord, CrmStage, CrmValue, CustomerProfile
 from profile_store.lifecycle import lifecycle_stage
 
 CRM_PREFIX = "crm:"
@@ -22,22 +22,19 @@ def crm_ids_of(identities: Iterable[str]) -> list[str]:
 
 def with_crm(profile: CustomerProfile, records: Sequence[CrmRecord]) -> CustomerProfile:
     """``profile`` overlaid with ``records`` (those of its ``crm:`` identities). With several CRM ids the
-    smallest is the profile's ``crm_id`` and wins clashing attributes and consent; the strongest stage
-    counts. Without records, the folded ``crm_id`` (from identity hints) stays and nothing is overlaid."""
+    smallest is the profile's ``crm_id`` and wins clashing attributes; the strongest stage counts.
+    Consent is not the records' to set: the consent store's effective consent is
+    (``consents.with_consent``). Without records, the folded ``crm_id`` (from identity hints) stays and
+    nothing is overlaid."""
     ordered = sorted(records, key=lambda record: record.crm_id)
     attributes: dict[str, CrmValue] = {}
     for record in reversed(ordered):
         attributes.update(record.attributes)
-    consent = {
-        channel: next((granted for record in ordered if (granted := getattr(record.consent, channel)) is not None), None)
-        for channel in Consent.model_fields
-    }
     stage = max((record.stage for record in ordered), key=_STAGE_RANK.__getitem__, default=None)
     name = attributes.get("name")
     updated = profile.model_copy(update={
         "crm_id": ordered[0].crm_id if ordered else profile.crm_id,
         "crm": attributes,
-        "consent": Consent(**consent),
         "crm_stage": stage,
         "display_name": profile.display_name or (name if isinstance(name, str) else None),
     })

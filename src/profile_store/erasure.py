@@ -23,6 +23,7 @@ from profile_store.segments.store import SegmentChangeRow, SegmentMemberRow
 from profile_store.tables import (
     AuthorFoldRow,
     CentralityRow,
+    ConsentRow,
     CrmRecordRow,
     IdentityRow,
     InteractionEdgeRow,
@@ -148,6 +149,7 @@ def delete_person(person: Person, *, session: Session) -> dict[str, int]:
         (SuggestionRow, or_(anyof(SuggestionRow.a, keys), anyof(SuggestionRow.b, keys))),
         (CentralityRow, anyof(CentralityRow.customer_id, ids)),
         (CrmRecordRow, anyof(CrmRecordRow.crm_id, person.crm_ids)),
+        (ConsentRow, anyof(ConsentRow.identity_key, keys)),
         (SegmentMemberRow, anyof(SegmentMemberRow.customer_id, ids)),
         (SegmentChangeRow, anyof(SegmentChangeRow.customer_id, ids)),
     ]
@@ -177,6 +179,7 @@ def person_traces(person: Person, *, session: Session) -> dict[str, int]:
         ("identity_suggestions", SuggestionRow, SuggestionRow.b, person.identity_keys),
         ("centrality", CentralityRow, CentralityRow.customer_id, person.customer_ids),
         ("crm_records", CrmRecordRow, CrmRecordRow.crm_id, person.crm_ids),
+        ("consents", ConsentRow, ConsentRow.identity_key, person.identity_keys),
         ("segment_members", SegmentMemberRow, SegmentMemberRow.customer_id, person.customer_ids),
         ("segment_changes", SegmentChangeRow, SegmentChangeRow.customer_id, person.customer_ids),
     ]

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from profile_store.consents import with_consent
 from profile_store.identity_repository import customers_of
 from profile_store.next_actions import SPAM_LIMIT, Candidate, EvidencePost, NextActions, rank_next_actions
 from profile_store.repository import load_profiles
@@ -44,7 +45,8 @@ def next_actions(brand: str, *, days: int = 7, as_of: datetime | None = None, li
     for identity_key, found in posts.items():
         if identity_key in owners:
             by_customer.setdefault(owners[identity_key], []).extend(found)
-    profiles = load_profiles(by_customer, session=session)
+    profiles = {p.customer_id: p for p in with_consent(list(load_profiles(by_customer, session=session).values()),
+                                                        session=session)}  # consent as the store says it now
     candidates = [Candidate(profiles[c], tuple(sorted(found, key=lambda p: (p.occurred_at, p.event_id), reverse=True)))
                   for c, found in sorted(by_customer.items()) if c in profiles]
     return rank_next_actions(candidates, brand=brand, as_of=newest, days=days, limit=limit)

@@ -7,8 +7,9 @@ Three kinds, each customer in at most one (the first that applies):
   recommendation);
 - ``invite``: an advocate (or an influential fan) posting positively, to invite to co-creation.
 
-Consent is respected: a customer whose CRM record refuses contact (``consent.contact`` false) is never
-listed, an invitation also needs marketing not refused; unknown consent (a social-only prospect who posted
+Consent is respected: a customer whose effective consent (the consent store's over all their
+identities, ``profile_store.consents``) withdraws contact is never listed, an invitation also needs
+marketing not withdrawn; unknown consent (a social-only prospect who posted
 publicly) does not withhold a reply. Pure: the window counts back from the caller's ``as_of`` (event time).
 """
 
@@ -22,6 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from profile_store.consents import allows
 from profile_store.contracts import CustomerProfile, Lifecycle
 
 ActionKind = Literal["retain", "convert", "invite"]
@@ -155,6 +157,4 @@ def _who(profile: CustomerProfile) -> str:
 
 
 def _consents(profile: CustomerProfile, kind: ActionKind) -> bool:
-    if profile.consent.contact is False:
-        return False
-    return not (kind == "invite" and profile.consent.marketing is False)
+    return allows(profile.consent, "contact") and (kind != "invite" or allows(profile.consent, "marketing"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -157,4 +157,19 @@ class CrmRecordRow(ProfileBase):
     crm_id: Mapped[str] = mapped_column(String(256), primary_key=True)
     data: Mapped[dict[str, object]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConsentRow(ProfileBase):
+    """Each identity's newest statement per purpose (``contracts.ConsentStatement``): consent is about a
+    person but arrives per identity, so it is kept by identity key, apart from the profiles, and every
+    merge, split and refold recomputes the customer's effective consent from their identities' rows
+    (``profile_store.consents``)."""
+
+    __tablename__ = "consents"
+
+    identity_key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(256))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

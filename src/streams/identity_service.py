@@ -25,7 +25,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.client import AnalyticsClient
+from analytics.erasure import AnalyticsSubject, exclude_person
 from analytics.writer import write_identity_changes, write_profiles
+from profile_store.consents import allows
 from profile_store.contracts import CustomerProfile, IdentityLink, LinkSignal, MergeRecord
 from profile_store.crm_records import crm_only_profiles, overlay_crm
 from profile_store.identity_graph import components, elect_customer_id, new_customer_id
@@ -301,11 +303,16 @@ def _recompute(component: frozenset[str], session: Session, changes: IdentityCha
 
 
 def _write_analytics(client: AnalyticsClient, changes: IdentityChanges) -> None:
+    """The changes in ClickHouse; a customer who withdrew analytics consent is not written, and what the
+    identities they just gained left there is removed (``analytics.erasure.exclude_person``: idempotent)."""
     version = time.time_ns()
     write_identity_changes(client, assignments=event_identities(changes.assignments), redirects=changes.redirects,
                            version=version)
-    write_profiles(client, [profile_row(p, version=version) for p in changes.profiles.values()],
-                   deleted=changes.tombstones, version=version)
+    withdrawn = [p for p in changes.profiles.values() if not allows(p.consent, "analytics")]
+    write_profiles(client, [profile_row(p, version=version) for p in changes.profiles.values()
+                            if allows(p.consent, "analytics")], deleted=changes.tombstones, version=version)
+    for profile in withdrawn:
+        exclude_person(client, AnalyticsSubject(identity_keys=profile.identities, customer_ids=(profile.customer_id,)))
 
 
 def lookup_assignments(identity_keys: Sequence[str], *, session_factory: sessionmaker[Session]) -> dict[str, str]:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from ingest.contracts import SocialEvent, post_key
+from profile_store.consents import record_statements
 from profile_store.contracts import CustomerProfile, IdentityLink
 from profile_store.crm_records import overlay_crm
 from profile_store.identity_graph import elect_customer_id, new_customer_id
@@ -52,6 +53,7 @@ from profile_store.repository import (
 )
 from sqlkit import JsonText
 from streams.contracts import EnrichedEvent
+from streams.steps.consent import consent_statements
 from streams.steps.links import hint_links
 from streams.steps.profile import build_profile, fold_event, sort_key, with_identities
 
@@ -90,7 +92,9 @@ def apply_profiles(
     anything) until the caller's transaction ends. ``cache`` spares re-validating profiles unchanged since
     the last batch. Events ``not_customer`` picks (the brands' own accounts) are stored and their accounts
     registered, but they build no profile: a brand is not its own customer, so it never appears in profile
-    lists, segments, rankings or lifecycle counts."""
+    lists, segments, rankings or lifecycle counts. The consent the fresh events state (an unfollow's
+    withdrawal, ``streams.steps.consent``) is recorded in the same transaction, before the profiles take
+    their effective consent."""
     by_key = {e.event.event_key: e for e in events}
     unseen = unseen_event_keys(by_key, session=session)
     hinted = {key: hint_links(e.event) for key, e in by_key.items()}
@@ -109,6 +113,7 @@ def apply_profiles(
     profiles = load_profiles({e.customer_id for e in stamped.values()}, session=session, cache=cache)
     changed = tuple(by_customer)
     updated = _updated_profiles(by_customer, profiles, attached, session)
+    record_statements(consent_statements(fresh_stamped), session=session)  # before the overlay reads them
     profiles.update((p.customer_id, p) for p in overlay_crm([updated[cid] for cid in changed], session=session))
     save_profiles([profiles[cid] for cid in changed], session=session, cache=cache)
     return ProfileUpdate(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from analytics.client import AnalyticsClient
 from analytics.writer import write_events, write_profiles
 from ingest.contracts import SocialEvent
+from profile_store.consents import allows
 from profile_store.contracts import CustomerProfile, LinkSignal
 from profile_store.privacy import PrivacyKey, suppressed
 from profile_store.profile_cache import ProfileCache
@@ -62,7 +63,8 @@ def apply_enriched_batch(
     written for every event of the batch (replayed ones too), because a worker killed after the commit but
     before writing them must write them on replay; the writer skips those stored already
     (``analytics.writer``). The batch's current profiles reach ClickHouse inside the transaction (a replay
-    writes them again, so a write lost to a crash is repeated). Raises on
+    writes them again, so a write lost to a crash is repeated). Neither the events nor the profile of a
+    customer who withdrew analytics consent are written (``profile_store.consents``). Raises on
     database errors (then nothing is applied). ``profile_cache``: the caller's, kept across batches (see
     ``ProfileCache``). ``not_customer``: picks the brands' own accounts, which build no profile
     (``apply_profiles``). Events by an erased author (or routed to an erased customer) are dropped: the
@@ -80,8 +82,8 @@ def apply_enriched_batch(
         applied = apply_profiles(kept, session=session, cache=profile_cache, not_customer=not_customer)
         if analytics is not None:  # under the customers' locks, so profile versions follow the database's order
             version = time.time_ns()
-            write_profiles(analytics, [profile_row(p, version=version) for p in applied.profiles.values()],
-                           version=version)
+            write_profiles(analytics, [profile_row(p, version=version) for p in applied.profiles.values()
+                                       if allows(p.consent, "analytics")], version=version)
         changed = set(applied.changed)
         causes = {e.customer_id: e.event.event_key for e in applied.fresh if e.customer_id in changed}
         newest = max((e.event.occurred_at_utc for e in applied.events), default=None)
@@ -91,7 +93,8 @@ def apply_enriched_batch(
     update, segment_changes = locked_transaction(session_factory, transaction)
     if analytics is not None and update.events:
         now = datetime.now(UTC)
-        write_events(analytics, [event_row(e, ingested_at=now) for e in update.events])
+        withdrawn = {cid for cid, p in update.profiles.items() if not allows(p.consent, "analytics")}
+        write_events(analytics, [event_row(e, ingested_at=now) for e in update.events if e.customer_id not in withdrawn])
     now = datetime.now(UTC)
     links = (LinkSignal(op="link", link=link, at=now) for link in update.unapplied_links)
     reelect = (LinkSignal(op="reelect", identity=key, requested_by="profile-apply", at=now) for key in update.reelect)

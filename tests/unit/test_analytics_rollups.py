@@ -223,7 +223,7 @@ def test_a_store_made_before_plain_rollups_is_rebuilt_with_every_event_counted(c
         assert _raw(old, "SELECT countMerge(events) FROM {db}.sentiment_hour WHERE topic = '' "
                     "AND brand IN {brands:Array(String)}", brands) == [(sum(1 for r in before if r.sentiment_label),)]
 
-        assert migrate(old) == [16, 17]  # rebuilt from the stored events (17: the erasure cleanup settings)
+        assert migrate(old) == [16, 17]  # 16 rebuilds the rollups from the stored events; 17 came later
         write_events(old, after)  # and fed by the new views
 
         rows = before + after

@@ -230,3 +230,25 @@ def test_the_crm_records_migration_upgrades_under_stored_profiles_and_downgrades
             assert crm_records_of(["C1"], session=session) == {}, "the downgrade dropped the records"
     finally:
         engine.dispose()
+
+
+def test_the_consents_migration_turns_stored_crm_consent_into_statements_of_the_crm_identities(sqlite_url):
+    from profile_store.consents import statements_of
+    from profile_store.contracts import Consent, CrmRecord
+
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine, "5e2a9c7d3b14")
+        with engine.begin() as connection:
+            for crm_id, consent in (("C1", Consent(marketing=False, contact=True)), ("C2", Consent())):
+                record = CrmRecord(crm_id=crm_id, consent=consent)
+                connection.execute(text("INSERT INTO crm_records (crm_id, data, created_at, updated_at) "
+                                        "VALUES (:id, :data, :at, :at)"),
+                                   {"id": crm_id, "data": record.model_dump_json(), "at": T0})
+        upgrade(engine)
+        with Session(engine) as session:
+            found = statements_of(["crm:C1", "crm:C2"], session=session)
+        assert [(s.identity_key, s.purpose, s.granted, s.source, s.updated_at) for s in found] == [
+            ("crm:C1", "contact", True, "crm", T0), ("crm:C1", "marketing", False, "crm", T0)]
+    finally:
+        engine.dispose()

@@ -1263,14 +1263,15 @@
         section("Intents", [weighted(intentEntries, "chip-intent", (v) => fmtInt(Number(v)))]),
       ]),
       brandEntries.length ? section("Brands", [weighted(brandEntries, "chip-brand", (v) => fmtInt(Number(v)))]) : null,
-      profile.crm_id ? section("CRM", [renderCrm(profile)], "pv-crm") : null,
+      profile.crm_id || Object.values(profile.consent || {}).some((value) => value === true || value === false)
+        ? section(profile.crm_id ? "CRM" : "Consent", [renderCrm(profile)], "pv-crm") : null,
       section("Merge history", [renderMerges(merges)], "pv-merge-history"),
       section("Timeline", [renderTimeline(timeline, profile.customer_id)], "pv-timeline"),
     );
     for (const holder of charts) mountChart(holder, holder._draw);
   }
 
-  /** The CRM's attributes and consent of a profile (docs/importers.md), as text. */
+  /** The CRM's attributes (docs/importers.md) and the effective consent (docs/consent.md) of a profile, as text. */
   function renderCrm(profile) {
     const asText = (value) => (Array.isArray(value) ? value.join(", ") : value === true ? "yes" : value === false ? "no" : String(value));
     const consent = profile.consent || {};

@@ -40,6 +40,7 @@ from profile_store.segments.store import (
     iter_members,
     list_segments,
     members_page,
+    withheld_for_consent,
 )
 
 router = APIRouter(prefix="/v1/segments", tags=["segments"])
@@ -95,6 +96,8 @@ class MembersPage(BaseModel):
     total: int
     members: list[Member]
     next: str | None = Field(description="pass as 'after' for the next page; null on the last")
+    withheld_for_consent: int = Field(description="members left out of every page: they withdrew marketing "
+                                      "consent (counted in total)")
 
 
 def _found(name: str, session: Session) -> Segment:
@@ -179,20 +182,26 @@ def remove_segment(name: str, session: SessionDep, _actor: Annotated[Principal, 
 def read_members(name: str, session: SessionDep,
                  after: Annotated[str | None, Query(max_length=64, description="the last customer id seen")] = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> MembersPage:
-    """Members by customer id, a page at a time (keyset: pass ``next`` as ``after``), with the total."""
+    """Members by customer id, a page at a time (keyset: pass ``next`` as ``after``), with the total;
+    members who withdrew marketing consent are left out and counted (``withheld_for_consent``)."""
     _found(name, session)
-    page = members_page(name, after=after, limit=limit, session=session)
+    page = members_page(name, after=after, limit=limit, marketable=True, session=session)
     return MembersPage(total=count_members(name, session=session), members=page,
-                       next=page[-1].customer_id if len(page) == limit else None)
+                       next=page[-1].customer_id if len(page) == limit else None,
+                       withheld_for_consent=withheld_for_consent(name, session=session))
 
 
 @router.get("/{name}/members.csv", dependencies=[Reader, Depends(rate_limited("export"))],
             response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {}}, "description": "header row, then one row per member"},
+            responses={200: {"content": {"text/csv": {}}, "description": "header row, then one row per member; "
+                             "X-Withheld-For-Consent: how many members were left out for their consent"},
                        **errors(404, 429)})
 def export_members(name: str, request: Request, session: SessionDep) -> StreamingResponse:
-    """Every member as CSV, streamed page by page (constant memory for any size)."""
+    """Every member as CSV, streamed page by page (constant memory for any size), but those who withdrew
+    marketing consent: how many were left out is the ``X-Withheld-For-Consent`` header (counted as the
+    export starts)."""
     _found(name, session)
+    withheld = withheld_for_consent(name, session=session)
     session_factory = request.app.state.session_factory
 
     def rows() -> Iterator[str]:
@@ -200,7 +209,7 @@ def export_members(name: str, request: Request, session: SessionDep) -> Streamin
         writer = csv.writer(out)
         writer.writerow(MEMBER_CSV_COLUMNS)
         with session_factory() as reading:
-            for n, member in enumerate(iter_members(name, session=reading), start=1):
+            for n, member in enumerate(iter_members(name, marketable=True, session=reading), start=1):
                 writer.writerow(member.csv_row())
                 if n % 500 == 0:
                     yield out.getvalue()
@@ -209,7 +218,8 @@ def export_members(name: str, request: Request, session: SessionDep) -> Streamin
         yield out.getvalue()
 
     return StreamingResponse(rows(), media_type="text/csv",
-                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"',
+                                      "X-Withheld-For-Consent": str(withheld)})
 
 
 class HistoryPage(BaseModel):

@@ -31,11 +31,12 @@ Mapping (platform ``wechat``, author id = ``FromUserName``, the openid; identity
 | location | chat_message | Label (the place's name) | - | MsgId |
 | link | chat_message | Title + newline + Description | Url | MsgId |
 | event subscribe (incl. qrscene_) | follow | - | - | FromUserName:CreateTime:subscribe[:EventKey] |
+| event unsubscribe | unfollow | - | - | FromUserName:CreateTime:unsubscribe |
 ``text`` is what the message shows, never a placeholder such as "[image]" (that would be scored as words);
 media ids, coordinates and scene keys stay in ``raw``. ``parent_id`` is ``MsgDataId`` when a message
 comes from an article; a message's ``thread_id`` is ``ToUserName:FromUserName`` (the person's chat with the
-account). Skipped with a reason (counted, no event): ``unsubscribe`` (SocialEvent v1 has no
-unfollow kind; a follow event would count the opposite), ``SCAN`` (a follower scanned a parametric QR code:
+account). An ``unfollow`` withdraws the person's contact and marketing consent downstream
+(docs/consent.md). Skipped with a reason (counted, no event): ``SCAN`` (a follower scanned a parametric QR code:
 channel attribution, not an interaction), ``CLICK`` / ``VIEW`` (menu navigation, nothing said),
 ``LOCATION`` (an automatic report), any other event or message type.
 
@@ -146,14 +147,15 @@ def _deliver(fields: XmlFields, config: WeChatConfig, received_at: datetime) -> 
 
 def _event(fields: XmlFields, config: WeChatConfig, received_at: datetime) -> Delivery:
     name = required_text(fields, "Event")
-    if name.lower() != "subscribe":
+    kind = _FOLLOWS.get(name.lower())
+    if kind is None:
         reason = _SKIPPED_EVENTS.get(name.lower(), "an event this adapter does not map")
         return Delivery(skipped=(Skipped(f"Event={name}", reason),), reply=ACK)
     openid = required_text(fields, "FromUserName")
     created = required_text(fields, "CreateTime")
-    key = optional_text(fields, "EventKey")
-    event_id = f"{openid}:{created}:subscribe" + (f":{key.strip()}" if key else "")
-    event = _social_event(fields, config, received_at, event_id=event_id, kind=EventKind.FOLLOW)
+    key = optional_text(fields, "EventKey") if kind is EventKind.FOLLOW else None
+    event_id = f"{openid}:{created}:{name.lower()}" + (f":{key.strip()}" if key else "")
+    event = _social_event(fields, config, received_at, event_id=event_id, kind=kind)
     return Delivery(events=(event,), reply=ACK)
 
 
@@ -221,8 +223,9 @@ _CONTENT: dict[str, Callable[[XmlFields], tuple[str | None, str | None]]] = {
 }
 """Each mapped message type and how it gives ``(text, url)``."""
 
+_FOLLOWS = {"subscribe": EventKind.FOLLOW, "unsubscribe": EventKind.UNFOLLOW}
+"""The events that become events, by lower-case name."""
 _SKIPPED_EVENTS = {
-    "unsubscribe": "an unfollow: SocialEvent v1 has no unfollow kind, and a follow would count the opposite",
     "scan": "a follower scanned a parametric QR code: channel attribution, not an interaction",
     "click": "a menu tap: navigation, nothing the person said",
     "view": "a menu link opened: navigation, nothing the person said",

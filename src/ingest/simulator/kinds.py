@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ingest.contracts import EventKind, Platform
 
-KINDS = tuple(EventKind)  # post, mention, comment, reply, like, share, follow, chat_message, review
+# post, mention, comment, reply, like, share, follow, chat_message, review: no unfollows (a withdrawal of consent)
+KINDS: tuple[EventKind, ...] = tuple(kind for kind in EventKind if kind is not EventKind.UNFOLLOW)
 POST, MENTION, COMMENT, REPLY, LIKE, SHARE, FOLLOW, CHAT, REVIEW = KINDS
 
 # fmt: off

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from profile_store.consents import profile_allows
 from profile_store.exceptions import SegmentExists
 from profile_store.segments.compile import compile_rule, rule_condition
 from profile_store.segments.dsl import SegmentRule, parse_rule
@@ -238,8 +239,11 @@ def delete_segment(name: str, *, session: Session) -> bool:
     return bool(session.execute(delete(SegmentRow).where(SegmentRow.name == name)).rowcount)  # type: ignore[attr-defined]
 
 
-def members_page(name: str, *, after: str | None = None, limit: int = 100, session: Session) -> list[Member]:
-    """Members by customer id, the ``limit`` after ``after`` (keyset pagination: pass the last id seen)."""
+def members_page(name: str, *, after: str | None = None, limit: int = 100, marketable: bool = False,
+                 session: Session) -> list[Member]:
+    """Members by customer id, the ``limit`` after ``after`` (keyset pagination: pass the last id seen);
+    ``marketable``: only those whose consent allows marketing (``consents.allows``: not withdrawn), as
+    every export of members is."""
     query = (select(SegmentMemberRow.customer_id, ProfileRow.display_name, ProfileRow.lifecycle,
                     ProfileRow.influence, SegmentMemberRow.since)
              .join(ProfileRow, ProfileRow.customer_id == SegmentMemberRow.customer_id)
@@ -247,6 +251,8 @@ def members_page(name: str, *, after: str | None = None, limit: int = 100, sessi
              .order_by(SegmentMemberRow.customer_id).limit(limit))
     if after is not None:
         query = query.where(SegmentMemberRow.customer_id > after)
+    if marketable:
+        query = query.where(profile_allows("marketing", dialect=_dialect(session)))
     # rows of typed columns: constructed without re-validation (an export builds hundreds of thousands)
     return [Member.model_construct(customer_id=c, display_name=d, lifecycle=lc, influence=float(i), since=as_aware(s))
             for c, d, lc, i, s in session.execute(query)]
@@ -259,11 +265,20 @@ def count_members(name: str, *, session: Session) -> int:
                               .where(SegmentMemberRow.segment == name)) or 0)
 
 
-def iter_members(name: str, *, page: int = 2000, session: Session) -> Iterator[Member]:
-    """Every member, page by page (constant memory for an export of any size)."""
+def withheld_for_consent(name: str, *, session: Session) -> int:
+    """How many members an export leaves out: those who withdrew marketing consent."""
+    return int(session.scalar(select(func.count()).select_from(SegmentMemberRow)
+                              .join(ProfileRow, ProfileRow.customer_id == SegmentMemberRow.customer_id)
+                              .where(SegmentMemberRow.segment == name,
+                                     ~profile_allows("marketing", dialect=_dialect(session)))) or 0)
+
+
+def iter_members(name: str, *, page: int = 2000, marketable: bool = False, session: Session) -> Iterator[Member]:
+    """Every member (``marketable``: as ``members_page``), page by page (constant memory for an export of
+    any size)."""
     after: str | None = None
     while True:
-        rows = members_page(name, after=after, limit=page, session=session)
+        rows = members_page(name, after=after, limit=page, marketable=marketable, session=session)
         yield from rows
         if len(rows) < page:
             return

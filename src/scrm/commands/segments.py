@@ -52,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for name, helptext, handler in (("list", "every segment with its member count", handle_list),
                                     ("show", "one segment: rule, text form, counts", handle_show),
                                     ("delete", "remove a segment and its members", handle_delete),
-                                    ("members", "a segment's members", handle_members)):
+                                    ("members", "a segment's members (those who withdrew marketing consent left out and "
+                                     "counted on stderr)", handle_members)):
         parser = actions.add_parser(name, help=helptext)
         if name != "list":
             parser.add_argument("name")
@@ -167,21 +168,29 @@ def handle_show(args: argparse.Namespace) -> int:
 
 
 def handle_members(args: argparse.Namespace) -> int:
-    from profile_store.segments.store import MEMBER_CSV_COLUMNS, get_segment, iter_members
+    from profile_store.segments.store import (
+        MEMBER_CSV_COLUMNS,
+        get_segment,
+        iter_members,
+        withheld_for_consent,
+    )
 
     with _sessions(args) as sessions, sessions() as session:
         if get_segment(args.name, session=session) is None:
             print(f"scrm segments members: no segment named {args.name!r}", file=sys.stderr)
             return 1
-        members = iter_members(args.name, session=session)
+        members = iter_members(args.name, marketable=True, session=session)
         if args.format == "json":
             for member in members:
                 print(member.model_dump_json())
-            return 0
-        writer = csv.writer(sys.stdout)
-        writer.writerow(MEMBER_CSV_COLUMNS)
-        for member in members:
-            writer.writerow(member.csv_row())
+        else:
+            writer = csv.writer(sys.stdout)
+            writer.writerow(MEMBER_CSV_COLUMNS)
+            for member in members:
+                writer.writerow(member.csv_row())
+        withheld = withheld_for_consent(args.name, session=session)
+    if withheld:
+        print(f"{withheld} member(s) left out: they withdrew marketing consent", file=sys.stderr)
     return 0
 
 

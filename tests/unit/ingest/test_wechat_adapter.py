@@ -212,10 +212,16 @@ def test_a_subscribe_event_is_a_follow(oa_config, extra, event_id):
     assert event.occurred_at == datetime.fromtimestamp(123456789, tz=UTC) and delivery.reply == ACK
 
 
+def test_an_unsubscribe_event_is_an_unfollow_by_the_openid(oa_config):
+    delivery = handle(plain_post(event_xml("unsubscribe")), oa_config)
+    (event,) = delivery.events
+    assert event.kind is EventKind.UNFOLLOW and event.identity_key == "wechat:FromUser"
+    assert event.event_id == "FromUser:123456789:unsubscribe" and delivery.reply == ACK
+
+
 @pytest.mark.parametrize(
     ("event", "extra", "reason"),
     [
-        ("unsubscribe", "", "unfollow"),
         ("SCAN", "<EventKey><![CDATA[SCENE_VALUE]]></EventKey><Ticket><![CDATA[TICKET]]></Ticket>", "QR code"),
         ("LOCATION", "<Latitude>23.137466</Latitude><Longitude>113.352425</Longitude>"
                      "<Precision>119.385040</Precision>", "location report"),
