@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def handle_import(args: argparse.Namespace) -> int:
     from profile_store.crm_import import parse_crm_csv, parse_crm_jsonl
-    from scrm.commands.state import state_storage
+    from scrm.commands.state import privacy_key, state_storage
     from streams.jobs.crm_import import import_crm
 
     if not args.file.is_file():
@@ -65,8 +65,14 @@ def handle_import(args: argparse.Namespace) -> int:
         print(f"scrm import-crm: {args.file.name}: {error}", file=sys.stderr)
     if imported.ignored_columns:
         print(f"scrm import-crm: ignored computed columns: {', '.join(imported.ignored_columns)}", file=sys.stderr)
+    privacy = privacy_key(args)
+    if privacy is None:
+        print("scrm import-crm: set SCRM_PRIVACY_SECRET (the deployment's, docs/privacy.md) with --database-url: "
+              "erased people must not come back with an import", file=sys.stderr)
+        return 2
     with state_storage(args, create=True) as storage:
-        result = import_crm(imported, source=args.file.name, at=at, session_factory=storage.session_factory)
+        result = import_crm(imported, source=args.file.name, at=at, session_factory=storage.session_factory,
+                            privacy=privacy)
     print(json.dumps({"rows": imported.rows, "imported": len(imported.records),
                       "rows_rejected": len({error.row for error in imported.errors}), "errors": len(imported.errors),
                       **result.__dict__}))

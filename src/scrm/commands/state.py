@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
+    from profile_store.privacy import PrivacyKey
     from streams.storage import Storage
 
 
@@ -64,6 +66,20 @@ def state_storage(args: argparse.Namespace, *, create: bool = False) -> Iterator
         yield storage
     finally:
         storage.close()
+
+
+def privacy_key(args: argparse.Namespace) -> PrivacyKey | None:
+    """The suppression list's key for the store ``state_storage`` opens: ``$SCRM_PRIVACY_SECRET``, else (a
+    data dir) the data dir's own; ``None`` for ``--database-url`` without the secret."""
+    from profile_store.privacy import PrivacyKey
+    from scrm.wiring import embedded_settings
+
+    secret = os.environ.get("SCRM_PRIVACY_SECRET", "")
+    if secret:
+        return PrivacyKey.from_text(secret)
+    if args.database_url:
+        return None
+    return embedded_settings(args.data_dir).privacy_key()
 
 
 @contextmanager

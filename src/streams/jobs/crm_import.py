@@ -13,12 +13,12 @@ follows from them: lifecycle, segment membership) and nothing else.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from profile_store.contracts import CrmRecord
+from profile_store.contracts import CrmRecord, LinkSignal
 from profile_store.crm_import import CrmImport
 from profile_store.crm_records import crm_only_profiles, overlay_crm, save_crm_records
 from profile_store.identity_graph import new_customer_id
@@ -28,6 +28,7 @@ from profile_store.identity_repository import (
     lock_customers_of,
     register_identities,
 )
+from profile_store.privacy import PrivacyKey, suppressed
 from profile_store.repository import load_profiles, lock_customers, save_profiles
 from profile_store.segments.membership import apply_batch_memberships, changes_caused_by
 from sqlkit import locked_transaction
@@ -49,14 +50,19 @@ class CrmImportResult:
     profiles_created: int
     profiles_changed: int
     segment_changes: int
+    suppressed: int = 0
+    """Records of erased people (their ``crm:`` key or a key they link is on the suppression list) and link
+    signals naming one: dropped, so an import cannot bring them back (``profile_store.privacy``)."""
 
 
-def import_crm(imported: CrmImport, *, source: str, at: datetime,
-               session_factory: sessionmaker[Session]) -> CrmImportResult:
+def import_crm(imported: CrmImport, *, source: str, at: datetime, session_factory: sessionmaker[Session],
+               privacy: PrivacyKey | None = None) -> CrmImportResult:
     """Blocks; idempotent (see the module). ``at`` is the import's time: a new record's first import,
     and with ``source`` (the file's name) the cause of the segment changes it makes
-    (``crm_import:<source>@<at>``). Raises on database errors (the transaction that failed changed
+    (``crm_import:<source>@<at>``). With ``privacy`` (the command always passes it), erased people's
+    records and links are dropped first. Raises on database errors (the transaction that failed changed
     nothing; running the import again completes it)."""
+    imported, suppressed_count = _without_erased(imported, privacy, session_factory)
     records = imported.records
     changed = locked_transaction(session_factory, lambda s: save_crm_records(
         records, at=at, columns=imported.columns, session=s))
@@ -82,7 +88,32 @@ def import_crm(imported: CrmImport, *, source: str, at: datetime,
     return CrmImportResult(records_changed=len(changed), links=len(imported.signals),
                            merges=sum(1 for record in linked.history if record.kind == "merge"),
                            profiles_created=created, profiles_changed=saved,
-                           segment_changes=entries + moves)
+                           segment_changes=entries + moves, suppressed=suppressed_count)
+
+
+def _without_erased(imported: CrmImport, privacy: PrivacyKey | None,
+                    session_factory: sessionmaker[Session]) -> tuple[CrmImport, int]:
+    """``imported`` without the records and link signals that name an erased identity, and how many went."""
+    if privacy is None:
+        return imported, 0
+
+    def record_keys(record: CrmRecord) -> set[str]:
+        return {f"crm:{record.crm_id}", *record.identities}
+
+    def signal_keys(signal: LinkSignal) -> set[str]:
+        return {signal.link.a, signal.link.b} if signal.link else {signal.identity} if signal.identity else set()
+
+    keys = {key for r in imported.records for key in record_keys(r)} | {k for s in imported.signals for k in signal_keys(s)}
+    with session_factory() as session:
+        erased = suppressed(keys, privacy, session=session)
+    if not erased:
+        return imported, 0
+    records = tuple(r for r in imported.records if not erased & record_keys(r))
+    signals = tuple(s for s in imported.signals if not erased & signal_keys(s))
+    kept = {r.crm_id for r in records}
+    columns = {crm_id: cols for crm_id, cols in imported.columns.items() if crm_id in kept}
+    return (replace(imported, records=records, signals=signals, columns=columns),
+            len(imported.records) - len(records) + len(imported.signals) - len(signals))
 
 
 def _refresh_profiles(records: Sequence[CrmRecord], session: Session) -> tuple[int, set[str]]:

@@ -51,3 +51,26 @@ def test_the_apply_alert_and_identity_lanes_drop_an_erased_persons_records(stora
         assert session.get(IdentityRow, "email:gone@example.org") is None
     assert _count(storage, ProfileEventRow) == 1 and _count(storage, EventLedgerRow) == 1
     assert not [a for a in alerted.alerts if a.customer_id == erased[0].customer_id]
+
+
+def test_a_crm_import_brings_no_erased_customer_back(storage) -> None:
+    from profile_store.crm_import import parse_crm_csv
+    from streams.erasure import erase
+    from streams.jobs.crm_import import import_crm
+
+    csv = "crm_id,name,weibo,consent_marketing\nC9,Nina,w9,yes\nC10,Omar,w10,yes\n"
+
+    def run_import():
+        imported = parse_crm_csv(csv.splitlines(keepends=True), source_name="crm.csv", at=AT)
+        return import_crm(imported, source="crm.csv", at=AT, session_factory=storage.session_factory, privacy=KEY)
+
+    assert run_import().suppressed == 0
+    assert erase("crm:C9", storage=storage, privacy=KEY, requested_by="dpo") is not None
+
+    again = run_import()
+
+    assert again.suppressed >= 1
+    with storage.session_factory() as session:
+        assert find_profile_by_identity("crm:C9", session=session) is None
+        assert find_profile_by_identity("weibo:w9", session=session) is None
+        assert find_profile_by_identity("crm:C10", session=session) is not None
