@@ -104,6 +104,47 @@ class OpportunityConfig(_Config):
         return influence >= self.star_min_influence or followers >= self.star_min_followers
 
 
+class CoordinatedConfig(_Config):
+    """Coordinated accounts (水军): near-duplicate texts from ``min_accounts`` or more distinct accounts of one
+    brand within ``window_minutes`` (event time) form a candidate cluster; it is flagged as coordinated when
+    its score — a weighted mean of burst, spam, new accounts and low followers — reaches ``min_score``. A
+    flagged cluster is one ``coordinated`` incident, and its posts count in no other windowed detector."""
+
+    enabled: bool = True
+    window_minutes: int = Field(default=30, ge=1, le=24 * 60, description="how far back (event time) a post is "
+                                "compared with the brand's earlier posts")
+    min_accounts: int = Field(default=5, ge=2, description="distinct accounts (the post's own included) whose "
+                              "near-duplicate posts form a cluster")
+    similarity: float = Field(default=0.7, gt=0.0, le=1.0, description="estimated Jaccard similarity of two "
+                              "posts' character shingles from which they are near-duplicates")
+    shingle_chars: int = Field(default=3, ge=1, le=10, description="characters per shingle (over normalised text)")
+    min_chars: int = Field(default=12, ge=1, description="normalised texts shorter than this are not compared "
+                           "(short texts such as 'same here' match by chance)")
+    num_perm: int = Field(default=64, ge=16, le=256, description="MinHash permutations: the estimate's standard "
+                          "error is about sqrt(J(1-J)/num_perm), 0.06 at J = 0.7 with 64")
+    max_posts: int = Field(default=300, ge=10, le=5000, description="posts kept per brand window (the oldest "
+                           "go first): bounds state and the comparisons per post")
+    max_cluster_accounts: int = Field(default=500, ge=1, description="accounts remembered per cluster (counted "
+                                      "exactly up to this)")
+    burst_seconds: int = Field(default=120, ge=1, description="a cluster's min_accounts accounts posting within "
+                               "this span score a full burst; a longer span scores burst_seconds / span")
+    new_account_hours: float = Field(default=72.0, ge=0.0, description="an account first seen (by the alert "
+                                     "lane's fold of its author) less than this before its post is new")
+    low_followers: int = Field(default=100, ge=0, description="an account with fewer followers is small (events "
+                               "carry no following count, so no follower ratio; an unknown count is not small)")
+    weight_burst: float = Field(default=0.3, ge=0.0)
+    weight_spam: float = Field(default=0.3, ge=0.0)
+    weight_new_accounts: float = Field(default=0.2, ge=0.0)
+    weight_low_followers: float = Field(default=0.2, ge=0.0)
+    min_score: float = Field(default=0.65, ge=0.0, le=1.0, description="the score (weighted mean of the four, "
+                             "0..1) from which a candidate cluster is coordinated; near-duplicates alone never are")
+    severity: int = Field(default=3, ge=1, le=5)
+    growth_factor: float = Field(default=1.5, gt=1.0, description="after a new account, a cluster alerts again "
+                                 "once its post count has grown by this factor since it last alerted")
+    evidence_accounts: int = Field(default=20, ge=1, le=200)
+    sample_chars: int = Field(default=200, ge=20)
+
+
 class IncidentConfig(_Config):
     """Incident grouping, budgets and digests, all on event time.
 
@@ -145,14 +186,16 @@ class AlertingConfig(_Config):
     )
     spam_threshold: float = Field(
         default=0.5, ge=0.0, le=1.0,
-        description="a post whose spam likelihood is at least this raises no alert of any kind and counts in no "
-        "spike, share velocity or pending question (1.0: spam is not discounted)",
+        description="a post whose spam likelihood is at least this raises no alert of any kind (but the "
+        "coordinated-accounts detector's, which looks for spam campaigns) and counts in no spike, share velocity "
+        "or pending question (1.0: spam is not discounted)",
     )
     negative_post: NegativePostConfig = NegativePostConfig()
     spike: SpikeConfig = SpikeConfig()
     velocity: VelocityConfig = VelocityConfig()
     risk_terms: RiskTermsConfig = RiskTermsConfig()
     opportunity: OpportunityConfig = OpportunityConfig()
+    coordinated: CoordinatedConfig = CoordinatedConfig()
     incidents: IncidentConfig = IncidentConfig()
     reply_templates: str | None = Field(
         default=None, description="path of a JSON file of reply templates overriding the packaged ones"

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.contracts import SocialEvent
 
-AlertKind = Literal["crisis", "opportunity"]
+AlertKind = Literal["crisis", "opportunity", "coordinated"]
+"""What an incident is: a crisis forming, an opportunity, or coordinated accounts (水军) at work — neither."""
 AlertState = Literal["open", "acknowledged", "resolved"]
 ReplyLanguage = Literal["zh-Hans", "zh-Hant", "en"]
 
@@ -37,6 +38,9 @@ class ScoredPost(_Frozen):
     language: str = "other"
     author_influence: float = 0.0
     author_lifecycle: str = "prospect"
+    author_first_seen: datetime | None = None
+    """When the author was first seen, by the alert lane's fold of their earlier events (``None``: this is
+    the first)."""
     spam: float = Field(default=0.0, ge=0.0, le=1.0)
 
 

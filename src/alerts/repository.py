@@ -17,6 +17,7 @@ from alerts.incidents import escalation_clock
 from alerts.outbox_signal import notify_outbox
 from alerts.state import (
     CapCounter,
+    CoordinatedWindow,
     DetectorState,
     PartitionMark,
     PendingPost,
@@ -33,6 +34,7 @@ _KINDS: dict[str, tuple[str, Any]] = {
     "scope": ("scopes", ScopeSeries),
     "track": ("tracked", TrackedPost),
     "question": ("questions", PendingQuestion),
+    "coord": ("coordinated", CoordinatedWindow),
     "cap": ("caps", CapCounter),
     "mark": ("marks", PartitionMark),
     "pending": ("pending", PendingPost),

@@ -8,6 +8,8 @@ State is a set of keyed entries so a worker loads (and locks) only what a batch 
   author), so one post id is one tracked post or question even where a producer reused it for another
   author (the first such post is tracked; which events the detectors have seen is keyed by the full
   event key, in the ledger),
+- ``coord:<brand>`` -> ``CoordinatedWindow`` (the brand's recent posts' MinHash signatures and its
+  coordinated clusters),
 - ``cap:<rule>:<brand>:<window start>`` -> ``CapCounter`` (new incidents in one cap window),
 - ``mark:<position>`` -> ``PartitionMark`` (how far one stream position has got: the watermark's inputs),
 - ``pending:<event key>`` -> ``PendingPost`` (a post held until the watermark settles it).
@@ -117,6 +119,50 @@ class PendingQuestion(_Frozen):
     due_at: datetime
 
 
+class WindowPost(_Frozen):
+    """A post in a brand's coordinated-accounts window: its account, MinHash signature (``signature``: the
+    hash values as little-endian uint32, base64 — half the JSON of a list of ints) and what the cluster
+    score weighs; ``cluster``: the coordinated cluster it belongs to."""
+
+    event_key: str
+    account: str
+    at: datetime
+    signature: str
+    followers: int | None = None
+    new_account: bool = False
+    spam: float = 0.0
+    cluster: str | None = None
+
+
+class CoordinatedCluster(_Frozen):
+    """One coordinated cluster: the accounts posting near-duplicates of ``sample`` (up to the config's
+    ``max_cluster_accounts``), its post count, and the numbers that flagged it when it formed."""
+
+    cluster_id: str
+    first_at: datetime
+    last_at: datetime
+    accounts: tuple[str, ...]
+    count: int
+    fired_count: int = 0
+    sample: str
+    similarity: float
+    span_seconds: float
+    followers_total: int = 0
+    followers_known: int = 0
+    burst: float
+    spam: float
+    new_accounts: float
+    low_followers: float
+    score: float
+
+
+class CoordinatedWindow(_Frozen):
+    """A brand's recent posts (event-time order, at most ``max_posts``) and its live clusters."""
+
+    posts: tuple[WindowPost, ...] = ()
+    clusters: dict[str, CoordinatedCluster] = Field(default_factory=dict)
+
+
 class CapCounter(_Frozen):
     """New incidents opened by one rule for one brand in one cap window (ending at ``expires_at``)."""
 
@@ -149,17 +195,19 @@ class DetectorState(_Frozen):
     scopes: dict[str, ScopeSeries] = Field(default_factory=dict)
     tracked: dict[str, TrackedPost] = Field(default_factory=dict)
     questions: dict[str, PendingQuestion] = Field(default_factory=dict)
+    coordinated: dict[str, CoordinatedWindow] = Field(default_factory=dict)
     caps: dict[str, CapCounter] = Field(default_factory=dict)
     marks: dict[str, PartitionMark] = Field(default_factory=dict)
     pending: dict[str, PendingPost] = Field(default_factory=dict)
 
     def keys(self) -> set[str]:
-        """Every entry's storage key (``scope:...``, ``track:...``, ``question:...``, ``cap:...``,
-        ``mark:...``, ``pending:...``)."""
+        """Every entry's storage key (``scope:...``, ``track:...``, ``question:...``, ``coord:...``,
+        ``cap:...``, ``mark:...``, ``pending:...``)."""
         return (
             {f"scope:{k}" for k in self.scopes}
             | {f"track:{k}" for k in self.tracked}
             | {f"question:{k}" for k in self.questions}
+            | {f"coord:{k}" for k in self.coordinated}
             | {f"cap:{k}" for k in self.caps}
             | {f"mark:{k}" for k in self.marks}
             | {f"pending:{k}" for k in self.pending}

@@ -18,6 +18,7 @@ from typing import Any
 
 from alerts.config import AlertingConfig
 from alerts.contracts import Alert, ScoredPost
+from alerts.coordinated import observe_post, watches
 from alerts.detectors import (
     detect_negative_post,
     detect_opportunities,
@@ -62,6 +63,11 @@ def _asks(post: ScoredPost, config: AlertingConfig) -> bool:
     return is_question(post, config.opportunity) and post.spam < config.spam_threshold
 
 
+def _watched(post: ScoredPost, config: AlertingConfig) -> bool:
+    """Posts the coordinated-accounts detector compares (spam included: it looks for spam campaigns)."""
+    return config.coordinated.enabled and watches(post) and not is_brand_account(post, config.opportunity)
+
+
 def _brand_reply_parent(post: ScoredPost, config: AlertingConfig) -> str | None:
     event = post.event
     if event.parent_id and is_brand_account(post, config.opportunity):
@@ -79,6 +85,8 @@ def state_keys(posts: Iterable[ScoredPost], config: AlertingConfig, late: Iterab
     for post in posts:
         event = post.event
         own = event.post_key
+        if _watched(post, config):
+            keys.add(f"coord:{event.brand}")
         if config.spike.enabled and _negative_for_spike(post, config):
             keys.update(f"scope:{k}" for k in scope_keys(post, config.spike.scopes))
         if config.velocity.enabled:
@@ -154,11 +162,13 @@ def run_windowed(
     settled: datetime | None,
     late: Sequence[ScoredPost] = (),
 ) -> tuple[list[Alert], DetectorState]:
-    """Pure. The windowed detectors (spike, share velocity, unanswered questions) over settled ``posts``,
-    taken in event-time order, and the state after them. ``late`` posts (behind the settle point when they
-    came) only add to their spike scopes' late counts: they never reopen a window. Questions due by
-    ``settled`` fire; tracked posts whose tracking ended before it are dropped."""
+    """Pure. The windowed detectors (coordinated accounts, spike, share velocity, unanswered questions) over
+    settled ``posts``, taken in event-time order, and the state after them. A post in a coordinated cluster
+    counts in no spike, share velocity or question. ``late`` posts (behind the settle point when they
+    came) only add to their spike scopes' late counts: they never reopen a window (nor join a cluster).
+    Questions due by ``settled`` fire; tracked posts whose tracking ended before it are dropped."""
     scopes, tracked, questions = dict(state.scopes), dict(state.tracked), dict(state.questions)
+    windows = dict(state.coordinated)
     alerts: list[Alert] = []
     if config.spike.enabled:
         for post in late:
@@ -168,6 +178,12 @@ def run_windowed(
     for post in _ordered(posts):
         event = post.event
         own = event.post_key
+        if _watched(post, config):
+            brand = event.brand or ""
+            windows[brand], alert, clustered = observe_post(windows.get(brand), post, config.coordinated)
+            alerts.extend([alert] if alert else [])
+            if clustered:  # a coordinated account's post is neither a crisis signal nor a question
+                continue
         if config.spike.enabled and _negative_for_spike(post, config):
             fired = []
             for scope in scope_keys(post, config.spike.scopes):
@@ -194,7 +210,8 @@ def run_windowed(
             questions.pop(key)
         alerts.extend(unanswered)
         tracked = {k: v for k, v in tracked.items() if v.expires_at >= settled}
-    new_state = state.model_copy(update={"scopes": scopes, "tracked": tracked, "questions": questions})
+    new_state = state.model_copy(update={"scopes": scopes, "tracked": tracked, "questions": questions,
+                                         "coordinated": windows})
     return _finished(alerts, config), new_state
 
 

@@ -115,10 +115,12 @@ class CustomerProfile(_Frozen):
 
 
 class AuthorStanding(_Frozen):
-    """What the alert detectors need of an author's profile: how influential, at which lifecycle stage."""
+    """What the alert detectors need of an author's profile: how influential, at which lifecycle stage,
+    since when known (``None``: not seen before)."""
 
     influence: float = Field(default=0.0, ge=0.0, le=100.0)
     lifecycle: Lifecycle = "prospect"
+    first_seen: datetime | None = None
 
 
 LinkSource = Literal["connector", "crm_import", "reviewer", "api", "suggestion"]

@@ -842,11 +842,13 @@
     return truncate(text, 160);
   }
 
+  const KIND_CHIPS = { crisis: "chip-bad", opportunity: "chip-good", coordinated: "chip-warn" };
+
   function renderAlert(alert) {
     const severity = Math.min(5, Math.max(1, Number(alert.severity) || 1));
     const evidence = alert.evidence && typeof alert.evidence === "object" ? alert.evidence : {};
     const latest = evidence.latest && typeof evidence.latest === "object" ? Object.values(evidence.latest) : [evidence];
-    const kind = alert.kind === "opportunity" ? "opportunity" : "crisis";
+    const kind = alert.kind === "opportunity" || alert.kind === "coordinated" ? alert.kind : "crisis";
     const item = el("li", { className: `alert sev-${severity} kind-${kind} is-${alert.state || "open"}` });
     item.dataset.alertId = alert.alert_id;
     item.dataset.version = String(Number(alert.version) || 0);
@@ -860,7 +862,7 @@
 
     const platforms = unique(asList(alert.platforms).concat(alert.platform ? [String(alert.platform)] : []));
     const meta = el("div", { className: "alert-meta" }, [
-      el("span", { className: `chip kind ${kind === "opportunity" ? "chip-good" : "chip-bad"}`, text: kind }),
+      el("span", { className: `chip kind ${KIND_CHIPS[kind]}`, text: kind }),
       ...platforms.map((p) => el("span", { className: "chip", text: p })),
       alert.brand ? el("span", { className: "chip chip-brand", text: alert.brand }) : null,
       alert.topic ? el("span", { className: "chip chip-topic", text: alert.topic }) : null,

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     alerts = subparsers.add_parser("alerts", help="list alert incidents with their evidence")
     alerts.add_argument("--state", choices=["open", "acknowledged", "resolved"])
-    alerts.add_argument("--kind", choices=["crisis", "opportunity"])
+    alerts.add_argument("--kind", choices=["crisis", "opportunity", "coordinated"])
     alerts.add_argument("--severity", type=int, choices=range(1, 6), help="minimum severity")
     alerts.add_argument("--brand")
     alerts.add_argument("--limit", type=int, default=50)

@@ -36,15 +36,17 @@ def scored_post(enriched: EnrichedEvent, standing: AuthorStanding) -> ScoredPost
         language=enrichment.language,
         author_influence=standing.influence,
         author_lifecycle=standing.lifecycle,
+        author_first_seen=standing.first_seen,
         spam=enrichment.spam,
     )
 
 
 def standing_of(fold: CustomerProfile | None) -> AuthorStanding:
-    """Influence and lifecycle of a folded author (an unknown author: no influence, prospect)."""
+    """Influence, lifecycle and first sighting of a folded author (an unknown author: no influence,
+    prospect, never seen)."""
     if fold is None:
         return UNKNOWN_AUTHOR
-    return AuthorStanding(influence=fold.influence, lifecycle=fold.lifecycle)
+    return AuthorStanding(influence=fold.influence, lifecycle=fold.lifecycle, first_seen=fold.first_seen)
 
 
 def judge_posts(

@@ -11,6 +11,7 @@ from alerts.contracts import ScoredPost
 from ingest.contracts import SocialEvent
 
 T0 = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
+ESTABLISHED = T0 - timedelta(days=90)
 _ids = itertools.count(1)
 
 PostFactory = Callable[..., ScoredPost]
@@ -31,9 +32,12 @@ def make_post(
     spam: float = 0.0,
     customer_id: str | None = None,
     author: dict[str, Any] | None = None,
+    first_seen: datetime | None = ESTABLISHED,
     **event: Any,
 ) -> ScoredPost:
-    """A ``ScoredPost`` with exactly these scores; ``event`` overrides SocialEvent fields."""
+    """A ``ScoredPost`` with exactly these scores; ``event`` overrides SocialEvent fields. Its author was
+    first seen at ``first_seen`` (by default months before ``T0``: an established account; ``None``: never
+    seen before)."""
     n = next(_ids)
     author_fields = {"id": f"u{n}", "handle": f"user{n}", "followers": 50, "verified": False, **(author or {})}
     fields: dict[str, Any] = {
@@ -45,6 +49,7 @@ def make_post(
         customer_id=customer_id or f"c-{author_fields['id']}", event=SocialEvent.model_validate(fields),
         sentiment_label=label, sentiment_score=score, sentiment_confidence=confidence, topics=topics,
         intents=intents, language=language, author_influence=influence, author_lifecycle=lifecycle, spam=spam,
+        author_first_seen=first_seen,
     )
 
 
