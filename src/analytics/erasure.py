@@ -19,6 +19,7 @@ removal for a withdrawal of analytics consent (docs/consent.md).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from analytics.schema.tables import (
 
 ERASED = "[erased]"
 MAX_NEEDLES = 200
-"""Most strings replaced in a redacted row (one nested ``replaceAll`` each)."""
+"""Most strings replaced in a redacted row (one alternation of a regular expression)."""
 _ACCOUNT = "concat(platform, ':', author_id)"
 
 
@@ -72,12 +73,11 @@ _STEPS: tuple[_Step, ...] = (
     # incidents and alerts are picked by the person's ids and keys (dedup keys spell the account's key), and
     # redacted with every needle
     _Step(ALERTS_TABLE, "customer_id IN {ids:Array(String)} OR event_key IN {events:Array(String)} "
-          "OR multiSearchAny(dedup_key, {strong:Array(String)}) OR multiSearchAny(title, {strong:Array(String)})",
-          redact=True),
-    _Step(INCIDENT_CHANGES_TABLE, "customer_id IN {ids:Array(String)} OR multiSearchAny(dedup_key, "
-          "{strong:Array(String)}) OR multiSearchAny(title, {strong:Array(String)})", redact=True),
-    _Step(INCIDENTS_TABLE, "customer_id IN {ids:Array(String)} OR multiSearchAny(dedup_key, {strong:Array(String)}) "
-          "OR multiSearchAny(title, {strong:Array(String)})", redact=True),
+          "OR match(dedup_key, {strong:String}) OR match(title, {strong:String})", redact=True),
+    _Step(INCIDENT_CHANGES_TABLE, "customer_id IN {ids:Array(String)} OR match(dedup_key, {strong:String}) "
+          "OR match(title, {strong:String})", redact=True),
+    _Step(INCIDENTS_TABLE, "customer_id IN {ids:Array(String)} OR match(dedup_key, {strong:String}) "
+          "OR match(title, {strong:String})", redact=True),
 )
 
 
@@ -145,26 +145,28 @@ def _delete(client: AnalyticsClient, step: _Step, parameters: dict[str, object])
 
 
 def _parameters(subject: AnalyticsSubject) -> dict[str, object]:
-    # multiSearchAny takes at most 255 needles: the person's identity keys and customer ids, which every
-    # dedup key of theirs spells
-    strong = [key for key in (*subject.identity_keys, *subject.customer_ids) if key][:255] or [ERASED]
+    # rows are picked by the person's identity keys and customer ids standing on their own in a dedup key or
+    # title (every dedup key of theirs spells their account's key; ``weibo:123`` is not in ``weibo:1234``)
     return {"ids": list(subject.customer_ids), "keys": list(subject.identity_keys), "events": list(subject.event_keys),
-            "strong": strong}
+            "strong": _bounded([*subject.identity_keys, *subject.customer_ids]) or "$^"}
 
 
-def _needles(subject: AnalyticsSubject) -> list[str]:
-    return [needle for needle in subject.needles if needle][:MAX_NEEDLES]
+def _bounded(needles: list[str]) -> str | None:
+    """An RE2 pattern of any of ``needles`` (longest first) with no id character (word characters, ``-``)
+    next to it; the characters around it are captured (groups 1 and 3) so a replacement keeps them."""
+    ordered = sorted({n for n in needles if n}, key=lambda n: (-len(n), n))
+    if not ordered:
+        return None
+    return f"(^|[^\\w-])({'|'.join(re.escape(n) for n in ordered)})($|[^\\w-])"
 
 
 def _redactions(table: str, subject: AnalyticsSubject) -> str:
-    """The ``UPDATE`` assignments of a redacted table: every needle in the title and dedup key replaced by
-    the marker, the customer id (and for alerts the event's ids) emptied."""
-    title, dedup = "title", "dedup_key"
-    for n in range(len(_needles(subject))):
-        title = f"replaceAll({title}, {{n{n}:String}}, '{ERASED}')"
-        dedup = f"replaceAll({dedup}, {{n{n}:String}}, '{ERASED}')"
-    assignments = [f"title = {title}", f"dedup_key = {dedup}",
-                   "customer_id = if(customer_id IN {ids:Array(String)}, '', customer_id)"]
+    """The ``UPDATE`` assignments of a redacted table: the person's needles (the first ``MAX_NEEDLES``) in the
+    title and dedup key replaced by the marker, the customer id (and for alerts the event's ids) emptied."""
+    assignments = ["customer_id = if(customer_id IN {ids:Array(String)}, '', customer_id)"]
+    if _bounded(list(subject.needles[:MAX_NEEDLES])) is not None:
+        assignments += [f"{column} = replaceRegexpAll({column}, {{needles:String}}, '\\\\1{ERASED}\\\\3')"
+                        for column in ("title", "dedup_key")]
     if table == ALERTS_TABLE:
         assignments += ["event_key = if(event_key IN {events:Array(String)}, '', event_key)",
                         "event_id = if(event_key IN {events:Array(String)}, '', event_id)"]
@@ -172,7 +174,7 @@ def _redactions(table: str, subject: AnalyticsSubject) -> str:
 
 
 def _with_needles(parameters: dict[str, object], subject: AnalyticsSubject) -> dict[str, object]:
-    return {**parameters, **{f"n{n}": needle for n, needle in enumerate(_needles(subject))}}
+    return {**parameters, "needles": _bounded(list(subject.needles[:MAX_NEEDLES])) or "$^"}
 
 
 def _wait_for_cleanup(client: AnalyticsClient, tables: Sequence[str], wait_seconds: float,
