@@ -57,12 +57,13 @@ def bounded(needles: Iterable[str]) -> re.Pattern[str] | None:
 class Redaction:
     """What names a person: ``keys`` find their rows (identity keys, customer ids, event keys), ``exact``
     values are replaced whole, ``needles`` wherever they stand on their own in a string (never inside a
-    longer id: another person's)."""
+    longer id: another person's), ``phrases`` (the openings of their posts) wherever they occur."""
 
     keys: tuple[str, ...]
     exact: frozenset[str]
     needles: tuple[str, ...]
     event_keys: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
 
     @cached_property
     def _keys(self) -> re.Pattern[str] | None:
@@ -80,6 +81,8 @@ class Redaction:
     def text(self, value: str) -> str:
         if value in self.exact:
             return ERASED
+        for phrase in self.phrases:
+            value = value.replace(phrase, ERASED)
         return value if self._needles is None else self._needles.sub(ERASED, value)
 
     def walk(self, value: Any) -> Any:

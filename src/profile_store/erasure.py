@@ -62,19 +62,18 @@ class Person:
         return tuple(key.removeprefix(CRM_PREFIX) for key in self.identity_keys if key.startswith(CRM_PREFIX))
 
     def needles(self) -> tuple[str, ...]:
-        """Strings that name the person inside free text: first their keys (identity, customer, event and
-        handle keys), handles and names of at least four characters and platform ids of at least five, then
-        the opening of each of their texts (a title quotes a post's start); each group longest first, so a
-        longer needle is replaced before a part of it."""
+        """Strings that name the person inside free text, longest first: their keys (identity, customer,
+        event and handle keys), handles and names of at least four characters and platform ids of at least
+        five."""
         naming = {*self.identity_keys, *self.customer_ids, *self.event_keys, *self.handle_keys,
                   *(name for name in self.names if len(name) >= _MIN_NEEDLE),
                   *(author for author in self.author_ids if len(author) > _MIN_NEEDLE)}
-        openings = {text[:40] for text in self.texts if len(text) >= 12} - naming
+        return tuple(sorted(naming, key=lambda n: (-len(n), n)))
 
-        def longest_first(values: set[str]) -> list[str]:
-            return sorted(values, key=lambda n: (-len(n), n))
-
-        return (*longest_first(naming), *longest_first(openings))
+    def openings(self) -> tuple[str, ...]:
+        """The opening of each of their texts of at least 12 characters (a title or summary quotes a post's
+        start)."""
+        return tuple(sorted({text[:40] for text in self.texts if len(text) >= 12}, key=lambda n: (-len(n), n)))
 
 
 def find_person(subject: str, *, session: Session) -> Person | None:

@@ -160,7 +160,8 @@ def _redaction(person: Person) -> Redaction:
     keys = (*person.identity_keys, *person.customer_ids, *person.event_keys)
     exact = frozenset({*person.author_ids, *person.names, *person.texts, *person.identity_keys, *person.customer_ids,
                        *person.event_keys, *person.post_keys, *(p.split(":", 1)[1] for p in person.post_keys)})
-    return Redaction(keys=keys, exact=exact, needles=person.needles(), event_keys=person.event_keys)
+    return Redaction(keys=keys, exact=exact, needles=person.needles(), event_keys=person.event_keys,
+                     phrases=person.openings())
 
 
 def _analytics_subject(person: Person) -> AnalyticsSubject:
