@@ -116,9 +116,10 @@ def test_an_erased_person_leaves_no_trace_in_any_store_or_file_and_a_replay_brin
         runtime.publish(value, key)
     value, key = _raw(event_factory(event_id=f"er-{tag}-4", author={"id": f"zw-{tag}", "handle": handle}, text=text))
     runtime.publish(value, key)
+    runtime.publish(b"{not json " + handle.encode(), f"weibo:zw-{tag}".encode())  # their invalid input again
     runtime.drain()
 
-    assert runtime.stats.suppressed == 3
+    assert runtime.stats.suppressed == 4
     with storage.session_factory() as session:
         assert find_profile_by_identity(f"weibo:zw-{tag}", session=session) is None
         assert count_dead_letters(session=session) == 0
