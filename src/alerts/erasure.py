@@ -39,9 +39,9 @@ from sqlkit import JsonText, any_of
 ERASED = "[erased]"
 
 
-_ID_CHARS = r"\w\-"
+_ID_CHARS = r"A-Za-z0-9_\-"
 """Characters that continue an id: a needle counts only where none is next to it (``weibo:123`` is not in
-``weibo:1234``)."""
+``weibo:1234``). ASCII only: a handle is followed by Chinese text in a reply (``@ann您好``)."""
 
 
 def bounded(needles: Iterable[str]) -> re.Pattern[str] | None:

@@ -152,12 +152,12 @@ def _parameters(subject: AnalyticsSubject) -> dict[str, object]:
 
 
 def _bounded(needles: list[str]) -> str | None:
-    """An RE2 pattern of any of ``needles`` (longest first) with no id character (word characters, ``-``)
-    next to it; the characters around it are captured (groups 1 and 3) so a replacement keeps them."""
+    """An RE2 pattern of any of ``needles`` (longest first) with no id character (ASCII letters, digits,
+    ``_``, ``-``: a handle is followed by Chinese text in a reply) next to it; the characters around it are captured (groups 1 and 3) so a replacement keeps them."""
     ordered = sorted({n for n in needles if n}, key=lambda n: (-len(n), n))
     if not ordered:
         return None
-    return f"(^|[^\\w-])({'|'.join(re.escape(n) for n in ordered)})($|[^\\w-])"
+    return f"(^|[^A-Za-z0-9_-])({'|'.join(re.escape(n) for n in ordered)})($|[^A-Za-z0-9_-])"
 
 
 def _redactions(table: str, subject: AnalyticsSubject) -> str:

@@ -12,6 +12,22 @@ import pytest
 from scrm.cli import main
 
 
+def _rows_holding(data_dir: Path, tag: str) -> list[str]:
+    """Which SQLite tables still hold the person's strings (for a failure's message)."""
+    import sqlite3
+
+    found = []
+    with sqlite3.connect(data_dir / "scrm.sqlite") as db:
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            for row in db.execute(f'SELECT * FROM "{table}"'):
+                text = repr(row)
+                for needle in (f"cli-{tag}", f"clihandle{tag}"):
+                    if needle in text:
+                        at = text.index(needle)
+                        found.append(f"{table}: ...{text[max(0, at - 150):at + 60]}")
+    return found
+
+
 @pytest.fixture
 def data_dir(chdb_storage_dsn: str) -> Path:
     return Path(chdb_storage_dsn.removeprefix("chdb://")).parent
@@ -40,7 +56,7 @@ def test_scrm_erase_removes_a_person_and_verify_says_so(data_dir, tmp_path, caps
     assert "no trace" in capsys.readouterr().out
     holding = [path for path in data_dir.rglob("*") if path.is_file()
                and any(needle in path.read_bytes() for needle in (f"cli-{tag}".encode(), f"clihandle{tag}".encode()))]
-    assert holding == [], "no file of the data dir holds the person's ids or handle"
+    assert holding == [], f"no file of the data dir holds the person's ids or handle: {_rows_holding(data_dir, tag)}"
     assert main(["profile", f"weibo:cli-{tag}", "--data-dir", str(data_dir)]) != 0
     capsys.readouterr()
     assert main(["erase", "--audit", "50", "--data-dir", str(data_dir)]) == 0
