@@ -32,6 +32,7 @@ from analytics.rescore import rebuild_rollups, replace_events
 from analytics.writer import write_profiles
 from enrichment.contracts import ModelStamp
 from enrichment.protocols import Enricher
+from profile_store.consents import allows
 from profile_store.contracts import CustomerProfile
 from profile_store.crm_records import overlay_crm
 from profile_store.identity_repository import customers_of, identities_of
@@ -110,12 +111,16 @@ def _rescored(events: list[EnrichedEvent], enricher: Enricher) -> list[EnrichedE
 def _store(session_factory: sessionmaker[Session], analytics: AnalyticsClient | None,
            events: list[EnrichedEvent]) -> int:
     """Write back a page's re-scored events and rebuild their customers' profiles (one transaction), then
-    their ClickHouse rows; returns how many profiles were rebuilt."""
+    their ClickHouse rows (not those of customers who withdrew analytics consent); returns how many profiles
+    were rebuilt."""
+    owners: dict[str, str] = {}
 
     def transaction(session: Session) -> list[CustomerProfile]:
         keys = {event.event.identity_key for event in events}
         lock_customers(set(customers_of(keys, session=session).values()), session=session)
-        customers = sorted(set(customers_of(keys, session=session).values()))  # again, under the locks
+        owners.clear()
+        owners.update(customers_of(keys, session=session))  # again, under the locks
+        customers = sorted(set(owners.values()))
         lock_customers(customers, session=session)  # a merge in between moved one: lock its new customer too
         replace_event_data({event.event.event_key: event.model_dump_json() for event in events}, session=session)
         identities = identities_of(customers, session=session)
@@ -130,11 +135,14 @@ def _store(session_factory: sessionmaker[Session], analytics: AnalyticsClient | 
         save_profiles(profiles, session=session)
         if analytics is not None:  # under the customers' locks, so profile versions follow the database's order
             version = time.time_ns()
-            write_profiles(analytics, [profile_row(p, version=version) for p in profiles], version=version)
+            write_profiles(analytics, [profile_row(p, version=version) for p in profiles
+                                       if allows(p.consent, "analytics")], version=version)
         return profiles
 
     profiles = locked_transaction(session_factory, transaction)
-    if analytics is not None:
+    if analytics is not None:  # nothing of a customer who withdrew analytics consent goes to ClickHouse
         now = datetime.now(UTC)
-        replace_events(analytics, [event_row(event, ingested_at=now) for event in events])
+        analysed = {p.customer_id for p in profiles if allows(p.consent, "analytics")}
+        replace_events(analytics, [event_row(event, ingested_at=now) for event in events
+                                   if owners.get(event.event.identity_key) in analysed])
     return len(profiles)

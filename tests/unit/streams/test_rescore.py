@@ -93,3 +93,27 @@ def test_a_range_rescores_only_its_events_and_a_dry_run_changes_nothing(storage,
     with storage.session_factory() as session:
         profile = find_profile_by_identity(f"weibo:{brand}-a", session=session)
     assert profile is not None and (profile.sentiment.positive, profile.sentiment.negative) == (1, 2)
+
+
+def test_rescoring_writes_nothing_of_a_customer_who_withdrew_analytics_consent(storage, event_factory) -> None:
+    from analytics.erasure import AnalyticsSubject, exclude_person
+    from profile_store.consent_updates import state_consent
+    from profile_store.contracts import Consent
+
+    brand = f"rc-{uuid.uuid4().hex[:6]}"
+    runtime = EmbeddedRuntime(config=PipelineConfig(), enricher=LexiconEnricher(), storage=storage)
+    for author in ("out", "in"):
+        runtime.publish(json.dumps(event_factory(author={"id": f"{brand}-{author}"}, brand=brand, text="broken",
+                                                 at=T0)).encode())
+    runtime.drain()
+    with storage.session_factory.begin() as session:
+        customer = find_profile_by_identity(f"weibo:{brand}-out", session=session).customer_id
+        change = state_consent(customer, Consent(analytics=False), source="api:test", at=T0, session=session)
+    exclude_person(storage.analytics, AnalyticsSubject(identity_keys=change.identity_keys, customer_ids=(customer,)))
+
+    assert rescore(storage.session_factory, storage.analytics, AllPositive()).rescored == 2
+
+    _, rows = storage.analytics.query(
+        f"SELECT author_id FROM {storage.analytics.database}.events FINAL WHERE brand = {{b:String}}", {"b": brand})
+    assert rows == [(f"{brand}-in",)], "the withdrawn customer's event is not written back"
+    assert _rollup(storage, brand) == (1, 1, 0)
