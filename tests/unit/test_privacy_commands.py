@@ -84,3 +84,31 @@ def test_scrm_rescore_scores_a_data_dir_again_with_another_model_once(data_dir, 
     assert "re-scored 1 of 1 events with scrm-fast" in capsys.readouterr().out
     assert main(["rescore", "--model", "fast", *since]) == 0
     assert "re-scored 0 of 1 events" in capsys.readouterr().out
+
+
+def test_a_crm_file_withdrawing_analytics_consent_removes_the_customer_from_clickhouse(data_dir, tmp_path, capsys,
+                                                                                       chdb_storage_dsn):
+    from analytics.client import connect
+
+    tag = uuid.uuid4().hex[:8]
+    events = tmp_path / "a.jsonl"
+    events.write_text(json.dumps({"event_id": f"a1-{tag}", "platform": "weibo", "kind": "post", "brand": "acme",
+                                  "occurred_at": "2034-03-03T08:00:00+00:00", "source": "test",
+                                  "author": {"id": f"an-{tag}"}, "text": "works fine"}) + "\n")
+    assert main(["run", "--input", str(events), "--data-dir", str(data_dir)]) == 0
+    crm = tmp_path / "crm.csv"
+    crm.write_text(f"crm_id,weibo,consent_analytics\nC-{tag},an-{tag},no\n")
+    client = connect(chdb_storage_dsn)
+
+    def stored() -> int:
+        _, rows = client.query("SELECT count() FROM scrm.events WHERE author_id = {a:String}", {"a": f"an-{tag}"})
+        return int(rows[0][0])
+
+    try:
+        assert stored() == 1
+        capsys.readouterr()
+        assert main(["import-crm", str(crm), "--data-dir", str(data_dir)]) == 0
+        assert json.loads(capsys.readouterr().out)["excluded_from_analytics"] == 1
+        assert stored() == 0
+    finally:
+        client.close()

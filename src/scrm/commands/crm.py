@@ -8,8 +8,13 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scrm.commands.state import state_options
+
+if TYPE_CHECKING:
+    from profile_store.crm_import import CrmImport
+    from streams.storage import Storage
 
 EXIT_REFUSED = 1
 
@@ -27,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imports.add_argument("file", type=Path)
     imports.add_argument("--format", choices=["csv", "jsonl"],
                          help="the file's format (default: from its extension; .jsonl/.ndjson/.json are JSON lines)")
+    imports.add_argument("--clickhouse-dsn", help="with --database-url: its ClickHouse, from which customers the "
+                         "file withdraws analytics consent are removed (default: $SCRM_CLICKHOUSE_DSN; a data dir "
+                         "uses its own)")
     state_options(imports)
     imports.set_defaults(handler=handle_import)
 
@@ -73,10 +81,46 @@ def handle_import(args: argparse.Namespace) -> int:
     with state_storage(args, create=True) as storage:
         result = import_crm(imported, source=args.file.name, at=at, session_factory=storage.session_factory,
                             privacy=privacy)
+        excluded = _exclude_withdrawn(args, imported, storage)
     print(json.dumps({"rows": imported.rows, "imported": len(imported.records),
                       "rows_rejected": len({error.row for error in imported.errors}), "errors": len(imported.errors),
-                      **result.__dict__}))
+                      **result.__dict__, "excluded_from_analytics": excluded}))
     return EXIT_REFUSED if imported.errors and not imported.records else 0
+
+
+def _exclude_withdrawn(args: argparse.Namespace, imported: CrmImport, storage: Storage) -> int | None:
+    """Remove from ClickHouse the customers the file withdraws analytics consent from; ``None`` (and a line
+    on stderr) when this command cannot reach ClickHouse (the writer still writes nothing new of them)."""
+    import os
+
+    from analytics.client import chdb_dsn, connect
+    from analytics.schema import migrate
+    from scrm.commands.sql import SqlCommandError, check_data_dir
+    from scrm.wiring import embedded_settings
+    from streams.jobs.crm_import import exclude_withdrawn
+
+    if not any(record.consent.analytics is False for record in imported.records):
+        return 0
+    if args.database_url:
+        dsn = args.clickhouse_dsn or os.environ.get("SCRM_CLICKHOUSE_DSN")
+    else:
+        store = embedded_settings(args.data_dir).data_dir / "analytics"
+        try:
+            check_data_dir(store)
+            dsn = chdb_dsn(store)
+        except SqlCommandError:
+            dsn = None
+    if not dsn:
+        print("scrm import-crm: some rows withdraw analytics consent; their earlier rows stay in ClickHouse until "
+              "removed (give --clickhouse-dsn, run this with the data dir free, or withdraw through "
+              "PUT /v1/profiles/{id}/consent)", file=sys.stderr)
+        return None
+    client = connect(dsn)
+    try:
+        migrate(client)
+        return exclude_withdrawn(imported, session_factory=storage.session_factory, analytics=client)
+    finally:
+        client.close()
 
 
 def handle_export(args: argparse.Namespace) -> int:

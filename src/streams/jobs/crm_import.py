@@ -18,6 +18,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from analytics.client import AnalyticsClient
+from analytics.erasure import AnalyticsSubject, exclude_person
+from profile_store.consents import allows
 from profile_store.contracts import CrmRecord, LinkSignal
 from profile_store.crm_import import CrmImport
 from profile_store.crm_records import crm_only_profiles, overlay_crm, save_crm_records
@@ -135,3 +138,21 @@ def _refresh_profiles(records: Sequence[CrmRecord], session: Session) -> tuple[i
     saved = [p for p in overlaid if p != current[p.customer_id]] + created
     save_profiles(saved, session=session)
     return len(created), {p.customer_id for p in saved}
+
+
+def exclude_withdrawn(imported: CrmImport, *, session_factory: sessionmaker[Session],
+                      analytics: AnalyticsClient) -> int:
+    """Remove from ClickHouse every customer of ``imported`` whose effective consent now withdraws analytics
+    (a CRM row saying ``consent_analytics=no``): what the analytics writer no longer writes, gone from what
+    it wrote before (``analytics.erasure.exclude_person``). Returns how many customers. Blocks; idempotent."""
+    keys = [f"crm:{record.crm_id}" for record in imported.records if record.consent.analytics is False]
+    if not keys:
+        return 0
+    with session_factory() as session:
+        customers = sorted(set(customers_of(keys, session=session).values()))
+        profiles = load_profiles(customers, session=session)
+        withdrawn = {cid: identities_of([cid], session=session).get(cid, []) for cid, profile in profiles.items()
+                     if not allows(profile.consent, "analytics")}
+    for customer_id, identities in withdrawn.items():
+        exclude_person(analytics, AnalyticsSubject(identity_keys=tuple(identities), customer_ids=(customer_id,)))
+    return len(withdrawn)
