@@ -89,6 +89,8 @@ def erase(subject: str, *, storage: Storage, privacy: PrivacyKey, requested_by: 
     with storage.session_factory() as session, session.begin():
         lock_for_erasure(session=session)
         person = find_person(subject, session=session)
+        if person is None and count_keyed([subject], session=session):
+            person = _only_key(subject)  # an account only its invalid input names: its dead letters go
         if person is None and not is_listed(subject, privacy, session=session):
             return None
         counts = _erase_sql(person, subject, privacy, erasure_id=erasure_id, at=at, session=session)
@@ -116,8 +118,7 @@ def erase(subject: str, *, storage: Storage, privacy: PrivacyKey, requested_by: 
 def verify(subject: str, *, storage: Storage, privacy: PrivacyKey) -> Verification:
     """Look for ``subject`` (any identity key or customer id the person had) in every store: rows per store
     that still name it, whether the suppression list holds it, and its erasures. Reads only; blocks."""
-    probe = Person(customer_ids=(subject,), identity_keys=(subject,), handle_keys=(), event_keys=(), post_keys=(),
-                   author_ids=(), names=(), texts=())
+    probe = _only_key(subject)
     with storage.session_factory() as session:
         person = find_person(subject, session=session)
         found = person_traces(person or probe, session=session)
@@ -129,6 +130,13 @@ def verify(subject: str, *, storage: Storage, privacy: PrivacyKey) -> Verificati
     if storage.analytics is not None:
         found.update(traces(storage.analytics, _analytics_subject(person or probe)))
     return Verification(subject_listed=listed, traces=found, erasures=erasures)
+
+
+def _only_key(subject: str) -> Person:
+    """A person known by ``subject`` alone (as a key and an id): what ``verify`` looks for, and what an
+    erasure removes of an account that only dead letters name."""
+    return Person(customer_ids=(subject,), identity_keys=(subject,), handle_keys=(), event_keys=(), post_keys=(),
+                  author_ids=(), names=(), texts=())
 
 
 def _erase_sql(person: Person | None, subject: str, privacy: PrivacyKey, *, erasure_id: str, at: datetime,

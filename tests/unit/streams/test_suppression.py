@@ -74,3 +74,26 @@ def test_a_crm_import_brings_no_erased_customer_back(storage) -> None:
         assert find_profile_by_identity("crm:C9", session=session) is None
         assert find_profile_by_identity("weibo:w9", session=session) is None
         assert find_profile_by_identity("crm:C10", session=session) is not None
+
+
+def test_an_account_only_its_invalid_input_names_is_erased_and_stays_out(storage) -> None:
+    from enrichment.lexicon import LexiconEnricher
+    from ingest.deadletter_store import count_dead_letters
+    from streams.config import PipelineConfig
+    from streams.erasure import erase, verify
+    from streams.runtimes.embedded import EmbeddedRuntime
+
+    runtime = EmbeddedRuntime(config=PipelineConfig(), enricher=LexiconEnricher(), storage=storage, privacy=KEY)
+    runtime.publish(b'{"broken": ', b"weibo:only-bad")
+    runtime.drain()
+    with storage.session_factory() as session:
+        assert count_dead_letters(session=session) == 1
+
+    record = erase("weibo:only-bad", storage=storage, privacy=KEY, requested_by="dpo")
+
+    assert record is not None and record.counts["sql.deadletters"] == 1
+    runtime.publish(b'{"broken": ', b"weibo:only-bad")
+    runtime.drain()
+    with storage.session_factory() as session:
+        assert count_dead_letters(session=session) == 0
+    assert runtime.stats.suppressed == 1 and verify("weibo:only-bad", storage=storage, privacy=KEY).clean
