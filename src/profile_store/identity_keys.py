@@ -47,6 +47,14 @@ def linking_keys(hints: IdentityHints) -> list[str]:
     return keys
 
 
+def without_keys(hints: IdentityHints, keys: set[str]) -> IdentityHints:
+    """``hints`` without the fields whose linking key is one of ``keys`` (an erased person's e-mail that
+    another account states: it links nothing, and is not stored again)."""
+    cleared = {field: None for field in IdentityHints.model_fields if getattr(hints, field)
+               and keys.intersection(linking_keys(IdentityHints.model_validate({field: getattr(hints, field)})))}
+    return hints.model_copy(update=cleared) if cleared else hints
+
+
 def parse_identity_key(value: str) -> str:
     """Validate and normalise a user-supplied identity key (``weibo:123``, ``email:A@B.com``,
     ``phone:+86 138...``). Raises ``ValueError`` with the reason."""

@@ -4,13 +4,15 @@ keys so nothing brings them back, and is audited. Both runtimes; ``scrm erase`` 
 
 The order, and why:
 
-1. One database transaction: on PostgreSQL it first locks the suppression list exclusively, which waits for
-   every lane transaction that has checked it (they read it as their first statement) and holds back the
-   ones that would, until the erasure commits (they then see the person listed and drop their events).
-   Inside it: find the person (``profile_store.erasure.find_person``), list every identity key and customer
-   id (keyed hashes, ``profile_store.privacy``), delete the profile store's rows, redact the alerts store
-   (``alerts.erasure``: counts kept), delete the dead letters and (embedded) the intake journal's messages
-   keyed by their identities, and write the audit row.
+1. A short database transaction: on PostgreSQL it first locks the suppression list exclusively, which
+   waits for every lane transaction that has checked it (they read it as their first statement) and holds
+   back the ones that would, until the erasure commits (they then see the person listed and drop their
+   records). Inside it: find the person (``profile_store.erasure.find_person``), list every identity key and
+   customer id (keyed hashes, ``profile_store.privacy``) and write the audit row. From its commit on no lane
+   writes the person, and whatever a lane wrote before is committed.
+   Then, without that lock (the lanes go on), a second transaction deletes the profile store's rows,
+   redacts the alerts store (``alerts.erasure``: counts kept) and deletes the dead letters and (embedded)
+   the intake journal's messages keyed by their identities.
 2. SQLite: deleted pages are overwritten (``secure_delete``, set on every connection by
    ``profile_store.database``) and the write-ahead log is checkpointed and truncated, so the file holds no
    copy of the deleted rows. PostgreSQL: the rows are deleted; their old versions stay in the table files
@@ -93,10 +95,15 @@ def erase(subject: str, *, storage: Storage, privacy: PrivacyKey, requested_by: 
             person = _only_key(subject)  # an account only its invalid input names: its dead letters go
         if person is None and not is_listed(subject, privacy, session=session):
             return None
-        counts = _erase_sql(person, subject, privacy, erasure_id=erasure_id, at=at, session=session)
+        keys = [subject] if person is None else [*person.identity_keys, *person.customer_ids]
+        counts = {"suppressed_keys": suppress(keys, privacy, erasure_id=erasure_id, at=at, session=session)}
         record = ErasureRecord(erasure_id=erasure_id, subject_digest=privacy.digest(subject),
                                requested_by=requested_by, reason=reason, requested_at=at, counts=counts)
         record_erasure(record, session=session)
+    if person is not None:  # listed: no lane writes them any more, so the long part holds no lock
+        with storage.session_factory() as session, session.begin():
+            counts.update(_erase_sql(person, session=session))
+            record_erasure(record.model_copy(update={"counts": counts}), session=session)
     _truncate_sqlite_log(storage)
     if person is not None:
         if storage.analytics is not None:
@@ -139,13 +146,8 @@ def _only_key(subject: str) -> Person:
                   author_ids=(), names=(), texts=())
 
 
-def _erase_sql(person: Person | None, subject: str, privacy: PrivacyKey, *, erasure_id: str, at: datetime,
-               session: Session) -> dict[str, int]:
-    keys = [subject] if person is None else [*person.identity_keys, *person.customer_ids]
-    counts = {"suppressed_keys": suppress(keys, privacy, erasure_id=erasure_id, at=at, session=session)}
-    if person is None:
-        return counts
-    counts.update(delete_person(person, session=session))
+def _erase_sql(person: Person, *, session: Session) -> dict[str, int]:
+    counts = delete_person(person, session=session)
     counts.update(redact_person(_redaction(person), session=session))
     counts["sql.deadletters"] = delete_keyed(person.identity_keys, session=session)
     counts["sql.intake_journal"] = forget_keyed(person.identity_keys, session=session)

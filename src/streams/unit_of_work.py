@@ -21,6 +21,7 @@ from analytics.writer import write_events, write_profiles
 from ingest.contracts import SocialEvent
 from profile_store.consents import allows
 from profile_store.contracts import CustomerProfile, LinkSignal
+from profile_store.identity_keys import linking_keys, without_keys
 from profile_store.privacy import PrivacyKey, suppressed
 from profile_store.profile_cache import ProfileCache
 from profile_store.segments.membership import SegmentChange, apply_batch_memberships
@@ -75,9 +76,10 @@ def apply_enriched_batch(
 
     def transaction(session: Session) -> tuple[ProfileUpdate, list[SegmentChange]]:
         nonlocal dropped
-        erased = set() if privacy is None else suppressed(
-            {key for e in events for key in (e.event.identity_key, e.customer_id)}, privacy, session=session)
-        kept = [e for e in events if e.event.identity_key not in erased and e.customer_id not in erased]
+        named = {key for e in events for key in (e.event.identity_key, e.customer_id, *linking_keys(e.event.identity_hints))}
+        erased = set() if privacy is None else suppressed(named, privacy, session=session)
+        kept = [_without_erased_hints(e, erased) for e in events
+                if e.event.identity_key not in erased and e.customer_id not in erased]
         dropped = len(events) - len(kept)
         applied = apply_profiles(kept, session=session, cache=profile_cache, not_customer=not_customer)
         if analytics is not None:  # under the customers' locks, so profile versions follow the database's order
@@ -103,3 +105,12 @@ def apply_enriched_batch(
                         identity_signals=(*links, *reelect), segment_changes=tuple(segment_changes),
                         suppressed=dropped)
 
+
+def _without_erased_hints(event: EnrichedEvent, erased: set[str]) -> EnrichedEvent:
+    """``event`` without the identity hints that name an erased identity (they must not link or attach it)."""
+    if not erased:
+        return event
+    hints = without_keys(event.event.identity_hints, erased)
+    if hints is event.event.identity_hints:
+        return event
+    return event.model_copy(update={"event": event.event.model_copy(update={"identity_hints": hints})})

@@ -97,3 +97,23 @@ def test_an_account_only_its_invalid_input_names_is_erased_and_stays_out(storage
     with storage.session_factory() as session:
         assert count_dead_letters(session=session) == 0
     assert runtime.stats.suppressed == 1 and verify("weibo:only-bad", storage=storage, privacy=KEY).clean
+
+
+def test_a_new_account_stating_an_erased_email_gets_no_link_to_it(storage, enrich, event_factory) -> None:
+    first = enrich(event_factory(author={"id": "old-acct"}, text="hello", identity_hints={"email": "gone@example.org"}))
+    outcome = apply_enriched_batch(first, session_factory=storage.session_factory, analytics=None, privacy=KEY)
+    apply_link_signals(outcome.identity_signals, session_factory=storage.session_factory, privacy=KEY)
+    from streams.erasure import erase
+
+    assert erase("email:gone@example.org", storage=storage, privacy=KEY, requested_by="dpo") is not None
+    later = enrich(event_factory(author={"id": "new-acct"}, text="hi again", identity_hints={"email": "gone@example.org"}))
+
+    again = apply_enriched_batch(later, session_factory=storage.session_factory, analytics=None, privacy=KEY)
+    apply_link_signals(again.identity_signals, session_factory=storage.session_factory, privacy=KEY)
+
+    with storage.session_factory() as session:
+        profile = find_profile_by_identity("weibo:new-acct", session=session)
+        assert profile is not None and profile.identities == ("weibo:new-acct",)
+        assert session.get(IdentityRow, "email:gone@example.org") is None
+        stored = session.scalars(select(ProfileEventRow.data)).all()
+    assert "gone@example.org" not in str(stored), "the erased e-mail is not stored again"
