@@ -11,12 +11,14 @@ from sqlkit import dump_json
 def make_engine(url: str) -> Engine:
     """An engine for ``url``. SQLite gets WAL mode and a busy timeout so the pipeline and API threads of
     the embedded runtime can share one file. PostgreSQL plans every execution with its actual parameters
-    (see ``_custom_plans``). JSON columns take ``sqlkit.JsonText`` as already serialised."""
+    (see ``_custom_plans``). JSON columns take ``sqlkit.JsonText`` as already serialised. Statement parameters
+    never appear in errors or logs (``hide_parameters``): they are people's ids, handles and posts."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=dump_json)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=dump_json,
+                               hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, json_serializer=dump_json)
+    engine = create_engine(url, pool_pre_ping=True, json_serializer=dump_json, hide_parameters=True)
     event.listen(engine, "connect", _custom_plans)
     return engine
 

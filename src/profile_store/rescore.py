@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from profile_store.tables import ProfileEventRow
@@ -18,11 +18,8 @@ def events_page(*, since: datetime | None, until: datetime | None, after: str | 
                 session: Session) -> list[tuple[str, str, dict[str, Any]]]:
     """Up to ``limit`` stored events with ``since <= occurred_at <= until`` (either open), by event key
     after ``after``: ``(event_key, identity_key, data)``."""
-    query = select(ProfileEventRow.event_key, ProfileEventRow.identity_key, ProfileEventRow.data)
-    if since is not None:
-        query = query.where(ProfileEventRow.occurred_at >= since)
-    if until is not None:
-        query = query.where(ProfileEventRow.occurred_at <= until)
+    query = select(ProfileEventRow.event_key, ProfileEventRow.identity_key, ProfileEventRow.data).where(
+        *_between(since, until))
     if after is not None:
         query = query.where(ProfileEventRow.event_key > after)
     rows = session.execute(query.order_by(ProfileEventRow.event_key).limit(limit))
@@ -31,12 +28,13 @@ def events_page(*, since: datetime | None, until: datetime | None, after: str | 
 
 def count_events_between(*, since: datetime | None, until: datetime | None, session: Session) -> int:
     """How many stored events ``events_page`` would go through."""
-    query = select(func.count()).select_from(ProfileEventRow)
-    if since is not None:
-        query = query.where(ProfileEventRow.occurred_at >= since)
-    if until is not None:
-        query = query.where(ProfileEventRow.occurred_at <= until)
-    return int(session.scalar(query) or 0)
+    return int(session.scalar(select(func.count()).select_from(ProfileEventRow).where(*_between(since, until))) or 0)
+
+
+def _between(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    """The conditions of ``since <= occurred_at <= until`` (either open)."""
+    return [*([ProfileEventRow.occurred_at >= since] if since is not None else []),
+            *([ProfileEventRow.occurred_at <= until] if until is not None else [])]
 
 
 def replace_event_data(payloads: dict[str, str], *, session: Session) -> None:

@@ -53,14 +53,18 @@ def take_in(
     stamps: list[SourceMark | None] = []
     dead: list[DeadLetter] = []
     decoded_records = [(record, decode_record(record, now=now)) for record in records]
-    keys = {record.key.decode(errors="replace") for record in records if record.key}
-    keys |= {decoded.identity_key for _, decoded in decoded_records if not isinstance(decoded, DeadLetter)}
+
+    def keys_of(record: SourceRecord, decoded: SocialEvent | DeadLetter) -> set[str]:
+        """The record's key (the author's identity key on the raw topic) and its event's author."""
+        keys = {record.key.decode(errors="replace")} if record.key else set()
+        return keys if isinstance(decoded, DeadLetter) else keys | {decoded.identity_key}
+
+    named = [keys_of(record, decoded) for record, decoded in decoded_records]
     with session_factory() as session:
-        erased = suppressed(keys, privacy, session=session)
+        erased = suppressed(set().union(*named), privacy, session=session)
     suppressed_count = 0
-    for record, decoded in decoded_records:
-        if erased and ((record.key and record.key.decode(errors="replace") in erased)
-                       or (not isinstance(decoded, DeadLetter) and decoded.identity_key in erased)):
+    for (record, decoded), keys in zip(decoded_records, named, strict=True):
+        if erased & keys:
             suppressed_count += 1
         elif isinstance(decoded, DeadLetter):
             dead.append(decoded)

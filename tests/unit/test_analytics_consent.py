@@ -4,18 +4,15 @@ their new events nor their profile. A store of its own."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from analytics.client import AnalyticsClient, connect
-from analytics.schema import migrate
+from analytics.client import AnalyticsClient
 from api.app import ApiServices, create_app
 from enrichment.lexicon import LexiconEnricher
-from streams.storage import Storage, open_storage
+from streams.storage import Storage
 from streams.unit_of_work import apply_enriched_batch
 
 T0 = datetime(2031, 5, 6, 9, 0, tzinfo=UTC)
@@ -23,14 +20,8 @@ KEYS = {"mk": "marketer"}
 
 
 @pytest.fixture
-def storage(sqlite_url: str, chdb_storage_dsn: str) -> Iterator[Storage]:
-    base = open_storage(sqlite_url, None)
-    client = connect(chdb_storage_dsn, f"scrm_consent_{uuid.uuid4().hex[:10]}")
-    migrate(client)
-    yield Storage(engine=base.engine, session_factory=base.session_factory, analytics=client)
-    client.command(f"DROP DATABASE IF EXISTS {client.database} SYNC")
-    base.close()
-    client.close()
+def storage(chdb_storage: Storage) -> Storage:
+    return chdb_storage
 
 
 def _rows(client: AnalyticsClient, customer_id: str) -> tuple[int, int, int]:

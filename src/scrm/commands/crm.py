@@ -93,9 +93,9 @@ def _exclude_withdrawn(args: argparse.Namespace, imported: CrmImport, storage: S
     on stderr) when this command cannot reach ClickHouse (the writer still writes nothing new of them)."""
     import os
 
-    from analytics.client import chdb_dsn, connect
+    from analytics.client import connect
     from analytics.schema import migrate
-    from scrm.commands.sql import SqlCommandError, check_data_dir
+    from scrm.commands.sql import SqlCommandError, free_analytics_dsn
     from scrm.wiring import embedded_settings
     from streams.jobs.crm_import import exclude_withdrawn
 
@@ -104,10 +104,8 @@ def _exclude_withdrawn(args: argparse.Namespace, imported: CrmImport, storage: S
     if args.database_url:
         dsn = args.clickhouse_dsn or os.environ.get("SCRM_CLICKHOUSE_DSN")
     else:
-        store = embedded_settings(args.data_dir).data_dir / "analytics"
         try:
-            check_data_dir(store)
-            dsn = chdb_dsn(store)
+            dsn = free_analytics_dsn(embedded_settings(args.data_dir).data_dir)
         except SqlCommandError:
             dsn = None
     if not dsn:

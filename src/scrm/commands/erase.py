@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def handle(args: argparse.Namespace) -> int:
-    from scrm.commands.sql import SqlCommandError, check_data_dir
+    from scrm.commands.sql import SqlCommandError, free_analytics_dsn
+    from scrm.commands.state import privacy_key
     from scrm.erasing import Erase, embedded_erasure_offline, kafka_erasure, producer_config
     from streams.storage import open_storage
 
@@ -56,12 +57,11 @@ def handle(args: argparse.Namespace) -> int:
     storage: Storage
     erase: Erase
     verify: Verify
+    privacy = privacy_key(args)
     if args.database_url:
         from ingest.kafka_connection import KafkaConnection
-        from profile_store.privacy import PrivacyKey
 
-        secret = os.environ.get("SCRM_PRIVACY_SECRET", "")
-        if not secret:
+        if privacy is None:
             print("scrm erase: set SCRM_PRIVACY_SECRET to the deployment's secret (the workers' and the API's): "
                   "the suppression list is keyed by it", file=sys.stderr)
             return 2
@@ -72,20 +72,20 @@ def handle(args: argparse.Namespace) -> int:
             return 2
         storage = open_storage(args.database_url, args.clickhouse_dsn or os.environ.get("SCRM_CLICKHOUSE_DSN"))
         config = producer_config(KafkaConnection().librdkafka(bootstrap or ""), "scrm-erase")
-        erase, verify = kafka_erasure(storage, PrivacyKey.from_text(secret), config)
+        erase, verify = kafka_erasure(storage, privacy, config)
     else:
         from scrm.wiring import embedded_settings
 
         settings = embedded_settings(args.data_dir)
         try:
-            if (settings.data_dir / "analytics").is_dir():
-                check_data_dir(settings.data_dir / "analytics")
+            free_analytics_dsn(settings.data_dir)
         except SqlCommandError as exc:
             print(f"scrm erase: {exc}; or erase through its API: DELETE /v1/customers/{{id}} with an admin key",
                   file=sys.stderr)
             return 2
         storage = open_storage(settings.database_url, settings.analytics_dsn)
-        erase, verify = embedded_erasure_offline(storage, settings.privacy_key())
+        assert privacy is not None  # a data dir always has a key
+        erase, verify = embedded_erasure_offline(storage, privacy)
     try:
         if args.audit is not None:
             return _report_audit(storage, args.audit)

@@ -45,7 +45,7 @@ def _when(value: str) -> datetime:
 def handle(args: argparse.Namespace) -> int:
     from enrichment.config import EnrichmentConfig
     from enrichment.factory import build_enricher
-    from scrm.commands.sql import SqlCommandError, check_data_dir
+    from scrm.commands.sql import SqlCommandError, free_analytics_dsn
     from scrm.progress import Progress
     from scrm.wiring import embedded_settings
     from streams.jobs.rescore import count_rescorable, rescore
@@ -60,14 +60,12 @@ def handle(args: argparse.Namespace) -> int:
         if not settings.data_dir.is_dir():
             print(f"scrm rescore: no data dir at {settings.data_dir}", file=sys.stderr)
             return 1
-        base, url, dsn = settings.enrichment, settings.database_url, None
-        if (settings.data_dir / "analytics").is_dir():
-            try:
-                check_data_dir(settings.data_dir / "analytics")
-            except SqlCommandError as exc:
-                print(f"scrm rescore: {exc}; stop it first", file=sys.stderr)
-                return 2
-            dsn = settings.analytics_dsn
+        base, url = settings.enrichment, settings.database_url
+        try:
+            dsn = free_analytics_dsn(settings.data_dir)
+        except SqlCommandError as exc:
+            print(f"scrm rescore: {exc}; stop it first", file=sys.stderr)
+            return 2
     updates = {k: v for k, v in (("model", args.model), ("heads_dir", args.heads_dir)) if v is not None}
     try:
         config = EnrichmentConfig.model_validate({**base.model_dump(), **updates})

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle_run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from scrm.commands.sql import SqlCommandError, check_data_dir
+    from scrm.commands.sql import SqlCommandError, free_analytics_dsn
     from scrm.commands.state import print_table
     from scrm.wiring import embedded_settings
     from streams.jobs.retention import apply_retention
@@ -49,15 +49,13 @@ def handle_run(args: argparse.Namespace) -> int:
         if not settings.data_dir.is_dir():
             print(f"scrm retention run: no data dir at {settings.data_dir}", file=sys.stderr)
             return 1
-        policy, url, dsn = settings.pipeline.retention, settings.database_url, None
-        if (settings.data_dir / "analytics").is_dir():
-            try:
-                check_data_dir(settings.data_dir / "analytics")
-            except SqlCommandError as exc:
-                print(f"scrm retention run: the data dir {settings.data_dir} is busy or unreadable ({exc.code}); "
-                      "a running scrm serve or scrm demo applies the policy itself", file=sys.stderr)
-                return exc.code
-            dsn = settings.analytics_dsn
+        policy, url = settings.pipeline.retention, settings.database_url
+        try:
+            dsn = free_analytics_dsn(settings.data_dir)
+        except SqlCommandError as exc:
+            print(f"scrm retention run: the data dir {settings.data_dir} is busy or unreadable ({exc.code}); "
+                  "a running scrm serve or scrm demo applies the policy itself", file=sys.stderr)
+            return exc.code
     storage = open_storage(url, dsn)
     try:
         counts = apply_retention(storage.session_factory, storage.analytics, policy, now=datetime.now(UTC),

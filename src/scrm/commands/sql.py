@@ -104,6 +104,18 @@ def _run(args: argparse.Namespace) -> AnalystResult:
     return run_through_door(dsn, settings.analyst, args.sql, max_rows=args.max_rows)
 
 
+def free_analytics_dsn(data_dir: Path) -> str | None:
+    """The chDB DSN of ``data_dir``'s analytics store, ``None`` when it has none; raises ``SqlCommandError``
+    when another process holds it (``check_data_dir``)."""
+    from analytics.client import chdb_dsn
+
+    store = data_dir / "analytics"
+    if not store.is_dir():
+        return None
+    check_data_dir(store)
+    return chdb_dsn(store)
+
+
 def check_data_dir(store: Path) -> None:
     """Raise ``SqlCommandError`` when ``store`` (a data dir's chDB directory) does not exist or another
     process holds it (chDB's ``status`` file lock; its text names the holder's PID)."""
