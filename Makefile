@@ -7,6 +7,7 @@ STAMP := .scrm-installed
 
 $(STAMP): pyproject.toml
 	$(PIP) install --quiet --disable-pip-version-check -e '.[dev]'
+	scrm models build-encoder
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -113,16 +113,20 @@ def main() -> int:
     import numpy as np
 
     from enrichment.chinese import head_input
+    from enrichment.config import EnrichmentConfig
     from enrichment.embedders import StaticEmbedder
-    from enrichment.factory import HEAD_FILES, SHIPPED_DIR
+    from enrichment.factory import HEAD_FILES, SHIPPED_DIR, make_second_stage
     from enrichment.language import detect_language
     from enrichment.sentiment_model import CLASSES, LinearHead
 
     sets = load_sets(args.cache)
     heads = args.head or [SHIPPED_DIR / HEAD_FILES["fast"]]
     embedder = StaticEmbedder()
-    print(f"| set | n | {' | '.join(f'{h.parent.name}/{h.name} acc / called negative / acc over 800 chars' for h in heads)} |")
-    print("|---|---|" + "---|" * len(heads))
+    second = make_second_stage(EnrichmentConfig())  # the default model's cascade, scored after each head
+    systems = [f"{h.parent.name}/{h.name}{suffix}" for h in heads
+               for suffix in ([""] if second is None else ["", f" + e5 cascade (τ={second.threshold:g}, routed)"])]
+    print(f"| set | n | {' | '.join(f'{s} acc / called negative / acc over 800 chars' for s in systems)} |")
+    print("|---|---|" + "---|" * len(systems))
     for name, rows in sets.items():
         texts = [head_input(t, detect_language(t)) for t, _ in rows]
         truth = np.array([y for _, y in rows])
@@ -131,11 +135,17 @@ def main() -> int:
         cells = []
         for path in heads:
             probs = LinearHead.load(path).predict_proba(texts, vectors)
-            label = probs.argmax(axis=1)
-            predicted = np.where(label == CLASSES.index("positive"), 1, np.where(label == CLASSES.index("negative"), 0, -1))
-            correct = predicted == truth
-            over = f"{correct[long].mean():.3f} ({long.sum()})" if long.any() else "-"
-            cells.append(f"{correct.mean():.3f} / {(predicted == 0).mean():.0%} / {over}")
+            variants = [(probs, "")]
+            if second is not None:
+                refined, routed = second.refine(texts, probs)
+                variants.append((refined, f" ({len(routed) / max(1, len(texts)):.0%})"))
+            for scored, note in variants:
+                label = scored.argmax(axis=1)
+                predicted = np.where(label == CLASSES.index("positive"), 1,
+                                     np.where(label == CLASSES.index("negative"), 0, -1))
+                correct = predicted == truth
+                over = f"{correct[long].mean():.3f} ({long.sum()})" if long.any() else "-"
+                cells.append(f"{correct.mean():.3f}{note} / {(predicted == 0).mean():.0%} / {over}")
         print(f"| {name} | {len(rows)} | {' | '.join(cells)} |")
     return 0
 

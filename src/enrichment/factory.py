@@ -19,6 +19,7 @@ from enrichment.protocols import Enricher
 SHIPPED_DIR = Path(__file__).resolve().parent / "data"
 HEAD_FILES = {"fast": "sentiment-fast-v1.npz", "e5": "sentiment-e5-v1.npz", "transformers": "sentiment-hf-v1.npz"}
 INTENT_HEAD_FILE = "intents-v1.npz"
+CASCADE_HEAD_FILE = "sentiment-e5-cascade-v1.npz"
 VERSION = "1"
 
 
@@ -36,6 +37,23 @@ def _head_file(name: str, config: EnrichmentConfig) -> Path:
     if config.heads_dir is not None and (config.heads_dir / name).is_file():
         return config.heads_dir / name
     return SHIPPED_DIR / name
+
+
+def cascade_head_path(config: EnrichmentConfig) -> Path:
+    """Where the cascade's second-stage head is read from: ``heads_dir`` first, then the shipped data dir."""
+    return _head_file(CASCADE_HEAD_FILE, config)
+
+
+def make_second_stage(config: EnrichmentConfig):  # type: ignore[no-untyped-def]
+    """The fast model's e5 second stage, or None when the cascade is off (``cascade_threshold=0``). Builds the
+    ONNX encoder on first use (a few seconds, cached; ``scrm models build-encoder`` does it ahead)."""
+    if config.model != "fast" or config.cascade_threshold <= 0:
+        return None
+    from enrichment.cascade import CascadeHead, SecondStage
+    from enrichment.e5_onnx import OnnxE5Encoder
+
+    head = CascadeHead.load(cascade_head_path(config))
+    return SecondStage(OnnxE5Encoder(), head, config.cascade_threshold, config.cascade_max_tokens)
 
 
 def make_embedder(config: EnrichmentConfig):  # type: ignore[no-untyped-def]
@@ -79,9 +97,14 @@ def build_enricher(config: EnrichmentConfig | None = None) -> Enricher:
         raise EnrichmentError(f"head {path} was trained on {head.embedder!r}, not {embedder.name!r}: retrain it")
     matcher = TopicMatcher.build(topics, embedder.embed, config.topic_threshold)
     intent_head = IntentHead.load(intent_head_path(config))
+    second = make_second_stage(config)
+    cascade = (f"+c{second.head.meta.get('version', '?')}@{second.threshold:g}/{second.max_tokens}"
+               if second is not None else "")
     stamp = ModelStamp(name=f"scrm-{config.model}:{embedder.name}",
-                       version=f"{VERSION}+{head.meta.get('version', '?')}+i{intent_head.meta.get('version', '?')}")
+                       version=f"{VERSION}+{head.meta.get('version', '?')}+i{intent_head.meta.get('version', '?')}"
+                               f"{cascade}")
     enricher = LinearEnricher(head=head, intent_head=intent_head, embedder=embedder, topics=matcher, stamp=stamp,
-                              batch_size=config.batch_size, convert_traditional=config.convert_traditional)
+                              batch_size=config.batch_size, convert_traditional=config.convert_traditional,
+                              second_stage=second)
     enricher.enrich(["warm-up 预热"])  # load lazy imports and caches now, not inside the first live batch
     return enricher

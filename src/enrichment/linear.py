@@ -1,8 +1,9 @@
 """``LinearEnricher``: the model-backed enricher (default ``fast``; also ``e5`` / ``transformers``).
 
 Per batch: detect language, convert zh-Hant to Simplified (OpenCC), embed once, score sentiment with the
-linear head, match topics against the same embeddings, intents and sarcasm with the intent head (both heads
-read the same hashed n-gram counts, computed once), then the spam heuristic. Blocking,
+linear head (and, with a ``SecondStage``, re-score the short texts it is unsure of with e5: the cascade),
+match topics against the same embeddings, intents and sarcasm with the intent head (both heads read the
+same hashed n-gram counts, computed once), then the spam heuristic. Blocking,
 deterministic, thread-safe after construction; returns one result per text in input order.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from enrichment.cascade import SecondStage
 from enrichment.chinese import head_input
 from enrichment.contracts import Enrichment, ModelStamp, Sentiment
 from enrichment.embedders import Embedder
@@ -36,8 +38,9 @@ def sentiment_from_probs(probs: np.ndarray) -> Sentiment:
 class LinearEnricher:
     def __init__(self, *, head: LinearHead, intent_head: IntentHead, embedder: Embedder | None,
                  topics: TopicMatcher, stamp: ModelStamp, batch_size: int = 256,
-                 convert_traditional: bool = True) -> None:
+                 convert_traditional: bool = True, second_stage: SecondStage | None = None) -> None:
         self._head = head
+        self._second = second_stage
         self._intents = intent_head
         self._embedder = embedder
         self._topics = topics
@@ -61,6 +64,8 @@ class LinearEnricher:
         vectors = self._embedder.embed(normalised) if self._embedder is not None else None
         counts = (char_counts(normalised), word_counts(normalised))
         probs = self._head.predict_proba(normalised, vectors, counts)
+        if self._second is not None:
+            probs, _ = self._second.refine(normalised, probs)
         learned = self._intents.labels(intent_counts(*counts))
         topics = self._topics.match(normalised, vectors)
         results = []

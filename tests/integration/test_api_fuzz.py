@@ -69,6 +69,10 @@ def test_keys_created_and_revoked_take_effect_on_the_running_server(served):
 def test_every_route_holds_under_the_fuzzer(served):
     serve, _ = served
     schema = schemathesis.openapi.from_url(f"{serve.base}/openapi.json")
+    # every call carries the admin key; generated credentials add nothing but false alarms: a route takes
+    # X-API-Key *or* a bearer token, so a mangled Authorization header beside a valid key is rightly
+    # accepted, which the negative checks count as a failure (auth itself: tests/unit/api)
+    schema.config.generation.update(with_security_parameters=False)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 30, "every route is in the OpenAPI document"
     failures: list[str] = []

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from enrichment.cascade import SecondStage
 from enrichment.chinese import to_simplified
 from enrichment.embedders import Embedder, cached_embed
 from enrichment.sentiment_model import (
@@ -352,9 +353,13 @@ def _score(split: ds.Split, system: str, y_pred: np.ndarray, y_true: np.ndarray 
                  float(f1_score(truth, y_pred, average="macro")))
 
 
-def predict_split(head: LinearHead, split: ds.Split, texts: Sequence[str], dense: np.ndarray | None) -> np.ndarray:
-    """Predictions in the split's own label space (binary sets compare negative vs positive only)."""
+def predict_split(head: LinearHead, split: ds.Split, texts: Sequence[str], dense: np.ndarray | None,
+                  second: SecondStage | None = None) -> np.ndarray:
+    """Predictions in the split's own label space (binary sets compare negative vs positive only); with
+    ``second``, the texts the head is unsure of are re-scored by the cascade's second stage."""
     probs = head.predict_proba(texts, dense)
+    if second is not None:
+        probs, _ = second.refine(texts, probs)
     columns = [CLASSES.index(label) for label in split.labels]
     return np.asarray(probs[:, columns].argmax(axis=1))
 
@@ -371,9 +376,11 @@ def baseline(split: ds.Split, test_texts: Sequence[str] | None = None) -> np.nda
 
 
 def evaluate_heads(heads: dict[str, tuple[LinearHead, Embedder | None]], *, splits: list[ds.Split] | None = None,
-                   cache_dir: Path | None = DEFAULT_CACHE, log: Callable[[str], None] = print) -> list[Score]:
+                   cache_dir: Path | None = DEFAULT_CACHE, log: Callable[[str], None] = print,
+                   second: SecondStage | None = None) -> list[Score]:
     """Scores of the baseline and each named head on every held-out test split, plus zh-Hant variants
-    (the zh test parts converted to Traditional, scored raw and after OpenCC t2s conversion)."""
+    (the zh test parts converted to Traditional, scored raw and after OpenCC t2s conversion). With
+    ``second``, each head is scored once more with the cascade's second stage (``<name> + e5 cascade``)."""
     scores: list[Score] = []
     for split in splits or load_splits():
         log(f"evaluating {split.name}")
@@ -384,12 +391,18 @@ def evaluate_heads(heads: dict[str, tuple[LinearHead, Embedder | None]], *, spli
         for name, (head, embedder) in heads.items():
             dense = cached_embed(embedder, split.test_texts, cache_dir) if embedder else None
             scores.append(_score(split, name, predict_split(head, split, split.test_texts, dense)))
+            if second is not None:
+                scores.append(_score(split, name + " + e5 cascade",
+                                     predict_split(head, split, split.test_texts, dense, second)))
             if hant is not None:
                 raw = cached_embed(embedder, hant.test_texts, cache_dir) if embedder else None
                 scores.append(_score(hant, name + " (no t2s)", predict_split(head, hant, hant.test_texts, raw)))
                 back = [to_simplified(t) for t in hant.test_texts]
                 dense_back = cached_embed(embedder, back, cache_dir) if embedder else None
                 scores.append(_score(hant, name + " (t2s)", predict_split(head, hant, back, dense_back)))
+                if second is not None:
+                    scores.append(_score(hant, name + " (t2s) + e5 cascade",
+                                         predict_split(head, hant, back, dense_back, second)))
     return scores
 
 

