@@ -1,15 +1,18 @@
 """The sentiment cascade's trade: per confidence threshold, the share of texts sent to the e5 second stage
 and the accuracy that buys, on sets never trained or tuned on, plus the throughput that share implies.
 
-    PYTHONPATH=src python benchmarks/bench_cascade.py [--thresholds 0,0.5,0.6,0.7,0.8,1] [--outside-cache DIR]
+    PYTHONPATH=src python benchmarks/bench_cascade.py [--thresholds 0,0.5,0.6,0.7,0.8,1] [--max-tokens 48]
+        [--outside-cache DIR]
 
 Sets: the 712 held-out social posts (3 classes, and per language), the outside sets of
 ``bench_outside_sentiment.py`` (binary, a neutral answer is wrong) and the test parts of the training data
 sets. Every text is scored once by the fast head and once by the second stage (embeddings cached under
 ``~/.cache/scrm/embeddings``), then each threshold picks per text. Threshold 0 is the fast head alone, 1 the
-second stage on every text. Throughput: the fast path's and the encoder's measured texts/s on the
-benchmark's own mixed posts, combined as 1 / (1 / fast + share / e5) for the share routed among the held-out
-posts and among the benchmark's posts. Prints tables; never asserts.
+second stage on every (non-blank) text; ``--max-tokens`` routes only texts of at most that many e5 tokens
+(the default configuration's ``cascade_max_tokens``; default here: no limit). Throughput: the fast path's and the encoder's measured texts/s on the
+benchmark's own mixed posts, combined as 1 / (1 / fast + routed e5 tokens per text / e5 tokens per s) (the
+encoder's cost grows with length, and routed texts may be short) for the held-out posts and for the
+benchmark's posts. An estimate: `bench_enrichment.py --models fast:τ` measures. Prints tables; never asserts.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--thresholds", default="0,0.5,0.55,0.6,0.65,0.7,0.8,0.9,1")
+    parser.add_argument("--max-tokens", type=int, default=10_000, help="route only texts this short (e5 tokens)")
     parser.add_argument("--outside-cache", type=Path, default=Path.home() / ".cache" / "scrm" / "outside-sentiment")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,15 +71,17 @@ def main() -> int:
     thresholds = [float(t) for t in args.thresholds.split(",")]
     print("| set | n | " + " | ".join(f"τ={t:g} acc (routed)" for t in thresholds) + " |")
     print("|---|---|" + "---|" * len(thresholds))
-    share_social: dict[float, float] = {}
+    share_social: dict[float, tuple[float, float]] = {}  # τ -> (share routed, e5 tokens routed per text)
     for name, raw, truth, labels, languages in sets:
         texts = [head_input(t, detect_language(t)) for t in raw]
         fast = head.predict_proba(texts, static.embed(texts), (char_counts(texts), word_counts(texts)))
         vectors = cached_embed(second.encoder, texts, DEFAULT_CACHE)
         refined = second.head.predict_proba(vectors, fast)
+        lengths = np.array([len(ids) for ids in second.encoder.token_ids(texts)])
+        routable = np.array([bool(x.strip()) for x in texts]) & (lengths <= args.max_tokens)
         cells = []
         for t in thresholds:
-            routed = (fast.max(axis=1) < t) & np.array([bool(x.strip()) for x in texts])
+            routed = (fast.max(axis=1) < t) & routable
             probs = np.where(routed[:, None], refined, fast)
             if len(labels) == len(CLASSES):
                 predicted = probs.argmax(axis=1)
@@ -87,14 +93,14 @@ def main() -> int:
                                      np.where(label == CLASSES.index("negative"), 0, -1))
             cells.append(f"{(predicted == truth).mean():.3f} ({routed.mean():.0%})")
             if name.startswith("social"):
-                share_social[t] = float(routed.mean())
+                share_social[t] = (float(routed.mean()), float((routed * lengths).mean()))
         print(f"| {name} | {len(texts)} | " + " | ".join(cells) + " |")
         if languages:
             for lang in ("en", "zh-Hans", "zh-Hant", "mixed"):
                 keep = np.array([x == lang for x in languages])
                 cells = []
                 for t in thresholds:
-                    routed = fast.max(axis=1) < t
+                    routed = (fast.max(axis=1) < t) & routable
                     probs = np.where(routed[:, None], refined, fast)
                     cells.append(f"{(probs.argmax(axis=1)[keep] == truth[keep]).mean():.3f}")
                 print(f"| … {lang} | {int(keep.sum())} | " + " | ".join(cells) + " |")
@@ -111,18 +117,24 @@ def main() -> int:
     start = time.perf_counter()
     for i in range(0, len(sample), 64):
         second.encoder.embed(sample[i : i + 64])
-    e5_rate = len(sample) / (time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    e5_rate = len(sample) / elapsed
+    token_rate = sum(len(ids) for ids in second.encoder.token_ids(sample)) / elapsed
     bench_texts = [head_input(t, detect_language(t)) for t in mixed]
     bench_top = head.predict_proba(bench_texts, static.embed(bench_texts),
                                    (char_counts(bench_texts), word_counts(bench_texts))).max(axis=1)
-    print(f"\nfast path {fast_rate:,.0f} texts/s, e5 encoder {e5_rate:,.0f} texts/s on the benchmark's mixed posts "
-          f"({os.cpu_count()} cores)")
+    bench_lengths = np.array([len(ids) for ids in second.encoder.token_ids(bench_texts)])
+    bench_top[bench_lengths > args.max_tokens] = 1.0
+    print(f"\nfast path {fast_rate:,.0f} texts/s, e5 encoder {e5_rate:,.0f} texts/s ({token_rate:,.0f} tokens/s) on "
+          f"the benchmark's mixed posts ({os.cpu_count()} cores); implied texts/s = 1 / (1 / fast + e5 tokens "
+          "routed per text / tokens/s)")
     print("| τ | routed: held-out social posts | implied texts/s | routed: benchmark posts | implied texts/s |")
     print("|---|---|---|---|---|")
     for t in thresholds:
-        share, bench_share = share_social.get(t, 0.0), float((bench_top < t).mean())
-        print(f"| {t:g} | {share:.0%} | {1 / (1 / fast_rate + share / e5_rate):,.0f} | {bench_share:.0%} | "
-              f"{1 / (1 / fast_rate + bench_share / e5_rate):,.0f} |")
+        share, tokens = share_social.get(t, (0.0, 0.0))
+        bench_routed = bench_top < t
+        print(f"| {t:g} | {share:.0%} | {1 / (1 / fast_rate + tokens / token_rate):,.0f} | {bench_routed.mean():.0%} | "
+              f"{1 / (1 / fast_rate + (bench_routed * bench_lengths).mean() / token_rate):,.0f} |")
     return 0
 
 

@@ -151,7 +151,8 @@ def detect_risk_terms(post: ScoredPost, config: RiskTermsConfig) -> Alert | None
 def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Alert]:
     """Purchase intent (severity 2, a digest item; 4 from an influencer), an influencer's positive mention
     (2; 3 from a star: ``star_min_influence`` or ``star_min_followers``) and an advocate's new positive
-    content (2). Praise means a positive post that the intent head does not call a complaint. One incident
+    content (2). Praise means a positive post that the intent head does not call a complaint; praise and
+    advocate content must name a brand (no brand: nothing to amplify and nobody's budget or digest). One incident
     per kind, brand and author account (identity key) while open."""
     if not config.enabled or not _is_text(post) or is_brand_account(post, config):
         return []
@@ -183,7 +184,7 @@ def detect_opportunities(post: ScoredPost, config: OpportunityConfig) -> list[Al
             dedup_key=f"opportunity:{rule}:{brand}:{event.identity_key}", post=post, evidence=post_evidence(post),
         ))
     advocate = post.author_lifecycle in config.advocate_lifecycles
-    if advocate and event.kind.value in CONTENT_KINDS and positive:
+    if advocate and event.kind.value in CONTENT_KINDS and positive and event.brand:
         rule = "advocate_content"
         alerts.append(make_alert(
             rule=rule, kind="opportunity", severity=2,

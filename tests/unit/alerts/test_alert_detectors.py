@@ -96,4 +96,7 @@ def test_influencer_praise_and_advocate_content_are_opportunities_but_a_brand_ac
     brand = make_post(text="where can I buy? at acme.com", author={"handle": "acme_official"})
     assert [a.rule for a in detect_opportunities(praise, config)] == ["influencer_positive"]
     assert [a.rule for a in detect_opportunities(advocate, config)] == ["advocate_content"]
+    no_brand = make_post(text="my third one, still great", label="positive", score=0.6, lifecycle="advocate",
+                         brand=None, author={"followers": 90_000})
+    assert detect_opportunities(no_brand, config) == []
     assert detect_opportunities(brand, config) == []
