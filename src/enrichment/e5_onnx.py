@@ -328,7 +328,8 @@ class OnnxE5Encoder:
 
     ``path``: a built encoder (default: ``build_encoder()``, which builds it once when missing). Texts are
     cut to ``max_tokens`` tokens and run in length-sorted chunks of at most ``token_budget`` padded tokens,
-    so one long review does not pad a batch of short posts."""
+    so one long review does not pad a batch of short posts. ``threads``: ONNX Runtime's intra-op threads
+    (default 1, for a stream worker sharing its cores; a batch job passes more)."""
 
     name = f"multilingual-e5-small-{FORMAT.removeprefix('e5-')}-int8"  # a head names the build it was fit on
     dim = 384
@@ -350,7 +351,10 @@ class OnnxE5Encoder:
         self._budget = token_budget
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        # one thread by default: the cascade's batches are a few short texts, where a second thread gains
+        # little when the box is idle (bench_enrichment: 987-1,021 vs 1,013-1,191 texts/s) and halves the
+        # throughput when anything else runs on the cores (676 vs 1,014 beside one busy process)
+        options.intra_op_num_threads = threads or 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: ORT's notes on graph rewrites are not ours to act on
         try:

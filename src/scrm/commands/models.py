@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ def _train_cascade(args: argparse.Namespace) -> int:
     from enrichment.training.cascade import train_cascade_head
 
     try:
-        head = train_cascade_head(OnnxE5Encoder())
+        head = train_cascade_head(OnnxE5Encoder(threads=os.cpu_count()))  # every core: a batch job
     except EnrichmentError as exc:
         print(f"error: {exc}")
         return 1
