@@ -17,11 +17,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from enrichment.exceptions import EnrichmentError
-from enrichment.sentiment_model import CLASSES, _softmax, read_head
+from enrichment.sentiment_model import CLASSES, _softmax, read_head, write_head
+
+if TYPE_CHECKING:
+    from enrichment.e5_onnx import OnnxE5Encoder
 
 HEAD_VERSION = 1
 
@@ -45,11 +49,7 @@ class CascadeHead:
         return _softmax(x @ self.weights + self.bias)
 
     def save(self, path: Path) -> None:
-        import json
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, weights=self.weights.astype(np.float32), bias=self.bias.astype(np.float32),
-                            meta=np.array(json.dumps(self.meta, sort_keys=True)))
+        write_head(path, self.meta, weights=self.weights.astype(np.float32), bias=self.bias.astype(np.float32))
 
     @classmethod
     def load(cls, path: Path) -> CascadeHead:
@@ -69,8 +69,7 @@ class SecondStage:
     """The encoder, its head, the confidence below which the fast head's answer is re-scored and the longest
     text (in e5 tokens, with the ``query:`` prefix and the two special tokens) that is."""
 
-    def __init__(self, encoder, head: CascadeHead, threshold: float,  # type: ignore[no-untyped-def]
-                 max_tokens: int) -> None:
+    def __init__(self, encoder: OnnxE5Encoder, head: CascadeHead, threshold: float, max_tokens: int) -> None:
         if head.encoder and head.encoder != encoder.name:
             raise EnrichmentError(f"cascade head was trained on {head.encoder!r}, not {encoder.name!r}: retrain it")
         self.encoder = encoder

@@ -148,7 +148,7 @@ class Tokenizer:
             raise EnrichmentError("the e5 encoder needs the PyPI package 'tokenizers'") from exc
         vocab = list(zip(packed.pieces, packed.scores.astype(float).tolist(), strict=True))
         self._tok = HfTokenizer(Unigram(vocab, unk_id=packed.unk, byte_fallback=False))
-        self._table = {cp: out for cp, out in packed.normalise.items()}
+        self._table = packed.normalise  # codepoint -> replacement: str.translate's own table form
         self.bos, self.eos = packed.bos, packed.eos
 
     def normalised(self, text: str) -> str:
@@ -195,7 +195,7 @@ def _graph(packed: Packed):  # type: ignore[no-untyped-def]
                             node("Mul", [amax, "inv127"], f"{x}.scale"))
         return quantised[x]
 
-    def linear(x: str, prefix: str, nout: int, nin: int) -> str:
+    def linear(x: str, prefix: str, nout: int) -> str:
         w = dequantise(packed.q4(f"{prefix}.w", nout)).T.astype(np.float32)  # (nin, nout)
         w_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0  # per output channel
         w_int8 = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
@@ -249,9 +249,9 @@ def _graph(packed: Packed):  # type: ignore[no-untyped-def]
             r = node("Reshape", [t, "shape_heads"], f"{p}.{name}.r")
             return node("Transpose", [r], f"{p}.{name}.t", perm=perm)
 
-        q = heads(linear(x, f"{p}.q", h, h), "qh", [0, 2, 1, 3])
-        k = heads(linear(x, f"{p}.k", h, h), "kh", [0, 2, 3, 1])
-        v = heads(linear(x, f"{p}.v", h, h), "vh", [0, 2, 1, 3])
+        q = heads(linear(x, f"{p}.q", h), "qh", [0, 2, 1, 3])
+        k = heads(linear(x, f"{p}.k", h), "kh", [0, 2, 3, 1])
+        v = heads(linear(x, f"{p}.v", h), "vh", [0, 2, 1, 3])
         scores = node("MatMul", [q, k], f"{p}.scores")
         scores = node("Mul", [scores, "scale"], f"{p}.scaled")
         scores = node("Add", [scores, bias], f"{p}.masked")
@@ -259,12 +259,12 @@ def _graph(packed: Packed):  # type: ignore[no-untyped-def]
         ctx = node("MatMul", [probs, v], f"{p}.ctx")
         ctx = node("Transpose", [ctx], f"{p}.ctx.t", perm=[0, 2, 1, 3])
         ctx = node("Reshape", [ctx, "shape_merge"], f"{p}.ctx.r")
-        attn = linear(ctx, f"{p}.ao", h, h)
+        attn = linear(ctx, f"{p}.ao", h)
         x = layer_norm(node("Add", [x, attn], f"{p}.res1"), f"{p}.aln")
-        mid = linear(x, f"{p}.fi", packed.ffn, h)
+        mid = linear(x, f"{p}.fi", packed.ffn)
         erf = node("Erf", [node("Mul", [mid, "sqrt_half"], f"{p}.g1")], f"{p}.g2")
         gelu = node("Mul", [node("Mul", [mid, "half"], f"{p}.g3"), node("Add", [erf, "fone"], f"{p}.g4")], f"{p}.gelu")
-        out = linear(gelu, f"{p}.fo", h, packed.ffn)
+        out = linear(gelu, f"{p}.fo", h)
         x = layer_norm(node("Add", [x, out], f"{p}.res2"), f"{p}.oln")
     nodes.append(helper.make_node("Identity", [x], ["hidden"]))
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from enrichment.config import EnrichmentConfig
 from enrichment.contracts import ModelStamp
 from enrichment.exceptions import EnrichmentError
 from enrichment.protocols import Enricher
+
+if TYPE_CHECKING:
+    from enrichment.cascade import SecondStage
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "data"
 HEAD_FILES = {"fast": "sentiment-fast-v1.npz", "e5": "sentiment-e5-v1.npz", "transformers": "sentiment-hf-v1.npz"}
@@ -44,7 +48,7 @@ def cascade_head_path(config: EnrichmentConfig) -> Path:
     return _head_file(CASCADE_HEAD_FILE, config)
 
 
-def make_second_stage(config: EnrichmentConfig):  # type: ignore[no-untyped-def]
+def make_second_stage(config: EnrichmentConfig) -> SecondStage | None:
     """The fast model's e5 second stage, or None when the cascade is off (``cascade_threshold=0``). Builds the
     ONNX encoder on first use (a few seconds, cached; ``scrm models build-encoder`` does it ahead)."""
     if config.model != "fast" or config.cascade_threshold <= 0:

@@ -10,7 +10,6 @@ cross-validation on the training examples. Pure given the weights, thread-safe, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 from scipy import sparse
 
 from enrichment.exceptions import EnrichmentError
-from enrichment.sentiment_model import WORD_SCHEME, read_head
+from enrichment.sentiment_model import WORD_SCHEME, read_head, write_head
 
 LABELS = ("purchase_intent", "purchased", "question", "complaint", "churn_threat", "praise",
           "recommendation_request", "sarcasm")
@@ -61,13 +60,9 @@ class IntentHead:
         return [tuple(label for label, hit in zip(LABELS, row, strict=True) if hit) for row in hits]
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(
-            path, columns=self.columns.astype(np.int32), idf=self.idf.astype(np.float16),
-            weights=self.weights.astype(np.float16), bias=self.bias.astype(np.float32),
-            thresholds=self.thresholds.astype(np.float32),
-            meta=np.array(json.dumps({**self.meta, "labels": list(LABELS)}, sort_keys=True)),
-        )
+        write_head(path, {**self.meta, "labels": list(LABELS)}, columns=self.columns.astype(np.int32),
+                   idf=self.idf.astype(np.float16), weights=self.weights.astype(np.float16),
+                   bias=self.bias.astype(np.float32), thresholds=self.thresholds.astype(np.float32))
 
     @classmethod
     def load(cls, path: Path) -> IntentHead:

@@ -150,6 +150,14 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return (probs / probs.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
+def write_head(path: Path, meta: dict[str, object], **arrays: np.ndarray) -> None:
+    """Write a head file ``read_head`` reads: the arrays as given (their dtypes are the caller's choice) and
+    ``meta`` as sorted JSON; the parent directory is created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # numpy's stub takes **arrays for its allow_pickle keyword
+    np.savez_compressed(path, **arrays, meta=np.array(json.dumps(meta, sort_keys=True)))  # type: ignore[arg-type]
+
+
 def read_head(path: Path, names: Sequence[str], *, what: str, build: str) -> tuple[dict[str, np.ndarray], dict[str, object]]:
     """The named float32 arrays and the JSON ``meta`` of a head file written with ``np.savez_compressed``.
     Raises ``EnrichmentError`` naming ``what`` when the file is missing (saying to run ``build``) or unreadable."""
@@ -233,11 +241,8 @@ class LinearHead:
         return np.einsum("nk,nkc->nc", gate, expert).astype(np.float32)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(
-            path, weights=self.weights.astype(np.float16), bias=self.bias.astype(np.float32),
-            idf=self.idf.astype(np.float16), meta=np.array(json.dumps(self.meta, sort_keys=True)),
-        )
+        write_head(path, self.meta, weights=self.weights.astype(np.float16), bias=self.bias.astype(np.float32),
+                   idf=self.idf.astype(np.float16))
 
     @classmethod
     def load(cls, path: Path) -> LinearHead:
